@@ -1,0 +1,307 @@
+"""One settings object for the whole system, read from the environment (and an optional `.env`).
+
+Every value is validated when the settings are loaded, so a wrong value fails at start with a
+message that names the variable and what it expects, instead of deep inside a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+PBX_SOURCES = ("files", "db", "api")
+REPORT_LANGS = ("ru", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live. Empty DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS mean "use the embedded stack".
+    database_url: str | None = None
+    kafka_bootstrap_servers: str | None = None
+    data_dir: Path = Path(".pantao")
+
+    # Kafka topics
+    topic_orders: str = "orders"
+    topic_customers: str = "customers"
+    topic_feedback: str = "feedback"
+    kafka_consumer_name: str = "pantao-landing"
+
+    # FreePBX source: files (Master.csv + queue_log), db (asteriskcdrdb on MariaDB) or api (GraphQL)
+    pbx_source: str = "files"
+    pbx_cdr_csv: Path | None = None
+    pbx_queue_log: Path | None = None
+    pbx_extensions_file: Path | None = None
+    pbx_db_url: str | None = None
+    freepbx_api_url: str | None = None
+    freepbx_client_id: str | None = None
+    freepbx_client_secret: str | None = field(default=None, repr=False)
+
+    # Telegram
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_chat_ids: tuple[str, ...] = ()
+    telegram_ops_chat_id: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    # Business rules
+    business_timezone: str = "Europe/Moscow"
+    report_lang: str = "ru"
+    service_level_seconds: int = 20
+    short_abandon_seconds: int = 5
+    callback_window_hours: int = 24
+    late_data_lookback_days: int = 3
+
+    # Operations
+    dagster_ui_url: str = "http://127.0.0.1:3000"
+    metrics_port: int = 9108
+    http_timeout_seconds: float = 10.0
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return not self.database_url
+
+    @property
+    def uses_embedded_kafka(self) -> bool:
+        return not self.kafka_bootstrap_servers
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Logical stream name -> Kafka topic name."""
+        return {"orders": self.topic_orders, "customers": self.topic_customers, "feedback": self.topic_feedback}
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @property
+    def pbx_dir(self) -> Path:
+        return self.data_dir / "pbx"
+
+    @property
+    def cdr_csv_path(self) -> Path:
+        return self.pbx_cdr_csv or self.pbx_dir / "Master.csv"
+
+    @property
+    def queue_log_path(self) -> Path:
+        return self.pbx_queue_log or self.pbx_dir / "queue_log"
+
+    @property
+    def extensions_path(self) -> Path:
+        return self.pbx_extensions_file or self.pbx_dir / "extensions.json"
+
+    @property
+    def dbt_vars(self) -> dict[str, object]:
+        """The business rules dbt models read through `var()`."""
+        return {
+            "business_timezone": self.business_timezone,
+            "service_level_seconds": self.service_level_seconds,
+            "short_abandon_seconds": self.short_abandon_seconds,
+            "callback_window_hours": self.callback_window_hours,
+            "late_data_lookback_days": self.late_data_lookback_days,
+        }
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+# Environment variable -> (field name, parser). The parser raises SettingsError with the variable's name.
+def _text(var: str, raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise SettingsError(f"{var} is set but empty; unset it or give a value")
+    return value
+
+
+def _int_range(lo: int, hi: int):
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r} is not a whole number; expected an integer from {lo} to {hi}") from None
+        if not lo <= value <= hi:
+            raise SettingsError(f"{var}={value} is out of range; expected an integer from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _positive_float(var: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a number; expected seconds, e.g. 10") from None
+    if value <= 0:
+        raise SettingsError(f"{var}={value} must be greater than 0")
+    return value
+
+
+def _choice(options: tuple[str, ...]):
+    def parse(var: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise SettingsError(f"{var}={raw!r} is not one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _timezone(var: str, raw: str) -> str:
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{var}={raw!r} is not an IANA time zone; expected e.g. Europe/Moscow") from None
+    return value
+
+
+def _postgres_url(var: str, raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise SettingsError(f"{var} is set but empty; unset it to use the embedded PostgreSQL")
+    scheme = urlparse(value).scheme
+    if scheme not in ("postgresql", "postgres"):
+        raise SettingsError(f"{var} must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
+    return value
+
+
+def _mysql_url(var: str, raw: str) -> str:
+    value = raw.strip()
+    scheme = urlparse(value).scheme
+    if scheme not in ("mysql", "mariadb"):
+        raise SettingsError(f"{var} must be a mysql://user:password@host:port/asteriskcdrdb URL, got {scheme or '(none)'!r}")
+    return value
+
+
+def _http_url(var: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{var}={raw!r} is not an http(s) URL")
+    return value
+
+
+def _bootstrap(var: str, raw: str) -> str:
+    value = raw.strip()
+    for part in value.split(","):
+        host, sep, port = part.strip().rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise SettingsError(f"{var}={raw!r}: each entry must be host:port, e.g. kafka1:9092,kafka2:9092")
+    return value
+
+
+def _path(var: str, raw: str) -> Path:
+    return Path(_text(var, raw)).expanduser()
+
+
+def _chat_ids(var: str, raw: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for chat_id in ids:
+        if not (chat_id.lstrip("-").isdigit() or chat_id.startswith("@")):
+            raise SettingsError(f"{var}: {chat_id!r} is not a Telegram chat id (a number) or @channel name")
+    return ids
+
+
+def _chat_id(var: str, raw: str) -> str:
+    ids = _chat_ids(var, raw)
+    if len(ids) != 1:
+        raise SettingsError(f"{var} must be exactly one chat id")
+    return ids[0]
+
+
+def _token(var: str, raw: str) -> str:
+    value = raw.strip()
+    if ":" not in value:
+        raise SettingsError(f"{var} does not look like a Telegram bot token (expected '<digits>:<secret>')")
+    return value
+
+
+ENV_VARS: dict[str, tuple[str, object]] = {
+    "DATABASE_URL": ("database_url", _postgres_url),
+    "KAFKA_BOOTSTRAP_SERVERS": ("kafka_bootstrap_servers", _bootstrap),
+    "PANTAO_DATA_DIR": ("data_dir", _path),
+    "KAFKA_TOPIC_ORDERS": ("topic_orders", _text),
+    "KAFKA_TOPIC_CUSTOMERS": ("topic_customers", _text),
+    "KAFKA_TOPIC_FEEDBACK": ("topic_feedback", _text),
+    "KAFKA_CONSUMER_NAME": ("kafka_consumer_name", _text),
+    "PBX_SOURCE": ("pbx_source", _choice(PBX_SOURCES)),
+    "PBX_CDR_CSV": ("pbx_cdr_csv", _path),
+    "PBX_QUEUE_LOG": ("pbx_queue_log", _path),
+    "PBX_EXTENSIONS_FILE": ("pbx_extensions_file", _path),
+    "PBX_DB_URL": ("pbx_db_url", _mysql_url),
+    "FREEPBX_API_URL": ("freepbx_api_url", _http_url),
+    "FREEPBX_CLIENT_ID": ("freepbx_client_id", _text),
+    "FREEPBX_CLIENT_SECRET": ("freepbx_client_secret", _text),
+    "TELEGRAM_BOT_TOKEN": ("telegram_bot_token", _token),
+    "TELEGRAM_CHAT_IDS": ("telegram_chat_ids", _chat_ids),
+    "TELEGRAM_OPS_CHAT_ID": ("telegram_ops_chat_id", _chat_id),
+    "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", _http_url),
+    "BUSINESS_TIMEZONE": ("business_timezone", _timezone),
+    "REPORT_LANG": ("report_lang", _choice(REPORT_LANGS)),
+    "SERVICE_LEVEL_SECONDS": ("service_level_seconds", _int_range(1, 600)),
+    "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
+    "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
+    "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
+    "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
+    "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
+    "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
+}
+
+assert {name for name, _ in ENV_VARS.values()} <= {f.name for f in fields(Settings)}
+
+
+def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
+    """Read settings from `env` (default: the process environment) over an optional `.env` file.
+
+    Real environment variables win over `.env`. Raises SettingsError naming the first bad variable.
+    """
+    values: dict[str, str] = {}
+    if dotenv_path is not None and dotenv_path.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if env is None else env)
+
+    kwargs: dict[str, object] = {}
+    for var, (name, parse) in ENV_VARS.items():
+        raw = values.get(var)
+        if raw is None or (raw.strip() == "" and var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")):
+            continue
+        kwargs[name] = parse(var, raw)  # type: ignore[operator]
+    settings = Settings(**kwargs)  # type: ignore[arg-type]
+    _check_combinations(settings)
+    return settings
+
+
+def _check_combinations(s: Settings) -> None:
+    if s.pbx_source == "db" and not s.pbx_db_url:
+        raise SettingsError("PBX_SOURCE=db needs PBX_DB_URL (mysql://user:password@host:3306/asteriskcdrdb)")
+    if s.pbx_source == "api":
+        missing = [
+            var
+            for var, value in (
+                ("FREEPBX_API_URL", s.freepbx_api_url),
+                ("FREEPBX_CLIENT_ID", s.freepbx_client_id),
+                ("FREEPBX_CLIENT_SECRET", s.freepbx_client_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(f"PBX_SOURCE=api needs {', '.join(missing)}")
+    if len(set(s.topics.values())) != 3:
+        raise SettingsError("KAFKA_TOPIC_ORDERS, KAFKA_TOPIC_CUSTOMERS and KAFKA_TOPIC_FEEDBACK must be different topics")

@@ -1,0 +1,93 @@
+"""Shared fixtures: a real PostgreSQL server and a real Kafka-protocol broker, started in
+temporary folders for the test session (never the developer's ./.pantao/), and stopped after.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pantao.db import with_database
+from pantao.settings import Settings
+from pantao.stack import EmbeddedKafka, EmbeddedPostgres
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: EmbeddedPostgres) -> str:
+    """The session's shared database (superuser DSN). Tests that change schemas use `fresh_database_url`."""
+    return pg_server.dsn()
+
+
+@pytest.fixture
+def fresh_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """An empty database of its own for one test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_server.dsn("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    yield with_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedKafka]:
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: EmbeddedKafka) -> str:
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture
+def unique_topics() -> dict[str, str]:
+    """Topic names no other test uses, so tests on the shared broker never see each other's messages."""
+    suffix = uuid.uuid4().hex[:8]
+    return {name: f"{name}-{suffix}" for name in ("orders", "customers", "feedback")}
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a test: data directory in tmp_path, everything else overridable."""
+
+    def factory(**overrides: object) -> Settings:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        return Settings(**overrides)  # type: ignore[arg-type]
+
+    return factory
+
+
+def _mariadb_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 3306), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def mariadb_admin_url() -> str:
+    """The machine's MariaDB (root, empty password), standing in for the PBX's own database."""
+    if os.environ.get("PANTAO_SKIP_MARIADB") or not _mariadb_reachable():
+        pytest.skip("no MariaDB server on 127.0.0.1:3306 (CI and the dev machines have one; this machine does not)")
+    return "mysql://root@127.0.0.1:3306/"

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from pantao.settings import SettingsError, load_settings
+
+
+def test_defaults_use_embedded_stack_and_moscow_time():
+    s = load_settings(env={}, dotenv_path=None)
+    assert s.uses_embedded_postgres and s.uses_embedded_kafka
+    assert s.business_timezone == "Europe/Moscow"
+    assert s.report_lang == "ru"
+    assert s.data_dir == Path(".pantao")
+    assert s.topics == {"orders": "orders", "customers": "customers", "feedback": "feedback"}
+
+
+def test_environment_values_are_parsed():
+    s = load_settings(
+        env={
+            "DATABASE_URL": "postgresql://u:p@db:5432/crm",
+            "KAFKA_BOOTSTRAP_SERVERS": "k1:9092,k2:9092",
+            "REPORT_LANG": "EN",
+            "TELEGRAM_CHAT_IDS": "-100123, 456",
+            "SERVICE_LEVEL_SECONDS": "30",
+        },
+        dotenv_path=None,
+    )
+    assert s.database_url == "postgresql://u:p@db:5432/crm"
+    assert s.kafka_bootstrap_servers == "k1:9092,k2:9092"
+    assert s.report_lang == "en"
+    assert s.telegram_chat_ids == ("-100123", "456")
+    assert s.service_level_seconds == 30
+    assert s.dbt_vars["service_level_seconds"] == 30
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expected_words"),
+    [
+        ("BUSINESS_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+        ("REPORT_LANG", "de", "ru, en"),
+        ("DATABASE_URL", "mysql://x/y", "postgresql://"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "host:port"),
+        ("SERVICE_LEVEL_SECONDS", "abc", "whole number"),
+        ("SERVICE_LEVEL_SECONDS", "0", "out of range"),
+        ("PBX_SOURCE", "ftp", "files, db, api"),
+        ("TELEGRAM_BOT_TOKEN", "nocolon", "bot token"),
+        ("TELEGRAM_CHAT_IDS", "abc", "chat id"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x", "http(s) URL"),
+    ],
+)
+def test_wrong_value_names_the_variable(var, value, expected_words):
+    with pytest.raises(SettingsError) as err:
+        load_settings(env={var: value}, dotenv_path=None)
+    assert var in str(err.value)
+    assert expected_words in str(err.value)
+
+
+def test_pbx_api_mode_requires_its_credentials():
+    with pytest.raises(SettingsError, match="FREEPBX_CLIENT_ID, FREEPBX_CLIENT_SECRET"):
+        load_settings(env={"PBX_SOURCE": "api", "FREEPBX_API_URL": "http://pbx"}, dotenv_path=None)
+
+
+def test_pbx_db_mode_requires_url():
+    with pytest.raises(SettingsError, match="PBX_DB_URL"):
+        load_settings(env={"PBX_SOURCE": "db"}, dotenv_path=None)
+
+
+def test_topics_must_differ():
+    with pytest.raises(SettingsError, match="different topics"):
+        load_settings(env={"KAFKA_TOPIC_ORDERS": "x", "KAFKA_TOPIC_FEEDBACK": "x"}, dotenv_path=None)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("REPORT_LANG=en\nBUSINESS_TIMEZONE=Asia/Yekaterinburg\n")
+    s = load_settings(env={"REPORT_LANG": "ru"}, dotenv_path=dotenv)
+    assert s.report_lang == "ru"
+    assert s.business_timezone == "Asia/Yekaterinburg"
+
+
+def test_secrets_do_not_appear_in_repr():
+    s = load_settings(env={"TELEGRAM_BOT_TOKEN": "123:secret-token"}, dotenv_path=None)
+    assert "secret-token" not in repr(s)
