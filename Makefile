@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test ui lint bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pantao prepare --dbt-only
 	$(BIN)/python -m pytest -q
+
+ui: $(STAMP)
+	$(BIN)/pantao ui
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

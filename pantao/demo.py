@@ -1,0 +1,186 @@
+"""`pantao demo`: the whole system end to end on the embedded stack, from nothing.
+
+stack up → simulate N days → publish the events to the broker → prepare schemas and the dbt
+manifest → materialize the Dagster graph (landing, marts, reporting views, reports, Telegram)
+for the last simulated day → print the key figures and where to look.
+
+Each run starts from a clean slate (its schemas and topics are reset) so the figures it prints
+are exactly those of the simulation it just made; `--keep` skips the reset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from pantao.db import connect
+from pantao.settings import Settings, load_settings
+from pantao.stack import Endpoints, resolve_endpoints
+
+DEMO_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reporting", "reports")
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    click.echo(click.style(f"==> {title}", bold=True))
+    started = time.monotonic()
+    yield
+    click.echo(f"    done in {time.monotonic() - started:.1f} s")
+
+
+def reset_demo_data(settings: Settings, endpoints: Endpoints) -> None:
+    """Drop the pipeline's schemas and the demo topics so the run starts from nothing."""
+    with connect(endpoints.database_url, autocommit=True) as conn:
+        for schema in DEMO_SCHEMAS:
+            conn.execute(f"drop schema if exists {schema} cascade")
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": endpoints.kafka_bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [topic for topic in settings.topics.values() if topic in existing]
+    if doomed:
+        for future in admin.delete_topics(doomed, operation_timeout=10).values():
+            future.result()
+        _wait_topics_gone(admin, doomed)
+    shutil.rmtree(settings.reports_dir, ignore_errors=True)
+
+
+def _wait_topics_gone(admin, topics: list[str], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not set(topics) & set(admin.list_topics(timeout=10).topics):
+            return
+        time.sleep(0.2)
+
+
+def demo_settings(settings: Settings, sim_dir: Path) -> Settings:
+    """The demo reads the simulated PBX files where the simulator wrote them."""
+    return settings.with_overrides(
+        pbx_source="files",
+        pbx_cdr_csv=sim_dir / "pbx" / "Master.csv",
+        pbx_queue_log=sim_dir / "pbx" / "queue_log",
+        pbx_extensions_file=sim_dir / "pbx" / "extensions.json",
+    )
+
+
+def _pbx_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=endpoints.database_url,
+        KAFKA_BOOTSTRAP_SERVERS=endpoints.kafka_bootstrap,
+        PANTAO_DATA_DIR=str(settings.data_dir),
+        PBX_SOURCE="files",
+        PBX_CDR_CSV=str(settings.cdr_csv_path),
+        PBX_QUEUE_LOG=str(settings.queue_log_path),
+        PBX_EXTENSIONS_FILE=str(settings.extensions_path),
+    )
+    return env
+
+
+def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
+    """Run the Dagster graph in-process (`pantao run`), streaming its progress."""
+    cmd = [sys.executable, "-m", "pantao.cli", "run", "--date", business_date.isoformat()]
+    result = subprocess.run(cmd, env=_pbx_env(settings, endpoints))
+    if result.returncode != 0:
+        raise click.ClickException(f"the pipeline run failed (exit {result.returncode}); see the output above")
+
+
+def last_day_figures(database_url: str, business_date: dt.date) -> dict | None:
+    with connect(database_url) as conn:
+        cur = conn.execute(
+            "select * from marts.daily_kpis where scope = 'chain' and business_date = %s", (business_date,)
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c.name for c in cur.description], row, strict=True))
+
+
+def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date, truth: dict) -> None:
+    figures = last_day_figures(endpoints.database_url, business_date)
+    expected = truth["daily"][business_date.isoformat()]["chain"]
+    click.echo("")
+    click.echo(click.style(f"Key figures for {business_date} (chain), from marts.daily_kpis:", bold=True))
+    if figures is None:
+        raise click.ClickException(f"marts.daily_kpis has no chain row for {business_date}")
+    rows = [
+        ("orders", "orders_count", "{:.0f}"),
+        ("revenue, RUB", "revenue_amount", "{:,.2f}"),
+        ("average check, RUB", "average_check_amount", "{:,.2f}"),
+        ("repeat customers", "repeat_customers_count", "{:.0f}"),
+        ("calls offered", "calls_offered_count", "{:.0f}"),
+        ("missed-call rate", "missed_call_rate", "{:.1%}"),
+        ("ASA, s", "asa_seconds", "{:.1f}"),
+        ("service level (20 s)", "service_level", "{:.1%}"),
+        ("operator occupancy", "occupancy", "{:.1%}"),
+        ("CSAT (share 4-5)", "csat_share", "{:.1%}"),
+    ]
+    mismatches = 0
+    for label, column, fmt in rows:
+        value, truth_value = figures.get(column), expected.get(column)
+        same = value is None and truth_value is None or (
+            value is not None and truth_value is not None and abs(float(value) - float(truth_value)) < 1e-6
+        )
+        mismatches += not same
+        shown = fmt.format(float(value)) if value is not None else "-"
+        click.echo(f"  {label:<22} {shown:>14}   {'= simulator truth' if same else 'DIFFERS from truth'}")
+    report_dir = settings.reports_dir / business_date.isoformat()
+    click.echo("")
+    click.echo(f"Daily report:   {report_dir / 'report.html'}" if report_dir.exists() else "Daily report:   (not built)")
+    click.echo(f"Database:       {endpoints.database_url}   (schemas marts, reporting)")
+    click.echo(f"Kafka:          {endpoints.kafka_bootstrap}")
+    click.echo("Dagster UI:     `make ui` or `.venv/bin/pantao ui`, then open " + settings.dagster_ui_url)
+    click.echo("Stop the stack: `.venv/bin/pantao stack down`")
+    if mismatches:
+        raise click.ClickException(f"{mismatches} figure(s) differ from the simulator's truth")
+
+
+@click.command("demo")
+@click.option("--days", default=14, show_default=True, help="Days to simulate.")
+@click.option("--restaurants", default=8, show_default=True, help="Restaurants in the simulated chain.")
+@click.option("--seed", default=2026, show_default=True, help="Simulation seed (same seed, same data).")
+@click.option("--keep", is_flag=True, help="Do not reset the demo's schemas and topics first.")
+def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
+    """Run the whole system end to end on the embedded stack and print the key figures."""
+    import simulator
+    from pantao.prepare import prepare
+
+    base = load_settings()
+    with step("Starting the local stack (embedded PostgreSQL + Kafka-protocol broker)"):
+        endpoints = resolve_endpoints(base)
+        click.echo(f"    postgres {endpoints.database_url}\n    kafka    {endpoints.kafka_bootstrap}")
+    if not keep:
+        with step("Resetting the demo's schemas, topics and reports"):
+            reset_demo_data(base, endpoints)
+
+    sim_dir = base.data_dir / "sim"
+    with step(f"Simulating {days} days of a {restaurants}-restaurant chain (seed {seed})"):
+        shutil.rmtree(sim_dir, ignore_errors=True)
+        config = simulator.SimConfig(days=days, restaurants=restaurants, seed=seed, timezone=base.business_timezone)
+        simulator.write_outputs(simulator.generate(config), sim_dir)
+        truth = json.loads((sim_dir / "truth.json").read_text())
+        last_day = dt.date.fromisoformat(max(truth["daily"]))
+        counts = truth.get("counts", {})
+        click.echo(f"    {counts.get('calls', '?')} calls, {sum(truth['daily'][d]['chain']['orders_count'] for d in truth['daily'])}"
+                   f" orders, files in {sim_dir}")
+    with step("Publishing the events to the Kafka topics"):
+        published = simulator.publish_to_kafka(sim_dir, endpoints.kafka_bootstrap, base.topics)
+        click.echo("    " + ", ".join(f"{topic}: {n}" for topic, n in published.items()))
+
+    settings = demo_settings(base, sim_dir)
+    with step("Preparing schemas, roles and the dbt manifest"):
+        prepare(settings, endpoints.database_url)
+    with step(f"Running the pipeline in Dagster for {last_day} (landing → dbt marts → reports)"):
+        materialize(settings, endpoints, last_day)
+    print_summary(settings, endpoints, last_day, truth)
