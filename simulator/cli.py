@@ -1,0 +1,66 @@
+"""`pantao simulate`: generate a simulated chain, write its files and truth.json, optionally publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+from simulator.config import SimConfig
+from simulator.generate import generate
+from simulator.kafka import publish_to_kafka
+from simulator.writer import write_outputs
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD") from None
+
+
+@click.command("simulate")
+@click.option("--days", type=click.IntRange(min=1), default=14, show_default=True, help="Business days to simulate.")
+@click.option("--restaurants", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Number of restaurants in the chain.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed; the same seed gives the same files.")
+@click.option("--start", callback=_parse_date, default=None, metavar="YYYY-MM-DD",
+              help="First business day (default: DAYS days before today in the business timezone).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Volume multiplier for orders, calls, customers and staff.")
+@click.option("--malformed-share", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
+              help="Share of extra deliberately broken records per source.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: <PANTAO_DATA_DIR>/sim).")
+@click.option("--publish/--no-publish", default=False, show_default=True,
+              help="Also produce the Kafka messages to KAFKA_BOOTSTRAP_SERVERS.")
+def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scale: float, malformed_share: float,
+             out_dir: Path | None, publish: bool) -> None:
+    """Simulate a fast-food chain and its contact centre: Kafka events, FreePBX files and truth.json."""
+    from pantao.settings import load_settings
+
+    settings = load_settings()
+    out = out_dir if out_dir is not None else settings.data_dir / "sim"
+    config = SimConfig(days=days, restaurants=restaurants, seed=seed, start=start, scale=scale,
+                       timezone=settings.business_timezone, malformed_share=malformed_share,
+                       service_level_seconds=settings.service_level_seconds,
+                       short_abandon_seconds=settings.short_abandon_seconds)
+    began = time.perf_counter()
+    sim = generate(config)
+    paths = write_outputs(sim, out)
+    messages = sum(len(o.events) for o in sim.orders) + len(sim.duplicates) + len(sim.customer_events) + len(
+        sim.ratings)
+    click.echo(f"Simulated {config.days} days from {sim.config.start_date} for {restaurants} restaurants "
+               f"(seed {seed}) in {time.perf_counter() - began:.1f} s:")
+    click.echo(f"  orders {len(sim.orders):,}, calls {len(sim.calls):,}, CDR rows {len(sim.cdrs):,}, "
+               f"Kafka messages {messages:,} (+{len(sim.malformed):,} malformed records)")
+    click.echo(f"  files in {paths.out_dir} (kafka/, pbx/, truth.json)")
+    if publish:
+        if not settings.kafka_bootstrap_servers:
+            raise click.UsageError("--publish needs KAFKA_BOOTSTRAP_SERVERS (or start the stack first)")
+        counts = publish_to_kafka(paths.out_dir, settings.kafka_bootstrap_servers, settings.topics)
+        click.echo(f"  published to {settings.kafka_bootstrap_servers}: {counts}")
