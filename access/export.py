@@ -1,0 +1,195 @@
+"""CSV export of the reporting views, streamed with COPY so memory stays flat for any row count.
+
+COPY cannot take bind parameters, so every value is validated against a strict rule first and
+then rendered as a quoted literal by psycopg (never by string formatting); the view name comes
+from the allow-list in access.views. The export logs in as the requesting user, so the same row
+filters apply as in their BI tool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from access.users import AccessError, validate_username
+from access.views import VIEW_NAMES, ReportingView, view_by_name
+from pantao.db import connect
+from pantao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("phone", "app", "web", "kiosk", "delivery_partner")
+# Customer segments as the customers mart assigns them (docs/metrics.md, dbt marts/core/customers).
+SEGMENTS = ("prospect", "new", "repeat", "loyal", "vip", "lapsed")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+RESTAURANT_RE = re.compile(r"^[1-9][0-9]{0,8}$")
+# Views a daily extract covers: the ones with one row per fact per business date.
+DAILY_EXTRACT_VIEWS = ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    view: str
+    date_from: date
+    date_to: date
+    segment: str | None = None
+    restaurant: int | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    rows: int
+    bytes_written: int
+
+
+def parse_date(value: str | date, option: str) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not DATE_RE.fullmatch(value):
+        raise AccessError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-01")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise AccessError(f"{option} {value!r} is not a valid calendar date ({exc})") from exc
+
+
+def validate_request(
+    view: str,
+    date_from: str | date,
+    date_to: str | date,
+    *,
+    segment: str | None = None,
+    restaurant: str | int | None = None,
+    channel: str | None = None,
+) -> ExportRequest:
+    """Check every argument against its rule and the view's filters; the error says which one and why."""
+    if view not in VIEW_NAMES:
+        raise AccessError(f"unknown view {view!r}: export one of {', '.join(VIEW_NAMES)}")
+    spec = view_by_name(view)
+    start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if start > end:
+        raise AccessError(f"--from {start} is after --to {end}")
+    if segment is not None and segment not in SEGMENTS:
+        raise AccessError(f"--segment {segment!r} is not a segment: use one of {', '.join(SEGMENTS)}")
+    restaurant_id = None
+    if restaurant is not None:
+        if not RESTAURANT_RE.fullmatch(str(restaurant)):
+            raise AccessError(f"--restaurant {restaurant!r} is not a restaurant id: use a positive integer, e.g. 3")
+        restaurant_id = int(restaurant)
+    if channel is not None and channel not in CHANNELS:
+        raise AccessError(f"--channel {channel!r} is not a channel: use one of {', '.join(CHANNELS)}")
+    for option, value in (("segment", segment), ("restaurant", restaurant_id), ("channel", channel)):
+        if value is not None and option not in spec.filters:
+            usable = ", ".join(f"--{f}" for f in spec.filters) or "no filters besides the dates"
+            raise AccessError(f"--{option} does not apply to {view}: it accepts {usable}")
+    return ExportRequest(view, start, end, segment, restaurant_id, channel)
+
+
+def _period_filter(spec: ReportingView, start: date, end: date) -> sql.Composable:
+    if spec.date_column is None:
+        # customers: whose ordering span [first_order_date, last_order_date] overlaps the period
+        return sql.SQL("first_order_date <= {} and last_order_date >= {}").format(sql.Literal(end), sql.Literal(start))
+    return sql.SQL("{col} between {start} and {end}").format(
+        col=sql.Identifier(spec.date_column), start=sql.Literal(start), end=sql.Literal(end))
+
+
+def build_export_query(request: ExportRequest, business_timezone: str = "Europe/Moscow") -> sql.Composed:
+    """The COPY statement for a validated request: identifiers from the allow-list, values as literals."""
+    spec = view_by_name(request.view, business_timezone)
+    conditions: list[sql.Composable] = [_period_filter(spec, request.date_from, request.date_to)]
+    for option, value in (("segment", request.segment), ("restaurant", request.restaurant),
+                          ("channel", request.channel)):
+        if value is not None:
+            conditions.append(sql.SQL("{} = {}").format(sql.Identifier(spec.filters[option]), sql.Literal(value)))
+    order = [c for c in ("business_date", "created_at", "entered_at", "hour", "scope", "restaurant_id",
+                         "operator_extension", "customer_key", "order_id", "linkedid") if c in spec.column_names]
+    return sql.SQL(
+        "copy (select {columns} from {view} where {where} order by {order}) "
+        "to stdout with (format csv, header true, encoding 'UTF8')"
+    ).format(
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names),
+        view=sql.Identifier("reporting", spec.name),
+        where=sql.SQL(" and ").join(conditions),
+        order=sql.SQL(", ").join(sql.Identifier(c) for c in order),
+    )
+
+
+def user_dsn(database_url: str, username: str, password: str) -> str:
+    """The same server and database, logged in as another user (so their row filters apply)."""
+    validate_username(username)
+    return make_conninfo(database_url, user=username, password=password)
+
+
+def stream_copy(conn: psycopg.Connection, statement: sql.Composed, out: BinaryIO) -> ExportResult:
+    """Write COPY's output chunk by chunk: memory holds one network chunk, never the result."""
+    written = 0
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for chunk in copy:
+                out.write(chunk)
+                written += len(chunk)
+        rows = cur.rowcount
+    return ExportResult(rows=max(rows, 0), bytes_written=written)
+
+
+def export_view(database_url: str, request: ExportRequest, out: BinaryIO,
+                business_timezone: str = "Europe/Moscow") -> ExportResult:
+    statement = build_export_query(request, business_timezone)
+    try:
+        with connect(database_url, application_name="pantao-export") as conn:
+            conn.read_only = True
+            result = stream_copy(conn, statement, out)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise AccessError(
+            f"{exc.diag.message_primary}: this login may not read reporting.{request.view}; "
+            "ask an administrator for a role (`pantao users set-role`)") from exc
+    except psycopg.OperationalError as exc:
+        raise AccessError(f"cannot log in to export: {str(exc).strip()}") from exc
+    except psycopg.errors.UndefinedTable as exc:
+        raise AccessError(
+            f"reporting.{request.view} does not exist: run `pantao prepare` and a dbt build first") from exc
+    log.info("exported %d rows of reporting.%s (%s..%s)", result.rows, request.view, request.date_from, request.date_to)
+    return result
+
+
+def export_to_file(database_url: str, request: ExportRequest, path: Path,
+                   business_timezone: str = "Europe/Moscow") -> ExportResult:
+    """Export into `path` atomically: a partial file never appears under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            result = export_view(database_url, request, out, business_timezone)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return result
+
+
+def export_daily_extracts(settings: Settings, database_url: str, business_date: date | str,
+                          out_dir: Path, views: Iterable[str] = DAILY_EXTRACT_VIEWS) -> list[Path]:
+    """One CSV per dated reporting view with that business day's rows: `<out_dir>/<date>/<view>.csv`.
+
+    For people who want files rather than a SQL client. Runs as the pipeline's login, so files
+    hold every row, pseudonymised as the reporting views are. Re-running replaces the day's files.
+    """
+    day = parse_date(business_date, "business_date")
+    paths = []
+    for view in views:
+        request = validate_request(view, day, day)
+        path = Path(out_dir) / day.isoformat() / f"{view}.csv"
+        result = export_to_file(database_url, request, path, settings.business_timezone)
+        log.info("daily extract %s: %d rows", path, result.rows)
+        paths.append(path)
+    return paths

@@ -1,0 +1,243 @@
+"""Creating the roles, the access schema and the `reporting` views; both steps idempotent.
+
+`ensure_access_schema` runs in `pantao prepare`, before any mart exists. `apply_reporting_layer`
+runs after every dbt build: dbt drops and re-creates table marts (`drop ... cascade`), which
+takes the reporting views and any grant on the marts with it, so this step re-creates the views
+and re-grants in one transaction. Both need a superuser connection (the pipeline's DSN).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import psycopg
+from psycopg import sql
+
+from access import sql as ddl
+from access.views import GROUP_ROLES, ReportingView, reporting_views
+from pantao.db import connect
+from pantao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIN_SERVER_VERSION = 160000
+
+
+class AccessSetupError(RuntimeError):
+    """The access schema or the reporting layer could not be created; the message says why and what to do."""
+
+
+# role -> attributes that must hold (pg_roles column -> value)
+_ROLE_ATTRIBUTES = {
+    "group": {"rolcanlogin": False, "rolsuper": False, "rolbypassrls": False},
+    ddl.REPORTING_OWNER: {"rolcanlogin": False, "rolsuper": False, "rolbypassrls": False, "rolcreaterole": False},
+    ddl.USER_ADMIN: {"rolcanlogin": False, "rolsuper": False, "rolbypassrls": False, "rolcreaterole": True},
+}
+_ATTRIBUTE_SQL = {"rolcanlogin": "login", "rolsuper": "superuser", "rolbypassrls": "bypassrls",
+                  "rolcreaterole": "createrole"}
+
+
+def _ensure_role(conn: psycopg.Connection, name: str, attributes: dict[str, bool]) -> None:
+    """Create a cluster-wide role once and correct drifted attributes; write the catalog only when needed.
+
+    Roles are shared by every database of the server, so another database's prepare may create
+    the same role at the same moment: that race is tolerated.
+    """
+    wanted = " ".join(("" if on else "no") + _ATTRIBUTE_SQL[a] for a, on in attributes.items())
+    row = conn.execute(
+        "select " + ", ".join(attributes) + " from pg_roles where rolname = %s", (name,)).fetchone()
+    if row is None:
+        conn.execute(sql.SQL(
+            "do $$ begin create role {ident} " + wanted + "; "
+            "exception when duplicate_object or unique_violation then null; end $$"
+        ).format(ident=sql.Identifier(name)))
+    elif tuple(row) != tuple(attributes.values()):
+        conn.execute(sql.SQL("alter role {} " + wanted).format(sql.Identifier(name)))
+
+
+def _ensure_membership(conn: psycopg.Connection, role: str, member: str, options: str) -> None:
+    granted = conn.execute(
+        "select 1 from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member "
+        "where r.rolname = %s and u.rolname = %s", (role, member)).fetchone()
+    if not granted:
+        conn.execute(sql.SQL("grant {} to {} " + options).format(sql.Identifier(role), sql.Identifier(member)))
+
+
+def _check_server(conn: psycopg.Connection) -> None:
+    version = conn.info.server_version
+    if version < MIN_SERVER_VERSION:
+        raise AccessSetupError(
+            f"PostgreSQL {version // 10000} is too old for the access layer: it needs 16 or newer "
+            "(role administration by a CREATEROLE owner, createrole_self_grant)."
+        )
+    is_super = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
+    if not is_super:
+        raise AccessSetupError(
+            f"{conn.info.user!r} is not a superuser: roles, grants and the access schema must be created by one. "
+            "Run `pantao prepare` with the database owner's superuser DSN."
+        )
+
+
+def _create_roles(conn: psycopg.Connection) -> None:
+    for group in GROUP_ROLES:
+        _ensure_role(conn, group, _ROLE_ATTRIBUTES["group"])
+    _ensure_role(conn, ddl.REPORTING_OWNER, _ROLE_ATTRIBUTES[ddl.REPORTING_OWNER])
+    _ensure_role(conn, ddl.USER_ADMIN, _ROLE_ATTRIBUTES[ddl.USER_ADMIN])
+    for group in GROUP_ROLES:
+        _ensure_membership(conn, group, ddl.USER_ADMIN, "with admin true, inherit false, set false")
+    _ensure_membership(conn, "pg_signal_backend", ddl.USER_ADMIN, "")
+
+
+def _grant_access_schema(conn: psycopg.Connection) -> None:
+    owner, reader = sql.Identifier(ddl.USER_ADMIN), sql.Identifier(ddl.REPORTING_OWNER)
+    admin = sql.Identifier("crm_admin")
+    statements = [
+        "revoke all on schema access from public",
+        "grant usage on schema access to {owner}, {reader}, {admin}",
+        "alter table access.users owner to {owner}",
+        "alter table access.audit_log owner to {owner}",
+        "alter table access.install_secret owner to {owner}",
+        "revoke all on access.users, access.audit_log, access.install_secret from public",
+        "grant select on access.users, access.install_secret to {reader}",
+        "grant select on access.users, access.audit_log to {admin}",
+        "alter view access.viewer owner to {reader}",
+        "revoke all on access.viewer from public",
+    ]
+    for statement in statements:
+        conn.execute(sql.SQL(statement).format(owner=owner, reader=reader, admin=admin))
+    for signature in (*ddl.PUBLIC_FUNCTIONS, *ddl.INTERNAL_FUNCTIONS):
+        conn.execute(sql.SQL("alter function " + signature + " owner to {}").format(owner))
+        conn.execute(sql.SQL("revoke all on function " + signature + " from public"))
+    for signature in ddl.PUBLIC_FUNCTIONS:
+        conn.execute(sql.SQL("grant execute on function " + signature + " to {}").format(admin))
+
+
+def _close_schemas(conn: psycopg.Connection) -> None:
+    """Only the reporting schema is open to managers, analysts and operators; administrators also read marts."""
+    existing = {row[0] for row in conn.execute("select nspname from pg_namespace")}
+    others = sql.SQL(", ").join([sql.SQL("public"), *(sql.Identifier(g) for g in GROUP_ROLES if g != "crm_admin")])
+    for schema in ddl.CLOSED_SCHEMAS:
+        if schema in existing:
+            conn.execute(sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(schema), others))
+            conn.execute(sql.SQL("revoke all on all tables in schema {} from {}").format(sql.Identifier(schema), others))
+    conn.execute("revoke create on schema public from public")
+
+
+def ensure_access_schema(settings: Settings, database_url: str) -> None:
+    """Group roles, the service roles, and the access schema (users, audit log, admin functions).
+
+    Safe to run any number of times and before any mart exists.
+    """
+    with connect(database_url) as conn:
+        _check_server(conn)
+        _create_roles(conn)
+        conn.execute("create schema if not exists access")
+        conn.execute(ddl.TABLES)
+        conn.execute(
+            "insert into access.install_secret (name, secret) values ('customer_key_salt', %s) "
+            "on conflict (name) do nothing",
+            (secrets.token_bytes(32),),
+        )
+        conn.execute(ddl.VIEWER)
+        conn.execute(ddl.FUNCTIONS)
+        _grant_access_schema(conn)
+        _close_schemas(conn)
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(
+            sql.Identifier(conn.info.dbname), sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
+    log.info("access schema and roles are in place")
+
+
+def render_view(view: ReportingView) -> sql.Composed:
+    columns = ",\n    ".join(f"{c.expr} as {c.name}" for c in view.columns)
+    text = (
+        f"create view reporting.{view.name} with (security_barrier) as\n"
+        f"select\n    {columns}\nfrom {view.from_sql}\nwhere {view.where_sql}"
+    )
+    return sql.SQL(text)  # type: ignore[arg-type]  # built only from the constants in access.views
+
+
+def _check_marts(conn: psycopg.Connection, views: tuple[ReportingView, ...]) -> None:
+    needed = sorted({m for v in views for m in v.marts})
+    present = {row[0] for row in conn.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' and table_name = any(%s)",
+        (needed,),
+    )}
+    missing = [m for m in needed if m not in present]
+    if missing:
+        raise AccessSetupError(
+            f"marts {', '.join('marts.' + m for m in missing)} do not exist yet: build them first "
+            "(`pantao dbt build`), then apply the reporting layer again."
+        )
+
+
+def _grant_marts(conn: psycopg.Connection) -> None:
+    """Re-grant what the last dbt build dropped, and pre-grant what the next one creates."""
+    owner, admin = sql.Identifier(ddl.REPORTING_OWNER), sql.Identifier("crm_admin")
+    conn.execute(sql.SQL("grant usage on schema marts to {}, {}").format(owner, admin))
+    conn.execute(sql.SQL("grant select on all tables in schema marts to {}, {}").format(owner, admin))
+    conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}, {}").format(owner, admin))
+
+
+def _create_view(conn: psycopg.Connection, view: ReportingView) -> None:
+    name = sql.Identifier("reporting", view.name)
+    conn.execute(sql.SQL("drop view if exists {} cascade").format(name))
+    try:
+        conn.execute(render_view(view))
+    except psycopg.errors.UndefinedColumn as exc:
+        raise AccessSetupError(
+            f"reporting.{view.name}: {exc.diag.message_primary} in {', '.join('marts.' + m for m in view.marts)}. "
+            "The marts no longer carry a column the reporting interface promises (docs/analysts.md); "
+            "restore it in the dbt model or change access/views.py together with the docs."
+        ) from exc
+    conn.execute(sql.SQL("alter view {} owner to {}").format(name, sql.Identifier(ddl.REPORTING_OWNER)))
+    conn.execute(sql.SQL("comment on view {} is {}").format(name, sql.Literal(view.comment)))
+    for column in view.columns:
+        conn.execute(sql.SQL("comment on column {} is {}").format(
+            sql.Identifier("reporting", view.name, column.name), sql.Literal(column.comment)))
+    conn.execute(sql.SQL("revoke all on {} from public").format(name))
+    conn.execute(sql.SQL("grant select on {} to {}").format(
+        name, sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
+
+
+def apply_reporting_layer(settings: Settings, database_url: str) -> list[str]:
+    """(Re)create the `reporting` views over the marts with their comments, grants and row filters.
+
+    Atomic: one transaction, so a BI tool sees either the old views or the new ones. Run it after
+    every dbt build; it also runs `ensure_access_schema` first, so it works on a fresh database.
+    Returns the qualified names of the views it created.
+    """
+    ensure_access_schema(settings, database_url)
+    views = reporting_views(settings.business_timezone)
+    with connect(database_url) as conn:
+        _check_marts(conn, views)
+        _grant_marts(conn)
+        conn.execute(sql.SQL("create schema if not exists reporting authorization {}").format(
+            sql.Identifier(ddl.REPORTING_OWNER)))
+        conn.execute(sql.SQL("alter schema reporting owner to {}").format(sql.Identifier(ddl.REPORTING_OWNER)))
+        conn.execute("revoke all on schema reporting from public")
+        conn.execute(sql.SQL("grant usage on schema reporting to {}").format(
+            sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
+        comment = ("Stable, documented views for analysts and BI tools (docs/analysts.md). "
+                   "Row filters and pseudonymisation apply to every login.")
+        conn.execute(sql.SQL("comment on schema reporting is {}").format(sql.Literal(comment)))
+        for view in views:
+            _create_view(conn, view)
+        _close_schemas(conn)
+    names = [f"reporting.{v.name}" for v in views]
+    log.info("reporting layer applied: %s", ", ".join(names))
+    return names
+
+
+def main() -> None:
+    """`python -m access.migrate`: re-apply the reporting layer after a dbt build run by hand."""
+    from pantao.settings import load_settings
+    from pantao.stack import resolve_endpoints
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    apply_reporting_layer(settings, resolve_endpoints(settings, need_kafka=False).database_url)
+
+
+if __name__ == "__main__":
+    main()

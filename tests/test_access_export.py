@@ -1,0 +1,239 @@
+"""`pantao export` and the daily extracts: row filters of the login, argument filters, safety, memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from access.cli import export_command
+from access.export import export_daily_extracts, export_view, validate_request
+from access.users import AccessError
+from pantao.db import with_database
+from pantao.settings import Settings
+from tests.test_access_helpers import CUSTOMER_NAMES, RAW_PHONES, Users, build_mini_warehouse
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    name = f"t_export_{uuid.uuid4().hex[:10]}"
+    admin_url = pg_server.dsn("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(admin_url, name)
+    users = Users(url)
+    try:
+        build_mini_warehouse(url, Settings(data_dir=tmp_path_factory.mktemp("export")))
+        logins = {
+            "operator_101": users.add("exp_op", "crm_operator", operator_extension="101"),
+            "manager_r2": users.add("exp_mgr", "crm_manager", restaurant_ids=[2]),
+            "analyst": users.add("exp_ana", "crm_analyst"),
+        }
+        yield url, logins
+    finally:
+        users.cleanup()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _run_export(url: str, args: list[str], password: str | None = None):
+    env = {"DATABASE_URL": url}
+    return CliRunner(env=env).invoke(export_command, args, input=(password + "\n") if password else None)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_export_as_an_operator_contains_only_their_calls(warehouse):
+    url, logins = warehouse
+    op = logins["operator_101"]
+    result = _run_export(url, ["calls", "--from", "2026-11-01", "--to", "2026-11-30",
+                               "--as-user", op.username, "--password-stdin"], op.password)
+    assert result.exit_code == 0, result.output
+    assert [r["linkedid"] for r in _csv(result.stdout)] == ["L1", "L4"]
+
+
+def test_export_as_a_scoped_manager_contains_only_their_restaurants(warehouse, tmp_path):
+    url, logins = warehouse
+    mgr = logins["manager_r2"]
+    out = tmp_path / "orders.csv"
+    result = _run_export(url, ["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", mgr.username,
+                               "--password-stdin", "-o", str(out)], mgr.password)
+    assert result.exit_code == 0, result.output
+    assert [r["order_id"] for r in _csv(out.read_text(encoding="utf-8"))] == ["ORD-2", "ORD-5"]
+    assert "2 rows" in result.stderr
+
+
+def test_export_has_a_header_row_and_is_utf8(warehouse, tmp_path):
+    url, logins = warehouse
+    mgr = logins["manager_r2"]
+    out = tmp_path / "customers.csv"
+    result = _run_export(url, ["customers", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", mgr.username,
+                               "--password-stdin", "-o", str(out)], mgr.password)
+    assert result.exit_code == 0, result.output
+    text = out.read_bytes().decode("utf-8")
+    assert text.splitlines()[0].startswith("customer_key,customer_phone_masked,customer_name,segment,")
+    assert {r["customer_name"] for r in _csv(text)} == {"Мария Сидорова", "Нина Орлова"}
+
+
+def test_an_analysts_export_has_no_phone_numbers_or_names(warehouse):
+    url, logins = warehouse
+    ana = logins["analyst"]
+    for view in ("customers", "orders", "calls", "operator_daily"):
+        result = _run_export(url, [view, "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", ana.username,
+                                   "--password-stdin"], ana.password)
+        assert result.exit_code == 0, result.output
+        assert len(_csv(result.stdout)) > 0
+        for secret in (*RAW_PHONES, *CUSTOMER_NAMES, "Анна Петрова"):
+            assert secret not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("view", "filters", "expected"),
+    [
+        ("orders", {"channel": "phone"}, ["ORD-1", "ORD-3"]),
+        ("orders", {"restaurant": "2"}, ["ORD-2", "ORD-5"]),
+        ("orders", {"segment": "loyal"}, ["ORD-1", "ORD-3"]),
+        ("orders", {"date_from": "2026-11-02"}, ["ORD-3", "ORD-4", "ORD-5", "ORD-6"]),
+        ("orders", {"date_to": "2026-11-01", "channel": "app"}, ["ORD-2"]),
+        ("calls", {"segment": "lapsed"}, ["L4"]),
+        ("customers", {"segment": "new"}, ["+7 *** ***-00-02", "+7 *** ***-00-04"]),
+        ("customers", {"date_from": "2026-11-02", "restaurant": "1"}, ["+7 *** ***-00-01"]),
+        ("daily_kpis", {"restaurant": "3"}, ["2026-11-01", "2026-11-02"]),
+    ],
+)
+def test_export_filters_by_period_segment_restaurant_and_channel(warehouse, view, filters, expected):
+    url, _ = warehouse
+    key = {"orders": "order_id", "calls": "linkedid", "customers": "customer_phone_masked",
+           "daily_kpis": "business_date"}[view]
+    args = {"date_from": "2026-11-01", "date_to": "2026-11-02", **filters}
+    request = validate_request(view, args.pop("date_from"), args.pop("date_to"), **args)
+    out = io.BytesIO()
+    result = export_view(url, request, out)
+    rows = _csv(out.getvalue().decode("utf-8"))
+    assert sorted(r[key] for r in rows) == expected
+    assert result.rows == len(expected)
+
+
+INJECTIONS = [
+    ({"view": "orders; drop table marts.orders"}, "unknown view"),
+    ({"view": "orders where 1=1 --"}, "unknown view"),
+    ({"date_from": "2026-11-01' or '1'='1"}, "--from .* is not a date"),
+    ({"date_to": "2026-11-02); drop table marts.orders; --"}, "--to .* is not a date"),
+    ({"date_from": "2026-02-30"}, "not a valid calendar date"),
+    ({"segment": "loyal' or 1=1 --"}, "--segment .* is not a segment: use one of"),
+    ({"segment": "LOYAL"}, "--segment .* is not a segment: use one of"),
+    ({"restaurant": "1 or 1=1"}, "--restaurant .* is not a restaurant id"),
+    ({"restaurant": "-1"}, "--restaurant .* is not a restaurant id"),
+    ({"channel": "phone' union select * from access.install_secret --"}, "--channel .* is not a channel"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), INJECTIONS)
+def test_injection_attempts_in_every_argument_are_refused_with_the_reason(override, message):
+    args = {"view": "orders", "date_from": "2026-11-01", "date_to": "2026-11-02", **override}
+    with pytest.raises(AccessError, match=message):
+        validate_request(args.pop("view"), args.pop("date_from"), args.pop("date_to"), **args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["orders; drop table x", "--from", "2026-11-01", "--to", "2026-11-02"], "is not one of 'customers', 'orders'"),
+        (["orders", "--from", "2026-11-01'--", "--to", "2026-11-02"], "is not a date"),
+        (["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--channel", "x' or '1"], "is not a channel"),
+        (["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", "x\"; drop role postgres; --",
+          "--password-stdin"], "invalid user name"),
+        (["calls", "--from", "2026-11-01", "--to", "2026-11-02", "--channel", "phone"], "does not apply to calls"),
+        (["orders", "--from", "2026-11-03", "--to", "2026-11-02"], "is after --to"),
+        (["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", "someone"], "needs --password-stdin"),
+    ],
+)
+def test_the_cli_refuses_bad_arguments_before_touching_the_database(warehouse, args, message):
+    url, _ = warehouse
+    result = _run_export(url, args, "irrelevant-password")
+    assert result.exit_code == (2 if "is not one of" in message or "needs" in message else 1)
+    assert message in result.output
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from marts.orders").fetchone() == (6,)
+
+
+def test_export_with_a_wrong_password_says_it_cannot_log_in(warehouse):
+    url, logins = warehouse
+    result = _run_export(url, ["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user",
+                               logins["analyst"].username, "--password-stdin"], "not-the-password")
+    assert result.exit_code == 1
+    assert "cannot log in to export" in result.output and "password authentication failed" in result.output
+
+
+def test_daily_extracts_write_one_file_per_dated_view_with_that_days_rows(warehouse, tmp_path):
+    url, _ = warehouse
+    paths = export_daily_extracts(Settings(data_dir=tmp_path), url, "2026-11-02", tmp_path / "extracts")
+    assert [p.name for p in paths] == ["orders.csv", "calls.csv", "operator_daily.csv", "daily_kpis.csv",
+                                       "hourly_kpis.csv"]
+    assert all(p.parent == tmp_path / "extracts" / "2026-11-02" for p in paths)
+    by_name = {p.stem: _csv(p.read_text(encoding="utf-8")) for p in paths}
+    assert [r["order_id"] for r in by_name["orders"]] == ["ORD-3", "ORD-4", "ORD-5", "ORD-6"]
+    assert [r["linkedid"] for r in by_name["calls"]] == ["L3", "L4"]
+    assert len(by_name["daily_kpis"]) == 4 and len(by_name["hourly_kpis"]) == 1
+    assert {r["business_date"] for rows in by_name.values() for r in rows} == {"2026-11-02"}
+    assert not list((tmp_path / "extracts").rglob("*.partial"))
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+MILLION_ORDERS = """
+insert into marts.customers (customer_phone, customer_name, segment)
+select '+7926' || lpad(g::text, 7, '0'), 'Клиент ' || g, (array['new', 'loyal', 'lapsed'])[1 + g % 3]
+from generate_series(1, 20000) g;
+insert into marts.orders
+select 'BIG-' || g, timestamptz '2026-12-01 10:00+03' + (g % 10) * interval '1 day',
+       date '2026-12-01' + (g % 10), 'completed', 1 + g % 5,
+       (array['phone', 'app', 'web', 'kiosk', 'delivery_partner'])[1 + g % 5],
+       '+7926' || lpad((1 + g % 20000)::text, 7, '0'), 500, 0, 500, false, null, null
+from generate_series(1, 1000000) g;
+analyze marts.orders;
+"""
+
+
+def _peak_rss_kib_of_export(url: str, date_from: str, date_to: str, out: Path, cwd: Path) -> tuple[int, int]:
+    """Run the real `pantao export` in a child process; its own peak RSS (ru_maxrss, KiB) and the row count."""
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pantao.cli", "export", "orders", "--from", date_from, "--to", date_to,
+         "-o", str(out)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    proc.stderr.close()
+    with out.open("rb") as f:
+        rows = sum(1 for _ in f) - 1
+    return usage.ru_maxrss, rows
+
+
+@pytest.mark.slow
+def test_exporting_a_million_rows_takes_no_more_memory_than_a_hundred_thousand(fresh_database_url, tmp_path):
+    build_mini_warehouse(fresh_database_url, Settings(data_dir=tmp_path))
+    with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        conn.execute(MILLION_ORDERS)
+    small_rss, small_rows = _peak_rss_kib_of_export(
+        fresh_database_url, "2026-12-01", "2026-12-01", tmp_path / "small.csv", tmp_path)
+    big_rss, big_rows = _peak_rss_kib_of_export(
+        fresh_database_url, "2026-12-01", "2026-12-10", tmp_path / "big.csv", tmp_path)
+    assert (small_rows, big_rows) == (100_000, 1_000_000)
+    print(f"peak RSS: 100k rows {small_rss / 1024:.1f} MiB, 1M rows {big_rss / 1024:.1f} MiB")
+    # Flat: ten times the rows may not cost more than a few MiB of noise (a buffered export would add ~100 MiB).
+    assert big_rss - small_rss < 8 * 1024
+    assert (tmp_path / "big.csv").stat().st_size > 60_000_000
