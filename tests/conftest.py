@@ -19,6 +19,9 @@ from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation.
+pytest_plugins = ["tests.pipeline"]
+
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:

@@ -1,0 +1,112 @@
+"""The one list of metrics the exporter serves.
+
+The exporter builds its metric families from this list, `docs/operations.md` documents each
+entry, and the tests check both against it, so a metric cannot be served undocumented or
+documented without being served. Names are the exposition names without the `_total` suffix
+prometheus-client appends to counters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    kind: str  # "gauge" | "counter"
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def series_name(self) -> str:
+        """The name a sample carries in the exposition (counters get `_total`)."""
+        return f"{self.name}_total" if self.kind == "counter" else self.name
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    # exporter health
+    MetricSpec("pantao_up", "gauge", (), "1 when PostgreSQL answered this scrape, 0 when it could not be reached."),
+    MetricSpec("pantao_scrape_error", "gauge", ("source",),
+               "1 when reading this source failed during the scrape (the log says why), else 0."),
+    MetricSpec("pantao_scrape_duration_seconds", "gauge", ("source",), "Time spent reading each source in this scrape."),
+    # Kafka landing
+    MetricSpec("pantao_landing_lag_messages", "gauge", ("stream", "topic", "partition"),
+               "Broker high watermark minus the landing's stored next offset (messages not yet landed)."),
+    MetricSpec("pantao_landing_high_watermark", "gauge", ("stream", "topic", "partition"),
+               "The broker's end offset of the partition."),
+    MetricSpec("pantao_landing_committed_offset", "gauge", ("stream", "topic", "partition"),
+               "The next offset the landing will read, from raw.kafka_offsets."),
+    MetricSpec("pantao_landing_offset_updated_timestamp_seconds", "gauge", ("stream", "topic", "partition"),
+               "When the landing last stored an offset for the partition (unix time)."),
+    MetricSpec("pantao_records_landed", "counter", ("source",),
+               "Rows in the raw landing table of each source (duplicates are landed once)."),
+    MetricSpec("pantao_records_rejected", "counter", ("source", "reason"),
+               "Rows in raw.rejected_records by source and normalised reason."),
+    # last success per asset and data freshness
+    MetricSpec("pantao_last_success_timestamp_seconds", "gauge", ("asset",),
+               "When the asset last completed successfully (unix time), read from the data it wrote."),
+    MetricSpec("pantao_mart_latest_data_timestamp_seconds", "gauge", ("mart",),
+               "The newest point in time a mart covers (unix time)."),
+    MetricSpec("pantao_mart_freshness_seconds", "gauge", ("mart",),
+               "Seconds from the newest point in time a mart covers to now (0 when it covers now)."),
+    # dbt
+    MetricSpec("pantao_dbt_last_run_timestamp_seconds", "gauge", (),
+               "When the last dbt invocation finished (run_results.json generated_at, unix time)."),
+    MetricSpec("pantao_dbt_last_run_success", "gauge", (), "1 when the last dbt invocation had no error or failure."),
+    MetricSpec("pantao_dbt_nodes", "gauge", ("resource_type", "status"),
+               "Nodes of the last dbt invocation by resource type and status."),
+    MetricSpec("pantao_dbt_test_failures", "gauge", (), "dbt tests that failed or errored in the last invocation."),
+    # reports and Telegram
+    MetricSpec("pantao_telegram_deliveries", "gauge", ("kind", "outcome"),
+               "Telegram deliveries (one per business day, chat and kind) by their current outcome."),
+    MetricSpec("pantao_telegram_delivery_attempts", "counter", ("kind",), "Telegram send attempts, retries included."),
+    MetricSpec("pantao_morning_report_delivered", "gauge", (),
+               "1 when the morning summary for the last complete business day reached every chat it was sent to."),
+    MetricSpec("pantao_business_day_elapsed_seconds", "gauge", (),
+               "Seconds since midnight in BUSINESS_TIMEZONE, so alert rules can speak business time."),
+    # business gauges, chain row of marts.daily_kpis for the last complete business day
+    MetricSpec("pantao_kpi_business_date_timestamp_seconds", "gauge", (),
+               "Midnight (business time zone) starting the business day the pantao_kpi_* gauges describe."),
+    MetricSpec("pantao_kpi_orders", "gauge", (), "Non-cancelled orders created that day (orders_count)."),
+    MetricSpec("pantao_kpi_revenue_rub", "gauge", (), "Revenue of those orders in RUB (revenue_amount)."),
+    MetricSpec("pantao_kpi_average_check_rub", "gauge", (), "Average check in RUB (average_check_amount)."),
+    MetricSpec("pantao_kpi_calls_offered", "gauge", (), "Calls that entered a queue (calls_offered_count)."),
+    MetricSpec("pantao_kpi_missed_call_ratio", "gauge", (), "Unanswered ÷ offered calls (missed_call_rate)."),
+    MetricSpec("pantao_kpi_asa_seconds", "gauge", (), "Average speed of answer (asa_seconds)."),
+    MetricSpec("pantao_kpi_service_level_ratio", "gauge", (), "Service level (service_level)."),
+    MetricSpec("pantao_kpi_csat_mean", "gauge", (), "Mean customer rating 1..5 (csat_mean)."),
+)
+
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
+
+# daily_kpis column -> gauge, for the pantao_kpi_* family
+KPI_GAUGES: dict[str, str] = {
+    "orders_count": "pantao_kpi_orders",
+    "revenue_amount": "pantao_kpi_revenue_rub",
+    "average_check_amount": "pantao_kpi_average_check_rub",
+    "calls_offered_count": "pantao_kpi_calls_offered",
+    "missed_call_rate": "pantao_kpi_missed_call_ratio",
+    "asa_seconds": "pantao_kpi_asa_seconds",
+    "service_level": "pantao_kpi_service_level_ratio",
+    "csat_mean": "pantao_kpi_csat_mean",
+}
+
+# the `source` label values of pantao_scrape_error / pantao_scrape_duration_seconds
+SCRAPE_SOURCES: tuple[str, ...] = (
+    "postgres", "kafka", "landing", "rejected", "freshness", "dbt", "reports", "deliveries", "kpis",
+)
+
+# the bounded set of `reason` label values of pantao_records_rejected, first match wins.
+# Patterns are PostgreSQL case-insensitive regular expressions over raw.rejected_records.reason.
+REJECT_REASONS: tuple[tuple[str, str], ...] = (
+    ("schema_version", r"schema_version"),
+    ("encoding", r"utf-?8|u0000|decod|encod"),
+    ("invalid_json", r"json"),
+    ("missing_field", r"missing|required|empty|must not be null"),
+    ("parse_error", r"field\(s\)|malformed|pars|column count|format"),
+    ("bad_timestamp", r"timestamp|datetime|utc offset|epoch"),
+    ("wrong_type", r"must be an? (string|int|number|bool|object|array|uuid)"),
+    ("invalid_value", r"must be|not a |one of|does not match|unknown|invalid|negative|expected"),
+)
+OTHER_REASON = "other"

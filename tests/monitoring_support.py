@@ -1,0 +1,258 @@
+"""A small, hand-checked warehouse for the monitoring tests.
+
+It uses the real schema owners (`ensure_raw_schema`, `ensure_reports_schema`, the access
+layer's `apply_reporting_layer`) and writes a few rows whose metric values are known by
+construction, into marts with the columns of the mart contract. Small on purpose: the
+exporter's SQL and the dashboards' SQL are under test here, not the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from access.migrate import apply_reporting_layer, ensure_access_schema
+from ingestion.schema import ensure_raw_schema
+from monitoring.readers import normalise_source
+from pantao.settings import Settings
+from reports.schema import ensure_reports_schema
+
+TZ = ZoneInfo("Europe/Moscow")
+DAYS = (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3))
+# "now" for the tests: the morning after the last simulated day, 09:00 business time
+NOW = datetime(2026, 11, 4, 9, 0, tzinfo=TZ)
+
+DAILY_KPI_COLUMNS = (
+    "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
+    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
+    "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
+    "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
+    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
+)
+OPERATOR_COLUMNS = (
+    "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count", "missed_ring_rate",
+    "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy", "ratings_count", "rating_mean",
+    "rating_share_4_5", "phone_orders_count",
+)
+
+MARTS_DDL = f"""
+create schema if not exists marts;
+create table marts.daily_kpis (business_date date, scope text, restaurant_id int,
+    {", ".join(f"{c} numeric" for c in DAILY_KPI_COLUMNS)});
+create table marts.hourly_kpis (business_date date, hour int, hour_start_at timestamptz, orders_count int,
+    revenue_amount numeric, calls_offered_count int, calls_answered_count int, calls_unanswered_count int,
+    asa_seconds numeric, service_level numeric);
+create table marts.operator_daily (business_date date, operator_extension text, operator_name text,
+    {", ".join(f"{c} numeric" for c in OPERATOR_COLUMNS)});
+create table marts.orders (order_id text, created_at timestamptz, business_date date, status text,
+    restaurant_id int, channel text, customer_phone text, subtotal_amount numeric, discount_amount numeric,
+    total_amount numeric, is_first_order boolean, call_linkedid text, operator_extension text);
+create table marts.calls (linkedid text, queue_name text, entered_at timestamptz, business_date date,
+    outcome text, wait_seconds int, is_short_abandon boolean, answered_by_extension text, pickup_seconds int,
+    talk_seconds int, transfer_count int, caller_phone text, customer_phone text, led_to_order boolean,
+    order_id text, rating_score int);
+create table marts.customers (customer_phone text, customer_name text, segment text, first_order_at timestamptz,
+    last_order_at timestamptz, lifetime_orders_count int, lifetime_revenue_amount numeric,
+    average_check_amount numeric, home_restaurant_id int, last_call_at timestamptz, last_rating_score int);
+"""
+
+
+@dataclass
+class SmallWarehouse:
+    """What was written, i.e. what the exporter must report."""
+
+    landed: dict[str, int] = field(default_factory=dict)  # source label -> rows
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> messages
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    rejected: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, reason label) -> rows
+    chain_kpis: dict[str, float] = field(default_factory=dict)  # for the last complete day
+    last_complete_day: date = DAYS[-1]
+
+
+def create_topics(bootstrap: str, topics: dict[str, str], partitions: int = 2) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1)
+                                   for t in topics.values()], operation_timeout=10)
+    for future in futures.values():
+        future.result(timeout=15)
+
+
+def publish(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for partition, count in per_partition.items():
+        for i in range(count):
+            producer.produce(topic, value=json.dumps({"n": i}).encode(), partition=partition)
+    assert producer.flush(15) == 0, "broker did not take the test messages"
+
+
+def _land_rows(conn: psycopg.Connection, stream: str, topic: str, partition: int, count: int) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"insert into raw.{stream} (kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp,"
+            " payload, landed_at) values (%s, %s, %s, null, now(), '{}', %s)",
+            [(topic, partition, offset, NOW - timedelta(minutes=5)) for offset in range(count)],
+        )
+
+
+def build_small_warehouse(
+    settings: Settings, database_url: str, bootstrap: str | None, topics: dict[str, str] | None = None
+) -> SmallWarehouse:
+    """Raw, marts, reports and reporting objects with known contents; topics must be fresh."""
+    ensure_raw_schema(settings, database_url)
+    ensure_reports_schema(settings, database_url)
+    truth = SmallWarehouse()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # Kafka: orders has 2 partitions with 7 and 4 messages, of which 5 and 4 are landed.
+        if bootstrap and topics:
+            create_topics(bootstrap, topics)
+            publish(bootstrap, topics["orders"], {0: 7, 1: 4})
+            publish(bootstrap, topics["customers"], {0: 3})
+            for (stream, partition, landed_count, published) in (
+                ("orders", 0, 5, 7), ("orders", 1, 4, 4), ("customers", 0, 1, 3),
+            ):
+                topic = topics[stream]
+                _land_rows(conn, stream, topic, partition, landed_count)
+                conn.execute(
+                    "insert into raw.kafka_offsets (consumer, topic, partition, next_offset) values (%s, %s, %s, %s)",
+                    (settings.kafka_consumer_name, topic, partition, landed_count),
+                )
+                truth.committed[(topic, partition)] = landed_count
+                truth.lag[(topic, partition)] = published - landed_count
+            # customers partition 1 was never landed: its lag is everything on it (0 here)
+            truth.lag[(topics["customers"], 1)] = 0
+            truth.landed = {"kafka:orders": 9, "kafka:customers": 1, "kafka:feedback": 0}
+        conn.execute(
+            "insert into raw.pbx_extensions (extension, name, source) values ('101', 'Анна', 'file'),"
+            " ('102', 'Борис', 'file')"
+        )
+        truth.landed.update({"pbx_cdr": 0, "pbx_queue_log": 0, "pbx_extensions": 2})
+        rejects = [
+            ("kafka:orders", "orders/0/3", "invalid JSON: Expecting value: line 1 column 1 (char 0)", "invalid_json"),
+            ("kafka:orders", "orders/0/4", "invalid JSON: Unterminated string", "invalid_json"),
+            ("kafka:orders", "orders/1/9", "missing required field 'order_id'", "missing_field"),
+            ("kafka:feedback", "feedback/0/1", "field 'score' must be from 1 to 5, got 9", "invalid_value"),
+            ("kafka:customers", "customers/0/2", "unknown schema_version 7 (this landing reads 1)", "schema_version"),
+            ("pbx_queue_log:file", "queue_log:12", "expected epoch|callid|queuename|agent|event|data1..data5,"
+             " got 3 field(s)", "parse_error"),
+            ("mystery-source", "x", "something odd", "other"),
+        ]
+        conn.cursor().executemany(
+            "insert into raw.rejected_records (source, source_ref, reason, raw_bytes) values (%s, %s, %s, 'x')",
+            [r[:3] for r in rejects],
+        )
+        for source, _, _, label in rejects:
+            key = (normalise_source(source), label)
+            truth.rejected[key] = truth.rejected.get(key, 0) + 1
+        _write_marts(conn, truth)
+        _write_reports(conn)
+    # the access layer's real reporting views (masking, row filters) over these marts
+    ensure_access_schema(settings, database_url)
+    apply_reporting_layer(settings, database_url)
+    return truth
+
+
+def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
+    conn.execute(MARTS_DDL)
+    segments = ("new", "regular", "loyal")
+    for n, day in enumerate(DAYS):
+        orders = 10 + n
+        chain = dict.fromkeys(DAILY_KPI_COLUMNS, 1)
+        chain.update(orders_count=orders, revenue_amount=orders * 800.0, average_check_amount=800.0,
+                     calls_offered_count=20 + n, missed_call_rate=0.1 + n / 100, asa_seconds=12.5 + n,
+                     service_level=0.8, csat_mean=4.25)
+        if day == truth.last_complete_day:
+            chain["csat_mean"] = None  # a null KPI (no ratings) must leave its gauge absent
+            truth.chain_kpis = {k: v for k, v in chain.items() if v is not None}
+        conn.execute(
+            f"insert into marts.daily_kpis (business_date, scope, restaurant_id, {', '.join(DAILY_KPI_COLUMNS)})"
+            f" values (%s, 'chain', null, {', '.join(['%s'] * len(DAILY_KPI_COLUMNS))})",
+            (day, *[chain[c] for c in DAILY_KPI_COLUMNS]),
+        )
+        for restaurant in (1, 2):
+            conn.execute(
+                "insert into marts.daily_kpis (business_date, scope, restaurant_id, orders_count, revenue_amount,"
+                " average_check_amount, unique_customers_count, new_customers_count, repeat_customers_count,"
+                " repeat_customer_share) values (%s, 'restaurant', %s, 5, 4000, 800, 4, 1, 3, 0.75)",
+                (day, restaurant),
+            )
+        conn.execute(
+            "insert into marts.operator_daily (business_date, operator_extension, operator_name, calls_handled_count,"
+            " talk_seconds_total, avg_talk_seconds, missed_rings_count, missed_ring_rate, avg_pickup_seconds,"
+            " logged_in_seconds, paused_seconds, occupancy, ratings_count, rating_mean, rating_share_4_5,"
+            " phone_orders_count) values (%s, '101', 'Анна', 12, 1800, 150, 1, 0.08, 4, 28800, 1800, 0.07, 3, 4.3,"
+            " 0.66, 4)",
+            (day,),
+        )
+        for hour in range(9, 23):
+            start = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=hour)
+            conn.execute(
+                "insert into marts.hourly_kpis values (%s, %s, %s, 2, 1600, 3, 2, 1, 14.0, 0.66)", (day, hour, start)
+            )
+            phone = f"+7916000{hour:04d}"
+            order_id = f"ORD-{day:%Y%m%d}-{hour:06d}"
+            channel = ("phone", "app", "web")[hour % 3]
+            conn.execute(
+                "insert into marts.orders values (%s, %s, %s, %s, %s, %s, %s, 850, 50, 800, %s, %s, %s)",
+                (order_id, start + timedelta(minutes=7), day, "cancelled" if hour == 12 else "completed",
+                 1 + hour % 2, channel, phone, n == 0, f"{start.timestamp():.0f}.1" if channel == "phone" else None,
+                 "101" if channel == "phone" else None),
+            )
+            outcome = "abandoned" if hour % 4 == 0 else "answered"
+            conn.execute(
+                "insert into marts.calls values (%s, 'orders', %s, %s, %s, 8, false, %s, 3, 120, 0, %s, %s, %s, %s,"
+                " %s)",
+                (f"{start.timestamp():.0f}.1", start, day, outcome, "101" if outcome == "answered" else None, phone,
+                 phone, channel == "phone", order_id if channel == "phone" else None, 5 if hour % 2 else None),
+            )
+    for hour in range(9, 23):
+        phone = f"+7916000{hour:04d}"
+        first = datetime.combine(DAYS[0], datetime.min.time(), TZ) + timedelta(hours=hour, minutes=7)
+        last = datetime.combine(DAYS[-1], datetime.min.time(), TZ) + timedelta(hours=hour, minutes=7)
+        conn.execute(
+            "insert into marts.customers values (%s, %s, %s, %s, %s, 3, 2400, 800, 1, %s, 5)",
+            (phone, f"Клиент {hour}", segments[(hour // 3) % 3], first, last, last),
+        )
+
+
+def _write_reports(conn: psycopg.Connection) -> None:
+    last = DAYS[-1]
+    conn.execute(
+        "insert into reports.daily_report (business_date, version, figures, data_freshness, generated_at, lang)"
+        " values (%s, 1, '{}', '{}', %s, 'ru')",
+        (last, NOW - timedelta(hours=2)),
+    )
+    rows = [
+        (last, "111", "morning_summary", "sent", 1, NOW - timedelta(hours=1)),
+        (last, "222", "morning_summary", "sent", 2, NOW - timedelta(minutes=50)),
+        (last - timedelta(days=1), "111", "morning_summary", "failed", 3, NOW - timedelta(days=1)),
+    ]
+    conn.cursor().executemany(
+        "insert into reports.deliveries (business_date, chat_id, kind, status, attempts, updated_at)"
+        " values (%s, %s, %s, %s, %s, %s)",
+        rows,
+    )
+
+
+def run_results(target_dir: Path, generated_at: datetime, statuses: dict[str, str], which: str = "build") -> Path:
+    """Write a dbt run_results.json with the given unique_id -> status."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    document = {
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
+                     "generated_at": generated_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                     "invocation_id": str(uuid.uuid4())},
+        "results": [{"unique_id": uid, "status": status, "failures": 1 if status == "fail" else 0}
+                    for uid, status in statuses.items()],
+        "elapsed_time": 12.3,
+        "args": {"which": which},
+    }
+    path = target_dir / "run_results.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
