@@ -1,0 +1,304 @@
+"""The Telegram bot (`pantao bot`): details on request, to registered people only.
+
+Every update goes through one gate: the sender's Telegram id must be in access.users (the
+same table that drives the database roles), each attempt is written to
+reports.bot_access_log, and what a person may ask follows their role — operators see only
+their own figures (/mystats), managers limited to restaurants see only those restaurants.
+Database work runs in worker threads so one slow query never stalls other chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from notifications import bot_data
+from notifications.bot_data import BotUser
+from notifications.telegram import escape_html, split_message
+from pantao.settings import Settings
+from reports.messages import Messages
+from reports.snapshot import ReportError, load_or_build_report
+from reports.summary import detailed_report_text, operator_line
+
+log = logging.getLogger(__name__)
+
+MANAGEMENT_ROLES = ("crm_admin", "crm_manager", "crm_analyst")
+MAX_PERIOD_DAYS = 366
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, BotUser], Awaitable[None]]
+
+
+class BadArgument(ValueError):
+    """An argument the user typed cannot be read; the message is ready to show to them."""
+
+
+# -- argument parsing (pure) -------------------------------------------------------------------
+def parse_day(value: str | None, today: dt.date, msg: Messages) -> dt.date:
+    """YYYY-MM-DD (or DD.MM.YYYY, as Russians write it); no value means yesterday."""
+    if not value:
+        return today - dt.timedelta(days=1)
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise BadArgument(msg.t("bad_date", value=escape_html(value), example=(today - dt.timedelta(days=1)).isoformat()))
+
+
+def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.date, dt.date]:
+    """today | yesterday | week (the last 7 days) | month (since the 1st) | A..B; default yesterday."""
+    value = (value or "yesterday").strip().lower()
+    named = {
+        "today": (today, today),
+        "yesterday": (today - dt.timedelta(days=1),) * 2,
+        "week": (today - dt.timedelta(days=6), today),
+        "month": (today.replace(day=1), today),
+    }
+    if value in named:
+        return named[value]
+    example = f"{(today - dt.timedelta(days=7)).isoformat()}..{today.isoformat()}"
+    start_text, sep, end_text = value.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        start, end = dt.date.fromisoformat(start_text), dt.date.fromisoformat(end_text)
+    except ValueError:
+        raise BadArgument(msg.t("bad_period", value=escape_html(value), example=example)) from None
+    if start > end or (end - start).days >= MAX_PERIOD_DAYS:
+        raise BadArgument(msg.t("bad_period", value=escape_html(value), example=example))
+    return start, end
+
+
+# -- the bot -----------------------------------------------------------------------------------
+class ReportBot:
+    """Handlers bound to the settings and the database they read."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.msg = Messages(settings.report_lang)
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.settings.tz).date()
+
+    def _db(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        return asyncio.to_thread(fn, self.database_url, *args)
+
+    # -- gate ----------------------------------------------------------------------------
+    def guarded(self, command: str, handler: Handler, roles: tuple[str, ...] | None = None):
+        """Wrap a handler: known users only, the attempt logged, the role checked, bad args explained."""
+
+        @functools.wraps(handler)
+        async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            sender = update.effective_user
+            chat = update.effective_chat
+            text = update.callback_query.data if update.callback_query else (
+                update.effective_message.text if update.effective_message else command)
+            user = await self._db(bot_data.find_user, sender.id) if sender else None
+            allowed, reason = user is not None, None if user else "unknown telegram id"
+            if user and roles and user.role not in roles:
+                allowed, reason = False, f"role {user.role} may not use {command}"
+            await self._db_log(sender, chat, text or command, allowed, reason)
+            if user is None:
+                log.warning("bot: refused %r from unknown telegram id %s (@%s)", text, sender and sender.id,
+                            sender and sender.username)
+                await self._answer_refusal(update, self.msg.t("refusal", telegram_id=sender.id if sender else "?"))
+                return
+            if not allowed:
+                await self._answer_refusal(update, self.msg.t("role_refusal"))
+                return
+            try:
+                await handler(update, context, user)
+            except BadArgument as exc:
+                await self.reply(update, context, str(exc))
+
+        return wrapper
+
+    async def _db_log(self, sender, chat, command: str, allowed: bool, reason: str | None) -> None:
+        await asyncio.to_thread(
+            bot_data.log_access, self.database_url, telegram_id=sender.id if sender else None,
+            telegram_username=sender.username if sender else None, chat_id=chat.id if chat else None,
+            command=command, allowed=allowed, reason=reason,
+        )
+
+    async def _answer_refusal(self, update: Update, text: str) -> None:
+        if update.callback_query:
+            await update.callback_query.answer(text[:200], show_alert=True)
+        elif update.effective_message:
+            await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+    async def reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        for part in split_message(text):
+            await context.bot.send_message(update.effective_chat.id, part, parse_mode=ParseMode.HTML,
+                                           disable_web_page_preview=True)
+
+    # -- commands ------------------------------------------------------------------------
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await self.reply(update, context, self.msg.t("help"))
+
+    async def report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        await self._send_report(update, context, user, day)
+
+    async def report_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        query = update.callback_query
+        await query.answer()
+        day = parse_day(query.data.removeprefix("report:"), self.today(), self.msg)
+        await self._send_report(update, context, user, day)
+
+    async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
+                           day: dt.date) -> None:
+        try:
+            report = await asyncio.to_thread(load_or_build_report, self.settings, self.database_url, day)
+        except ReportError as exc:
+            log.info("bot: no report for %s: %s", day, exc)
+            await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
+            return
+        limited = user.role == "crm_manager" and user.restaurant_ids
+        if limited:
+            # The chain figures are the manager's; other restaurants' rows are not.
+            figures = {**report.figures, "restaurants": [
+                r for r in report.figures.get("restaurants") or [] if r.get("restaurant_id") in user.restaurant_ids]}
+            report = dataclasses.replace(report, figures=figures)
+        await self.reply(update, context, detailed_report_text(report, self.settings.report_lang))
+        if not limited and report.html_path and report.html_path.is_file():
+            with report.html_path.open("rb") as fh:
+                await context.bot.send_document(update.effective_chat.id, fh,
+                                                filename=f"report-{day.isoformat()}.html")
+
+    async def operators(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        rows = await self._db(bot_data.operators_day, day)
+        if not rows:
+            await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
+            return
+        lines = [f"<b>{escape_html(self.msg.t('operators_title', date=self.msg.date(day)))}</b>"]
+        lines += [operator_line(r, self.msg) for r in rows]
+        await self.reply(update, context, "\n".join(lines))
+
+    async def calls(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        chain = await self._db(bot_data.chain_kpis, day)
+        if not chain:
+            await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
+            return
+        hourly = await self._db(bot_data.hourly_kpis, day)
+        lines = [f"<b>{escape_html(self.msg.t('calls_title', date=self.msg.date(day)))}</b>"]
+        lines += self._kpi_lines(chain, (
+            "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
+            "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
+            "calls_per_operator_hour"))
+        if hourly:
+            peak = max(hourly, key=lambda r: r.get("calls_offered_count") or 0)
+            lines.append(f"{escape_html(self.msg.t('peak_hour'))}: {int(peak['hour']):02d}:00 — "
+                         f"{self.msg.kpi('calls_offered_count', peak.get('calls_offered_count'))}")
+        await self.reply(update, context, "\n".join(lines))
+
+    async def restaurant(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        args = context.args or []
+        if not args or not args[0].isdigit():
+            raise BadArgument(self.msg.t("bad_restaurant"))
+        restaurant_id = int(args[0])
+        day = parse_day(args[1] if len(args) > 1 else None, self.today(), self.msg)
+        if not user.may_see_restaurant(restaurant_id):
+            await self._db_log(update.effective_user, update.effective_chat, f"/restaurant {restaurant_id}",
+                               False, "restaurant outside the manager's scope")
+            allowed = ", ".join(str(i) for i in user.restaurant_ids or ())
+            await self.reply(update, context, self.msg.t("restaurant_refusal", id=restaurant_id, allowed=allowed))
+            return
+        row = await self._db(bot_data.restaurant_kpis, restaurant_id, day)
+        if not row:
+            await self.reply(update, context, self.msg.t("unknown_restaurant", id=restaurant_id,
+                                                         date=self.msg.date(day)))
+            return
+        lines = [f"<b>{escape_html(self.msg.t('restaurant_title', id=restaurant_id, date=self.msg.date(day)))}</b>"]
+        lines += self._kpi_lines(row, (
+            "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
+            "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
+            "ratings_count", "csat_mean", "csat_share"))
+        await self.reply(update, context, "\n".join(lines))
+
+    async def mystats(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        if not user.operator_extension:
+            await self.reply(update, context, self.msg.t("not_operator"))
+            return
+        start, end = parse_period(context.args[0] if context.args else None, self.today(), self.msg)
+        period = self.msg.date(start) if start == end else f"{self.msg.date(start)} – {self.msg.date(end)}"
+        # Only the caller's own extension is ever queried: the mapping comes from access.users.
+        stats = await self._db(bot_data.operator_period, user.operator_extension, start, end)
+        if not stats:
+            await self.reply(update, context, self.msg.t("mystats_empty", period=period))
+            return
+        title = self.msg.t("mystats_title", extension=user.operator_extension, period=period)
+        lines = [f"<b>{escape_html(title)}</b>"]
+        lines += self._kpi_lines(stats, (
+            "calls_handled_count", "avg_talk_seconds", "missed_rings_count", "missed_ring_rate",
+            "avg_pickup_seconds", "logged_in_seconds", "occupancy", "ratings_count", "rating_mean",
+            "phone_orders_count"))
+        await self.reply(update, context, "\n".join(lines))
+
+    async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await self.reply(update, context, self.msg.t("help"))
+
+    def _kpi_lines(self, row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+        return [f"{escape_html(self.msg.label(c))}: <b>{escape_html(self.msg.kpi(c, row.get(c)))}</b>"
+                for c in columns if c in row]
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("bot: handling %r failed", update, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat:
+            await context.bot.send_message(update.effective_chat.id, self.msg.t("internal_error"))
+
+
+def build_application(settings: Settings, database_url: str) -> Application:
+    """The python-telegram-bot Application with every handler, pointed at TELEGRAM_API_BASE_URL."""
+    if not settings.telegram_bot_token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set; the bot needs a token from @BotFather")
+    base = settings.telegram_api_base_url.rstrip("/")
+    timeout = settings.http_timeout_seconds
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
+        .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout + 30)
+        .concurrent_updates(8)
+        .build()
+    )
+    bot = ReportBot(settings, database_url)
+    management = MANAGEMENT_ROLES
+    app.add_handler(CommandHandler(["help", "start"], bot.guarded("/help", bot.help)))
+    app.add_handler(CommandHandler("report", bot.guarded("/report", bot.report, management)))
+    app.add_handler(CommandHandler("operators", bot.guarded("/operators", bot.operators, management)))
+    app.add_handler(CommandHandler("calls", bot.guarded("/calls", bot.calls, management)))
+    app.add_handler(CommandHandler("restaurant", bot.guarded("/restaurant", bot.restaurant, management)))
+    app.add_handler(CommandHandler("mystats", bot.guarded("/mystats", bot.mystats)))
+    app.add_handler(CallbackQueryHandler(bot.guarded("report button", bot.report_button, management),
+                                         pattern=r"^report:"))
+    app.add_handler(MessageHandler(filters.ALL, bot.guarded("other", bot.unknown)))
+    app.add_error_handler(bot.on_error)
+    return app
+
+
+def run_bot(settings: Settings, database_url: str) -> None:
+    """Poll Telegram until stopped (Ctrl-C / SIGTERM); python-telegram-bot handles the signals."""
+    app = build_application(settings, database_url)
+    log.info("bot: polling %s for updates", settings.telegram_api_base_url)
+    app.run_polling(allowed_updates=["message", "callback_query"])

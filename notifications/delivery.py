@@ -1,0 +1,142 @@
+"""The morning summary: sent once per business day and chat, recorded in `reports.deliveries`.
+
+The delivery row is the idempotency key: a re-run (a retried Dagster run, a backfill, the
+CLI) finds the `sent` row and does not send again unless forced. A failed delivery is
+recorded with its error and alerted to the operations chat; the report itself is already
+stored, so `pantao report send --date D` can deliver it later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from psycopg.rows import dict_row
+
+from notifications.alerts import send_ops_alert
+from notifications.telegram import TelegramClient, TelegramError, inline_keyboard
+from pantao.db import connect
+from pantao.settings import Settings
+from reports.messages import Messages
+from reports.snapshot import DailyReport, load_or_build_report
+from reports.summary import morning_summary
+
+log = logging.getLogger(__name__)
+
+KIND = "morning_summary"
+NOT_CONFIGURED = "Telegram is not configured (TELEGRAM_BOT_TOKEN)"
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened for one chat: sent, already_sent, failed or skipped (no Telegram configured)."""
+
+    business_date: dt.date
+    chat_id: str | None
+    status: str
+    message_ids: tuple[int, ...] = ()
+    error: str | None = None
+    report_version: int | None = None
+    text: str = field(default="", repr=False)
+
+
+def report_callback_data(business_date: dt.date) -> str:
+    return f"report:{business_date.isoformat()}"
+
+
+def deliver_morning_summary(settings: Settings, database_url: str, business_date: dt.date,
+                            force: bool = False) -> list[DeliveryOutcome]:
+    """Send the day's summary (with the chart and the HTML report) to every configured chat once."""
+    report = load_or_build_report(settings, database_url, business_date)
+    text = morning_summary(report, settings.report_lang)
+    if not settings.telegram_bot_token:
+        log.warning("%s: the summary for %s is not sent; the report is in %s",
+                    NOT_CONFIGURED, business_date, report.html_path)
+        chats = settings.telegram_chat_ids or (None,)
+        return [DeliveryOutcome(business_date, chat, "skipped", error=NOT_CONFIGURED,
+                                report_version=report.version, text=text) for chat in chats]
+    if not settings.telegram_chat_ids:
+        log.warning("TELEGRAM_CHAT_IDS is empty: the summary for %s has no chat to go to", business_date)
+        return []
+    outcomes = []
+    with TelegramClient.from_settings(settings) as client:
+        for chat_id in settings.telegram_chat_ids:
+            outcome = _deliver_to_chat(settings, database_url, client, report, text, chat_id, force)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClient, report: DailyReport,
+                     text: str, chat_id: str, force: bool) -> DeliveryOutcome:
+    day = report.business_date
+    with connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        # Held while sending: two concurrent runs for the same chat and day cannot both send.
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{KIND}",))
+        try:
+            previous = conn.execute(
+                "select status, message_ids from reports.deliveries "
+                "where business_date = %s and chat_id = %s and kind = %s",
+                (day, chat_id, KIND),
+            ).fetchone()
+            if previous and previous["status"] == "sent" and not force:
+                log.info("summary for %s already delivered to chat %s; not sending again", day, chat_id)
+                return DeliveryOutcome(day, chat_id, "already_sent", tuple(previous["message_ids"]),
+                                       report_version=report.version, text=text)
+            outcome = _send(client, report, text, chat_id, settings.report_lang)
+            _record(conn, outcome)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{KIND}",))
+    if outcome.status == "failed":
+        msg = Messages(settings.report_lang)
+        send_ops_alert(settings, msg.t("alert_delivery_failed", date=day.isoformat(), chat_id=chat_id,
+                                       error=outcome.error))
+    return outcome
+
+
+def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, lang: str) -> DeliveryOutcome:
+    day = report.business_date
+    msg = Messages(lang)
+    keyboard = inline_keyboard((msg.t("detailed_report"), report_callback_data(day)))
+    try:
+        ids = client.send_message(chat_id, text, reply_markup=keyboard)
+    except TelegramError as exc:
+        log.error("summary for %s not delivered to chat %s: %s", day, chat_id, exc)
+        return DeliveryOutcome(day, chat_id, "failed", error=str(exc), report_version=report.version, text=text)
+    # The summary is what must arrive; the chart and the document are extras. Their failure is
+    # noted on the delivery, but the message is not sent again for them.
+    attachment_errors = []
+    attachments = (("png:orders_by_hour", client.send_photo), ("png:calls_by_hour", client.send_photo),
+                   ("html", client.send_document))
+    for key, send in attachments:
+        path = report.files.get(key)
+        if path is None or not path.is_file():
+            continue
+        try:
+            ids.append(send(chat_id, path))
+        except TelegramError as exc:
+            log.warning("attachment %s for %s not delivered to chat %s: %s", path.name, day, chat_id, exc)
+            attachment_errors.append(f"{path.name}: {exc}")
+    log.info("summary for %s delivered to chat %s (messages %s)", day, chat_id, ids)
+    return DeliveryOutcome(day, chat_id, "sent", tuple(ids), "; ".join(attachment_errors) or None,
+                           report.version, text)
+
+
+def _record(conn, outcome: DeliveryOutcome) -> None:
+    conn.execute(
+        """
+        insert into reports.deliveries
+            (business_date, chat_id, kind, status, attempts, message_ids, error, report_version)
+        values (%s, %s, %s, %s, 1, %s, %s, %s)
+        on conflict (business_date, chat_id, kind) do update set
+            status = excluded.status,
+            attempts = reports.deliveries.attempts + 1,
+            message_ids = case when excluded.status = 'sent' then excluded.message_ids
+                               else reports.deliveries.message_ids end,
+            error = excluded.error,
+            report_version = excluded.report_version,
+            updated_at = now()
+        """,
+        (outcome.business_date, outcome.chat_id, KIND, outcome.status, list(outcome.message_ids),
+         outcome.error, outcome.report_version),
+    )

@@ -1,0 +1,350 @@
+"""Every word the reports and the bot show, in Russian (the default) and English, and number formats.
+
+One module so a translation is a one-file change and the two languages cannot drift apart:
+`MESSAGES` must have the same keys in both languages (checked at import).
+Russian numbers use a narrow no-break space (U+202F) between thousands, so «1 234 567» never
+wraps on a phone, and a decimal comma; money is suffixed with «₽».
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+THOUSANDS_SEP = {"ru": "\u202f", "en": ","}
+DECIMAL_SEP = {"ru": ",", "en": "."}
+
+WEEKDAYS = {
+    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "summary_title": "Итоги дня {date} ({weekday})",
+        "orders": "Заказы",
+        "revenue": "Выручка",
+        "average_check": "Средний чек",
+        "repeat_customers": "Повторные клиенты",
+        "csat": "Удовлетворённость (CSAT)",
+        "operator_load": "Загрузка операторов",
+        "missed_calls": "Пропущенные звонки",
+        "asa": "Среднее ожидание ответа (ASA)",
+        "vs_last_week": "к {weekday} {date}",
+        "no_comparison": "нет данных за прошлую неделю",
+        "of_customers": "из {total} клиентов",
+        "csat_value": "{mean} из 5, {share} оценок 4–5 ({count})",
+        "load_value": "занятость {occupancy}, {per_hour} звонка на оператора в час",
+        "missed_value": "{count} из {offered} ({rate})",
+        "no_value": "—",
+        "detailed_report": "Подробный отчёт",
+        "no_data": "Нет данных за {date}: витрины за этот день пусты. Проверьте, что конвейер отработал.",
+        "telegram_not_configured": "Telegram не настроен (TELEGRAM_BOT_TOKEN): сводка выведена здесь, отчёт сохранён в файлы.",
+        # detailed report / HTML
+        "report_title": "Отчёт по сети за {date}",
+        "report_version": "версия {version}, сформирован {generated_at}",
+        "data_freshness": "Данные по состоянию на",
+        "latest_order": "последний заказ",
+        "latest_call": "последний звонок",
+        "kpi_section": "Ключевые показатели",
+        "charts_section": "По часам",
+        "chart_orders_by_hour": "Заказы по часам",
+        "chart_calls_by_hour": "Звонки по часам: отвеченные и неотвеченные",
+        "chart_asa_by_hour": "Среднее ожидание ответа по часам, с",
+        "chart_csat": "Оценки клиентов",
+        "answered": "Отвеченные",
+        "unanswered": "Неотвеченные",
+        "hour": "Час",
+        "seconds": "с",
+        "ratings": "Оценки",
+        "operators_section": "Операторы",
+        "restaurants_section": "Рестораны",
+        "csat_section": "Удовлетворённость клиентов",
+        "change": "Изменение",
+        "same_weekday_last_week": "Тот же день прошлой недели",
+        "cancelled_orders": "Отменённые заказы",
+        "unique_customers": "Уникальные клиенты",
+        "new_customers": "Новые клиенты",
+        "repeat_customer_share": "Доля повторных клиентов",
+        "calls_offered": "Поступило звонков",
+        "calls_answered": "Отвечено звонков",
+        "missed_call_rate": "Доля пропущенных",
+        "short_abandons": "Короткие сбросы",
+        "service_level": "Уровень сервиса",
+        "avg_talk": "Средняя длительность разговора",
+        "occupancy": "Занятость операторов",
+        "calls_per_operator_hour": "Звонков на оператора в час",
+        "ratings_count": "Оценок",
+        "csat_mean": "Средняя оценка",
+        "csat_share": "Доля оценок 4–5",
+        "operator": "Оператор",
+        "extension": "Внутр. номер",
+        "calls_handled": "Звонков",
+        "avg_pickup": "Время снятия трубки",
+        "missed_rings": "Пропущено вызовов",
+        "missed_ring_rate": "Доля пропущенных вызовов",
+        "rating_mean": "Оценка",
+        "phone_orders": "Заказов по телефону",
+        "logged_in": "В сети",
+        "paused": "На паузе",
+        "talk_total": "Время разговоров",
+        "hours_unit": "ч",
+        "restaurant": "Ресторан",
+        "restaurant_n": "Ресторан {id}",
+        "top_restaurants": "Лучшие рестораны по выручке",
+        "score": "Оценка",
+        "count": "Количество",
+        # bot
+        "help": (
+            "Я отвечаю на запросы по отчётам сети.\n"
+            "/report [дата] — подробный отчёт за день\n"
+            "/operators [дата] — показатели операторов\n"
+            "/calls [дата] — звонки контакт-центра\n"
+            "/restaurant &lt;номер&gt; [дата] — показатели ресторана\n"
+            "/mystats [период] — ваша статистика оператора: today, yesterday, week, month "
+            "или ГГГГ-ММ-ДД..ГГГГ-ММ-ДД\n"
+            "Дата — ГГГГ-ММ-ДД, по умолчанию вчера."
+        ),
+        "refusal": (
+            "Извините, у вас нет доступа к отчётам. Обратитесь к администратору и сообщите ваш "
+            "Telegram ID: {telegram_id}."
+        ),
+        "role_refusal": "Эта команда доступна руководителям и аналитикам. Ваша статистика: /mystats",
+        "restaurant_refusal": "Ресторан {id} не входит в ваши рестораны ({allowed}).",
+        "not_operator": "Ваша учётная запись не связана с внутренним номером оператора. Обратитесь к администратору.",
+        "bad_date": "Не понял дату «{value}». Укажите дату как ГГГГ-ММ-ДД, например {example}.",
+        "bad_period": (
+            "Не понял период «{value}». Укажите today, yesterday, week, month или диапазон "
+            "ГГГГ-ММ-ДД..ГГГГ-ММ-ДД, например {example}."
+        ),
+        "bad_restaurant": "Укажите номер ресторана: /restaurant 3 [ГГГГ-ММ-ДД].",
+        "unknown_restaurant": "Нет данных по ресторану {id} за {date}.",
+        "operators_title": "Операторы за {date}",
+        "calls_title": "Звонки за {date}",
+        "restaurant_title": "Ресторан {id} за {date}",
+        "mystats_title": "Ваша статистика ({extension}) за {period}",
+        "mystats_empty": "За {period} у вас нет смен и звонков.",
+        "peak_hour": "Пиковый час",
+        "internal_error": "Не удалось получить данные. Попробуйте позже.",
+        "alert_delivery_failed": "Утренняя сводка за {date} не доставлена в чат {chat_id}: {error}",
+    },
+    "en": {
+        "summary_title": "Daily summary {date} ({weekday})",
+        "orders": "Orders",
+        "revenue": "Revenue",
+        "average_check": "Average check",
+        "repeat_customers": "Repeat customers",
+        "csat": "Customer satisfaction (CSAT)",
+        "operator_load": "Operator load",
+        "missed_calls": "Missed calls",
+        "asa": "Average speed of answer (ASA)",
+        "vs_last_week": "vs {weekday} {date}",
+        "no_comparison": "no data for last week",
+        "of_customers": "of {total} customers",
+        "csat_value": "{mean} of 5, {share} rated 4–5 ({count})",
+        "load_value": "{occupancy} occupancy, {per_hour} calls per operator-hour",
+        "missed_value": "{count} of {offered} ({rate})",
+        "no_value": "—",
+        "detailed_report": "Detailed report",
+        "no_data": "No data for {date}: the marts are empty for that day. Check that the pipeline ran.",
+        "telegram_not_configured": "Telegram is not configured (TELEGRAM_BOT_TOKEN): the summary is printed here and the report is saved to files.",
+        "report_title": "Chain report for {date}",
+        "report_version": "version {version}, generated {generated_at}",
+        "data_freshness": "Data as of",
+        "latest_order": "latest order",
+        "latest_call": "latest call",
+        "kpi_section": "Key figures",
+        "charts_section": "By hour",
+        "chart_orders_by_hour": "Orders by hour",
+        "chart_calls_by_hour": "Calls by hour: answered and unanswered",
+        "chart_asa_by_hour": "Average speed of answer by hour, s",
+        "chart_csat": "Customer ratings",
+        "answered": "Answered",
+        "unanswered": "Unanswered",
+        "hour": "Hour",
+        "seconds": "s",
+        "ratings": "Ratings",
+        "operators_section": "Operators",
+        "restaurants_section": "Restaurants",
+        "csat_section": "Customer satisfaction",
+        "change": "Change",
+        "same_weekday_last_week": "Same weekday last week",
+        "cancelled_orders": "Cancelled orders",
+        "unique_customers": "Unique customers",
+        "new_customers": "New customers",
+        "repeat_customer_share": "Repeat customer share",
+        "calls_offered": "Calls offered",
+        "calls_answered": "Calls answered",
+        "missed_call_rate": "Missed call rate",
+        "short_abandons": "Short abandons",
+        "service_level": "Service level",
+        "avg_talk": "Average talk time",
+        "occupancy": "Operator occupancy",
+        "calls_per_operator_hour": "Calls per operator-hour",
+        "ratings_count": "Ratings",
+        "csat_mean": "Mean rating",
+        "csat_share": "Share rated 4–5",
+        "operator": "Operator",
+        "extension": "Extension",
+        "calls_handled": "Calls",
+        "avg_pickup": "Pick-up time",
+        "missed_rings": "Missed rings",
+        "missed_ring_rate": "Missed ring rate",
+        "rating_mean": "Rating",
+        "phone_orders": "Phone orders",
+        "logged_in": "Logged in",
+        "paused": "Paused",
+        "talk_total": "Talk time",
+        "hours_unit": "h",
+        "restaurant": "Restaurant",
+        "restaurant_n": "Restaurant {id}",
+        "top_restaurants": "Top restaurants by revenue",
+        "score": "Score",
+        "count": "Count",
+        "help": (
+            "I answer questions about the chain's reports.\n"
+            "/report [date] — detailed report for a day\n"
+            "/operators [date] — operator figures\n"
+            "/calls [date] — contact-centre calls\n"
+            "/restaurant &lt;id&gt; [date] — one restaurant's figures\n"
+            "/mystats [period] — your own operator figures: today, yesterday, week, month "
+            "or YYYY-MM-DD..YYYY-MM-DD\n"
+            "Dates are YYYY-MM-DD; the default is yesterday."
+        ),
+        "refusal": (
+            "Sorry, you do not have access to the reports. Ask the administrator to add you and "
+            "give them your Telegram ID: {telegram_id}."
+        ),
+        "role_refusal": "This command is for managers and analysts. Your own figures: /mystats",
+        "restaurant_refusal": "Restaurant {id} is not one of your restaurants ({allowed}).",
+        "not_operator": "Your account is not linked to an operator extension. Ask the administrator.",
+        "bad_date": "I could not read the date “{value}”. Use YYYY-MM-DD, for example {example}.",
+        "bad_period": (
+            "I could not read the period “{value}”. Use today, yesterday, week, month or a range "
+            "YYYY-MM-DD..YYYY-MM-DD, for example {example}."
+        ),
+        "bad_restaurant": "Give the restaurant number: /restaurant 3 [YYYY-MM-DD].",
+        "unknown_restaurant": "No data for restaurant {id} on {date}.",
+        "operators_title": "Operators on {date}",
+        "calls_title": "Calls on {date}",
+        "restaurant_title": "Restaurant {id} on {date}",
+        "mystats_title": "Your figures ({extension}) for {period}",
+        "mystats_empty": "You had no shifts or calls in {period}.",
+        "peak_hour": "Peak hour",
+        "internal_error": "Could not fetch the data. Please try again later.",
+        "alert_delivery_failed": "The morning summary for {date} was not delivered to chat {chat_id}: {error}",
+    },
+}
+
+if MESSAGES["ru"].keys() != MESSAGES["en"].keys():  # pragma: no cover - guards translators
+    raise RuntimeError(f"reports.messages: keys differ: {MESSAGES['ru'].keys() ^ MESSAGES['en'].keys()}")
+
+
+# KPI column -> message key of its label. Columns not listed (extra mart columns) show their own name.
+KPI_LABELS = {
+    "orders_count": "orders", "cancelled_orders_count": "cancelled_orders", "revenue_amount": "revenue",
+    "average_check_amount": "average_check", "unique_customers_count": "unique_customers",
+    "new_customers_count": "new_customers", "repeat_customers_count": "repeat_customers",
+    "repeat_customer_share": "repeat_customer_share", "calls_offered_count": "calls_offered",
+    "calls_answered_count": "calls_answered", "calls_unanswered_count": "missed_calls",
+    "missed_call_rate": "missed_call_rate", "short_abandon_count": "short_abandons", "asa_seconds": "asa",
+    "service_level": "service_level", "avg_talk_seconds": "avg_talk", "occupancy": "occupancy",
+    "calls_per_operator_hour": "calls_per_operator_hour", "ratings_count": "ratings_count",
+    "csat_mean": "csat_mean", "csat_share": "csat_share",
+    # operators
+    "calls_handled_count": "calls_handled", "talk_seconds_total": "talk_total",
+    "missed_rings_count": "missed_rings", "missed_ring_rate": "missed_ring_rate",
+    "avg_pickup_seconds": "avg_pickup", "logged_in_seconds": "logged_in", "paused_seconds": "paused",
+    "rating_mean": "rating_mean", "rating_share_4_5": "csat_share", "phone_orders_count": "phone_orders",
+    "operator_name": "operator", "operator_extension": "extension", "restaurant_id": "restaurant",
+}
+PERCENT_KPIS = {"service_level", "occupancy"}
+DURATION_KPIS = {"talk_seconds_total", "logged_in_seconds", "paused_seconds"}
+MEAN_SCORE_KPIS = {"csat_mean", "rating_mean"}
+
+
+class Messages:
+    """The texts and number formats of one language."""
+
+    def __init__(self, lang: str) -> None:
+        if lang not in MESSAGES:
+            raise ValueError(f"report language {lang!r} is not supported; use one of {', '.join(MESSAGES)}")
+        self.lang = lang
+
+    def t(self, key: str, **params: object) -> str:
+        return MESSAGES[self.lang][key].format(**params)
+
+    # -- numbers ---------------------------------------------------------------------------
+    def number(self, value: float | int | Decimal | None, decimals: int = 0) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return self.t("no_value")
+        text = f"{float(value):,.{decimals}f}"
+        integer, _, fraction = text.partition(".")
+        integer = integer.replace(",", THOUSANDS_SEP[self.lang])
+        return integer + (DECIMAL_SEP[self.lang] + fraction if fraction else "")
+
+    def money(self, value: float | int | Decimal | None, decimals: int = 0) -> str:
+        if value is None:
+            return self.t("no_value")
+        amount = self.number(value, decimals)
+        return f"{amount}\u00a0₽" if self.lang == "ru" else f"₽{amount}"
+
+    def percent(self, share: float | int | Decimal | None, decimals: int = 1) -> str:
+        """A share (0..1) as a percentage."""
+        if share is None:
+            return self.t("no_value")
+        return f"{self.number(float(share) * 100, decimals)}\u00a0%" if self.lang == "ru" else (
+            f"{self.number(float(share) * 100, decimals)}%"
+        )
+
+    def seconds(self, value: float | int | Decimal | None) -> str:
+        if value is None:
+            return self.t("no_value")
+        return f"{self.number(value, 0)}\u00a0{self.t('seconds')}"
+
+    def change(self, current: float | int | None, previous: float | int | None) -> str | None:
+        """Relative change as a signed percentage ("+5,2 %"), or None when it cannot be computed."""
+        if current is None or previous is None or float(previous) == 0:
+            return None
+        delta = (float(current) - float(previous)) / float(previous)
+        sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+        return sign + self.percent(abs(delta))
+
+    def hours(self, seconds: float | int | Decimal | None) -> str:
+        if seconds is None:
+            return self.t("no_value")
+        return f"{self.number(float(seconds) / 3600, 1)}\u00a0{self.t('hours_unit')}"
+
+    def label(self, column: str) -> str:
+        key = KPI_LABELS.get(column)
+        return self.t(key) if key else column
+
+    def kpi(self, column: str, value: object) -> str:
+        """A KPI value formatted by what its column name says it is (money, share, seconds, count)."""
+        if value is None:
+            return self.t("no_value")
+        if isinstance(value, str):
+            return value
+        if column.endswith("_amount"):
+            return self.money(value, 2 if column.startswith("average") else 0)
+        if column in PERCENT_KPIS or column.endswith(("_share", "_rate", "_4_5")):
+            return self.percent(value)
+        if column in DURATION_KPIS:
+            return self.hours(value)
+        if column.endswith("_seconds"):
+            return self.seconds(value)
+        if column in MEAN_SCORE_KPIS:
+            return self.number(value, 2)
+        if column == "calls_per_operator_hour":
+            return self.number(value, 1)
+        if column.endswith("_count") or column.endswith("_id") or isinstance(value, int):
+            return self.number(value, 0)
+        return self.number(value, 2)
+
+    # -- dates -----------------------------------------------------------------------------
+    def date(self, value: dt.date) -> str:
+        return value.strftime("%d.%m.%Y") if self.lang == "ru" else value.isoformat()
+
+    def weekday(self, value: dt.date) -> str:
+        return WEEKDAYS[self.lang][value.weekday()]

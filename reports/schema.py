@@ -1,0 +1,75 @@
+"""The `reports` schema: report snapshots, Telegram deliveries and the bot's access log.
+
+Created by `pantao prepare` before anything writes a report. Every statement is idempotent so
+the step can run on every deploy; columns are added with `add column if not exists` so an older
+database catches up without a migration tool.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pantao.db import connect
+from pantao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DDL = """
+create schema if not exists reports;
+
+comment on schema reports is 'Daily report snapshots, Telegram deliveries and the bot access log.';
+
+create table if not exists reports.daily_report (
+    business_date date not null,
+    version int not null check (version >= 1),
+    figures jsonb not null,
+    data_freshness jsonb not null,
+    generated_at timestamptz not null default now(),
+    lang text not null check (lang in ('ru', 'en')),
+    primary key (business_date, version)
+);
+comment on table reports.daily_report is
+    'One row per business day and version: the figures a report showed. Re-generating a day adds a version.';
+
+create table if not exists reports.deliveries (
+    business_date date not null,
+    chat_id text not null,
+    kind text not null,
+    status text not null check (status in ('sent', 'failed')),
+    attempts int not null default 1,
+    message_ids bigint[] not null default '{}',
+    error text,
+    report_version int,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint deliveries_once_per_day_chat_kind unique (business_date, chat_id, kind)
+);
+comment on table reports.deliveries is
+    'One row per business day, chat and kind of message: whether it was delivered, so a re-run never sends twice.';
+
+create table if not exists reports.bot_access_log (
+    id bigserial primary key,
+    telegram_id bigint,
+    telegram_username text,
+    chat_id bigint,
+    command text not null,
+    allowed boolean not null,
+    reason text,
+    at timestamptz not null default now()
+);
+create index if not exists bot_access_log_at on reports.bot_access_log (at);
+comment on table reports.bot_access_log is
+    'Every command the Telegram bot received, who sent it and whether it was answered.';
+"""
+
+
+def ensure_reports_schema(settings: Settings, database_url: str) -> None:
+    """Create the reports schema and its tables if they are missing (safe to run any number of times)."""
+    with connect(database_url, autocommit=True) as conn:
+        # Serialise concurrent `prepare` runs: `create ... if not exists` races on the catalog otherwise.
+        conn.execute("select pg_advisory_lock(hashtext('pantao:reports.schema'))")
+        try:
+            conn.execute(DDL)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext('pantao:reports.schema'))")
+    log.info("reports schema ready")

@@ -1,0 +1,255 @@
+"""Daily report snapshots: read a business day's figures from the marts, store them as a new
+version in `reports.daily_report`, and render the HTML/CSV/PNG files.
+
+Why a snapshot: late data changes the marts after the morning message went out. Keeping each
+version's figures lets a manager see what was reported and what the numbers became, and lets
+Telegram deliveries be re-sent later from exactly the stored figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from psycopg import IsolationLevel
+from psycopg.rows import dict_row
+
+from pantao.db import connect
+from pantao.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Order in which the daily KPIs appear in the report; any extra mart columns follow.
+DAILY_KPIS = (
+    "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
+    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
+    "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
+    "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
+    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
+)
+OPERATOR_KPIS = (
+    "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
+    "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
+    "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
+)
+HOURLY_COLUMNS = (
+    "hour", "orders_count", "revenue_amount", "calls_offered_count", "calls_answered_count",
+    "calls_unanswered_count", "asa_seconds", "service_level",
+)
+REQUIRED_MARTS = ("marts.daily_kpis", "marts.hourly_kpis", "marts.operator_daily", "marts.calls")
+
+
+class ReportError(RuntimeError):
+    """A report cannot be built; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    """One stored version of a day's report and where its rendered files are."""
+
+    business_date: dt.date
+    version: int
+    figures: dict[str, Any]
+    data_freshness: dict[str, Any]
+    generated_at: dt.datetime
+    lang: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> dict[str, Any]:
+        return self.figures.get("chain") or {}
+
+    @property
+    def previous_chain(self) -> dict[str, Any] | None:
+        return self.figures.get("previous_chain")
+
+    @property
+    def html_path(self) -> Path | None:
+        return self.files.get("html")
+
+
+def report_dir(settings: Settings, business_date: dt.date) -> Path:
+    return settings.reports_dir / business_date.isoformat()
+
+
+def plain_value(value: Any) -> Any:
+    """A JSON-ready value: numerics as int/float, dates as ISO strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain_value(v) for v in value]
+    return value
+
+
+def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {k: plain_value(v) for k, v in row.items() if k not in drop}
+
+
+def _exists(conn, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) as t", (table,)).fetchone()["t"] is not None
+
+
+def _check_marts(conn) -> None:
+    missing = [name for name in REQUIRED_MARTS if not _exists(conn, name)]
+    if missing:
+        raise ReportError(
+            f"{', '.join(missing)} not found in the database; build the marts first "
+            "(`pantao run` or `pantao dbt build`)"
+        )
+
+
+def _chain_row(conn, business_date: dt.date) -> dict[str, Any] | None:
+    row = conn.execute(
+        "select * from marts.daily_kpis where business_date = %s and scope = 'chain'", (business_date,)
+    ).fetchone()
+    return _row(row, drop=("business_date", "scope", "restaurant_id"))
+
+
+def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
+    """Everything the report shows for one day, read from the marts in one transaction."""
+    _check_marts(conn)
+    chain = _chain_row(conn, business_date)
+    if chain is None:
+        raise ReportError(
+            f"marts.daily_kpis has no chain row for {business_date}; the day has no landed data "
+            "or the marts were not rebuilt after landing (`pantao run --date "
+            f"{business_date}`)"
+        )
+    comparison_date = business_date - dt.timedelta(days=7)
+    hourly = conn.execute(
+        "select * from marts.hourly_kpis where business_date = %s order by hour", (business_date,)
+    ).fetchall()
+    operators = conn.execute(
+        "select * from marts.operator_daily where business_date = %s "
+        "order by calls_handled_count desc nulls last, operator_extension",
+        (business_date,),
+    ).fetchall()
+    restaurants = conn.execute(
+        "select * from marts.daily_kpis where business_date = %s and scope = 'restaurant' "
+        "order by revenue_amount desc nulls last, restaurant_id",
+        (business_date,),
+    ).fetchall()
+    ratings = conn.execute(
+        "select rating_score as score, count(*) as n from marts.calls "
+        "where business_date = %s and rating_score is not null group by 1 order by 1",
+        (business_date,),
+    ).fetchall()
+    outcomes = conn.execute(
+        "select outcome, count(*) as n from marts.calls where business_date = %s group by 1 order by 1",
+        (business_date,),
+    ).fetchall()
+    return {
+        "business_date": business_date.isoformat(),
+        "comparison_date": comparison_date.isoformat(),
+        "chain": chain,
+        "previous_chain": _chain_row(conn, comparison_date),
+        "hourly": [_row(r, drop=("business_date",)) for r in hourly],
+        "operators": [_row(r, drop=("business_date",)) for r in operators],
+        "restaurants": [_row(r, drop=("business_date", "scope")) for r in restaurants],
+        "call_ratings": {str(int(r["score"])): int(r["n"]) for r in ratings},
+        "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
+    }
+
+
+def _latest(conn, table: str, column: str) -> str | None:
+    if not _exists(conn, table):
+        return None
+    value = conn.execute(f"select max({column}) as v from {table}").fetchone()["v"]
+    return plain_value(value)
+
+
+def collect_freshness(conn) -> dict[str, Any]:
+    """How recent the data behind the figures was: the newest order and call, and the last landing."""
+    landed = [v for v in (
+        _latest(conn, "raw.orders", "landed_at"),
+        _latest(conn, "raw.pbx_queue_log", "landed_at"),
+    ) if v]
+    return {
+        "latest_order_at": _latest(conn, "marts.orders", "created_at"),
+        "latest_call_at": _latest(conn, "marts.calls", "entered_at"),
+        "latest_landed_at": max(landed) if landed else None,
+        "read_at": plain_value(conn.execute("select now() as v").fetchone()["v"]),
+    }
+
+
+def _store(conn, business_date: dt.date, figures: dict, freshness: dict, lang: str) -> tuple[int, dt.datetime]:
+    # Two builds of the same day at once must not pick the same version number.
+    conn.execute("select pg_advisory_xact_lock(hashtext('pantao:daily_report:' || %s::text))", (business_date,))
+    row = conn.execute(
+        """
+        insert into reports.daily_report (business_date, version, figures, data_freshness, lang)
+        select %s, coalesce(max(version), 0) + 1, %s::jsonb, %s::jsonb, %s
+        from reports.daily_report where business_date = %s
+        returning version, generated_at
+        """,
+        (business_date, json.dumps(figures, ensure_ascii=False), json.dumps(freshness), lang, business_date),
+    ).fetchone()
+    return int(row["version"]), row["generated_at"]
+
+
+def build_daily_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
+    """Snapshot the day's figures as a new version and render its files under reports_dir/<date>/."""
+    from reports.render import render_report  # matplotlib is heavy; load it only when rendering
+
+    with connect(database_url, row_factory=dict_row) as conn:
+        # One snapshot of the marts for every query, even if dbt rebuilds them meanwhile.
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
+        if not _exists(conn, "reports.daily_report"):
+            raise ReportError("reports.daily_report does not exist; run `pantao prepare` first")
+        figures = collect_figures(conn, business_date)
+        freshness = collect_freshness(conn)
+    # Stored in its own read-committed transaction: the version number must see concurrent builds.
+    with connect(database_url, row_factory=dict_row) as conn:
+        version, generated_at = _store(conn, business_date, figures, freshness, settings.report_lang)
+    report = DailyReport(business_date, version, figures, freshness, generated_at, settings.report_lang)
+    files = render_report(report, report_dir(settings, business_date), settings.business_timezone)
+    log.info("daily report %s version %d stored and rendered to %s", business_date, version,
+             report_dir(settings, business_date))
+    return DailyReport(business_date, version, figures, freshness, generated_at, settings.report_lang, files)
+
+
+def load_report(settings: Settings, database_url: str, business_date: dt.date,
+                version: int | None = None) -> DailyReport | None:
+    """A stored version (the latest by default), with its files re-rendered if they are missing."""
+    from reports.render import expected_files, render_report
+
+    with connect(database_url, row_factory=dict_row) as conn:
+        row = conn.execute(
+            "select * from reports.daily_report where business_date = %s and (%s::int is null or version = %s) "
+            "order by version desc limit 1",
+            (business_date, version, version),
+        ).fetchone()
+    if row is None:
+        return None
+    report = DailyReport(business_date, row["version"], row["figures"], row["data_freshness"],
+                         row["generated_at"], row["lang"])
+    directory = report_dir(settings, business_date)
+    files = expected_files(directory)
+    if not all(path.is_file() for path in files.values()) or _rendered_version(directory) != report.version:
+        files = render_report(report, directory, settings.business_timezone)
+    return dataclasses.replace(report, files=files)
+
+
+def _rendered_version(directory: Path) -> int | None:
+    marker = directory / "version.txt"
+    try:
+        return int(marker.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def load_or_build_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
+    """The latest stored report for the day, building the first version when there is none."""
+    return load_report(settings, database_url, business_date) or build_daily_report(
+        settings, database_url, business_date
+    )

@@ -1,0 +1,255 @@
+"""A stand-in for the Telegram Bot API: a real HTTP server on 127.0.0.1, in a thread.
+
+It speaks the Bot API's wire protocol closely enough for our `requests` client and for
+python-telegram-bot: `/bot<token>/<method>` with JSON, form-encoded or multipart bodies, the
+`{"ok": ..., "result": ...}` envelope, `getUpdates` with offset semantics. Tests script
+failures per method (429 with retry_after, 500, 403, a hang past the client's timeout) and
+read back every call it received.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Pantao", "username": "pantao_test_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+JSON_FIELDS = {"reply_markup", "link_preview_options", "allowed_updates", "entities", "caption_entities"}
+
+
+@dataclass
+class Call:
+    """One request the stand-in received."""
+
+    method: str
+    token: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+
+class TelegramStandIn:
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self._failures: dict[str, deque] = defaultdict(deque)
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._lock = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="telegram-standin")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> TelegramStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- scripting -------------------------------------------------------------------------
+    def fail_next(self, method: str, *behaviours: tuple) -> None:
+        """Queue failures for the next calls of `method`: ("429", retry_after), ("500",),
+        ("403", description), ("400", description), ("hang", seconds)."""
+        with self._lock:
+            self._failures[method].extend(behaviours)
+
+    def fail_always(self, method: str, behaviour: tuple, times: int = 100) -> None:
+        self.fail_next(method, *([behaviour] * times))
+
+    def push_command(self, user_id: int, text: str, *, username: str = "user", chat_id: int | None = None) -> int:
+        """Queue a message from a user (e.g. "/report 2026-11-02"), as Telegram would deliver it."""
+        chat_id = chat_id or user_id
+        entities = []
+        if text.startswith("/"):
+            entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private", "first_name": username},
+                   "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username},
+                   "text": text, "entities": entities}
+        return self._push({"message": message})
+
+    def push_callback(self, user_id: int, data: str, *, username: str = "user", chat_id: int | None = None) -> int:
+        """Queue a press of an inline button with `data` on a message the bot sent."""
+        chat_id = chat_id or user_id
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private", "first_name": username},
+                   "from": BOT_USER, "text": "summary"}
+        query = {"id": str(next(self._message_ids)), "chat_instance": "ci-1", "data": data, "message": message,
+                 "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
+        return self._push({"callback_query": query})
+
+    def _push(self, update: dict[str, Any]) -> int:
+        with self._lock:
+            update = {"update_id": next(self._update_ids), **update}
+            self._updates.append(update)
+            self._lock.notify_all()
+            return update["update_id"]
+
+    # -- reading back ----------------------------------------------------------------------
+    def calls_of(self, *methods: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method in methods]
+
+    def pending_updates(self) -> int:
+        with self._lock:
+            return len(self._updates)
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Wait until `count` calls of `method` arrived; fail the test with what did arrive otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                got = [c for c in self.calls if c.method == method]
+                if len(got) >= count:
+                    return got
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(f"expected {count} {method} call(s) within {timeout} s; got {seen}")
+                self._lock.wait(remaining)
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                return
+
+            def do_GET(self) -> None:
+                self._serve(b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._serve(self.rfile.read(length))
+
+            def _serve(self, body: bytes) -> None:
+                parts = self.path.split("?")[0].strip("/").split("/")
+                if len(parts) != 2 or not parts[0].startswith("bot"):
+                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                token, method = parts[0][3:], parts[1]
+                params, files = _parse_body(self.headers.get("Content-Type", ""), body)
+                if token != standin.token:
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                with standin._lock:
+                    standin.calls.append(Call(method, token, params, files))
+                    standin._lock.notify_all()
+                    behaviour = standin._failures[method].popleft() if standin._failures[method] else None
+                if behaviour is not None:
+                    return self._fail(behaviour)
+                status, payload = standin._answer(method, params, files)
+                self._reply(status, payload)
+
+            def _fail(self, behaviour: tuple) -> None:
+                kind = behaviour[0]
+                if kind == "429":
+                    return self._reply(429, {"ok": False, "error_code": 429,
+                                             "description": f"Too Many Requests: retry after {behaviour[1]}",
+                                             "parameters": {"retry_after": behaviour[1]}})
+                if kind == "hang":
+                    time.sleep(behaviour[1])
+                    return self._reply(500, {"ok": False, "error_code": 500, "description": "late"})
+                code = int(kind)
+                description = behaviour[1] if len(behaviour) > 1 else {
+                    500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
+                return self._reply(code, {"ok": False, "error_code": code, "description": description})
+
+            def _reply(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        return Handler
+
+    def _answer(self, method: str, params: dict[str, Any], files: dict) -> tuple[int, dict[str, Any]]:
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_USER}
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._get_updates(params)}
+        if method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
+            if "chat_id" not in params:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+            chat_id = params["chat_id"]
+            message: dict[str, Any] = {
+                "message_id": int(params.get("message_id") or next(self._message_ids)), "date": int(time.time()),
+                "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 1, "type": "private"},
+                "from": BOT_USER,
+            }
+            if method in ("sendMessage", "editMessageText"):
+                message["text"] = params.get("text", "")
+            if method == "sendPhoto":
+                message["photo"] = [{"file_id": "p1", "file_unique_id": "p1u", "width": 800, "height": 320}]
+            if method == "sendDocument":
+                name = next(iter(files.values()))[0] if files else "file"
+                message["document"] = {"file_id": "d1", "file_unique_id": "d1u", "file_name": name}
+            return 200, {"ok": True, "result": message}
+        return 200, {"ok": True, "result": True}  # deleteWebhook, answerCallbackQuery, setMyCommands, close, ...
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        wait = min(float(params.get("timeout") or 0), 0.3)  # long polling, kept short for tests
+        deadline = time.monotonic() + wait
+        with self._lock:
+            # Telegram forgets every update below the offset: they count as confirmed.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._lock.wait(deadline - time.monotonic())
+            limit = int(params.get("limit") or 100)
+            return list(self._updates[:limit])
+
+
+def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    if not body:
+        return {}, {}
+    if content_type.startswith("application/json"):
+        return json.loads(body), {}
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
+        params, files = {}, {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            filename = part.get_filename()
+            payload = part.get_payload(decode=True) or b""
+            if filename:
+                files[name] = (filename, payload)
+            else:
+                params[name] = _maybe_json(name, payload.decode("utf-8"))
+        return params, files
+    return {k: _maybe_json(k, v) for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True)}, {}
+
+
+def _maybe_json(name: str, value: str) -> Any:
+    if name in JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,197 @@
+"""The real python-telegram-bot Application, polling the Telegram stand-in over HTTP, answering
+from a real PostgreSQL with hand-made marts and access.users rows."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from notifications.bot import build_application
+from pantao.db import with_database
+from pantao.settings import Settings
+from reports.schema import ensure_reports_schema
+from tests.reports_marts import create_access_users, create_small_marts
+from tests.telegram_standin import Call, TelegramStandIn
+
+ADMIN, MANAGER, OPERATOR_101, OPERATOR_102, ANALYST, STRANGER = 501, 502, 503, 504, 505, 666
+USERS = [
+    {"username": "boss", "role": "crm_admin", "telegram_id": ADMIN},
+    {"username": "mgr", "role": "crm_manager", "restaurant_ids": [1, 3], "telegram_id": MANAGER},
+    {"username": "op101", "role": "crm_operator", "operator_extension": "101", "telegram_id": OPERATOR_101},
+    {"username": "op102", "role": "crm_operator", "operator_extension": "102", "telegram_id": OPERATOR_102},
+    {"username": "ana", "role": "crm_analyst", "telegram_id": ANALYST},
+]
+_chats = itertools.count(-1001, -1)
+
+
+class RunningBot:
+    """The Application polling in its own thread and event loop, as `pantao bot` runs it."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.app = build_application(settings, database_url)
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with self.app:
+            await self.app.start()
+            await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
+            self._started.set()
+            await self._stop.wait()
+            await self.app.updater.stop()
+            await self.app.stop()
+
+    def start(self) -> RunningBot:
+        self._thread.start()
+        assert self._started.wait(20), "the bot did not start polling"
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(20)
+
+
+@pytest.fixture(scope="module")
+def bot_db(pg_server):
+    name = f"t_bot_{uuid.uuid4().hex[:8]}"
+    admin = pg_server.dsn("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(admin, name)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def bot(bot_db, tmp_path_factory):
+    standin = TelegramStandIn().start()
+    settings = Settings(data_dir=tmp_path_factory.mktemp("botdata"), telegram_bot_token=standin.token,
+                        telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0)
+    ensure_reports_schema(settings, bot_db)
+    create_small_marts(bot_db)
+    create_access_users(bot_db, USERS)
+    running = RunningBot(settings, bot_db).start()
+    yield standin
+    running.stop()
+    standin.stop()
+
+
+def ask(standin: TelegramStandIn, user_id: int, text: str, *, replies: int = 1, methods=("sendMessage",),
+        timeout: float = 20.0) -> list[Call]:
+    """Send `text` as `user_id` from a fresh chat; wait for the bot's `replies` calls to that chat."""
+    chat_id = next(_chats)
+    if text.startswith("button:"):
+        standin.push_callback(user_id, text.removeprefix("button:"), chat_id=chat_id)
+    else:
+        standin.push_command(user_id, text, chat_id=chat_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = [c for c in standin.calls_of(*methods) if str(c.params.get("chat_id")) == str(chat_id)]
+        if len(got) >= replies:
+            time.sleep(0.2)  # let anything extra arrive, so tests also see unexpected replies
+            return [c for c in standin.calls_of(*methods) if str(c.params.get("chat_id")) == str(chat_id)]
+        time.sleep(0.05)
+    raise AssertionError(f"no reply to {text!r} from user {user_id} within {timeout} s")
+
+
+def text_of(calls: list[Call]) -> str:
+    return "\n".join(c.params.get("text", "") for c in calls)
+
+
+def test_report_command_answers_with_the_detailed_report_and_the_html(bot):
+    calls = ask(bot, ADMIN, "/report 2026-11-02", replies=2, methods=("sendMessage", "sendDocument"))
+    text = text_of(calls)
+    assert "Отчёт по сети за 02.11.2026" in text
+    assert "Заказы: <b>1\u202f234</b>" in text and "Выручка: <b>1\u202f234\u202f568\u00a0₽</b>" in text
+    document = [c for c in calls if c.method == "sendDocument"][0]
+    assert document.files["document"][0] == "report-2026-11-02.html"
+    assert b"<img src=\"data:image/png;base64," in document.files["document"][1]
+
+
+def test_the_detailed_report_button_answers_the_query_and_sends_the_report(bot):
+    calls = ask(bot, ANALYST, "button:report:2026-11-02", replies=1)
+    assert "Отчёт по сети за 02.11.2026" in text_of(calls)
+    assert bot.calls_of("answerCallbackQuery")
+
+
+def test_operators_command_lists_every_operator_with_names_escaped(bot):
+    text = text_of(ask(bot, ANALYST, "/operators 2026-11-02"))
+    assert "Операторы за 02.11.2026" in text
+    assert "O'Brien (101)" in text and "&lt;Иван&gt; (102)" in text and "Анна_Мария* (103)" in text
+    assert "<Иван>" not in text
+
+
+def test_calls_command_shows_the_contact_centre_figures(bot):
+    text = text_of(ask(bot, MANAGER, "/calls 2026-11-02"))
+    assert "Поступило звонков: <b>620</b>" in text
+    assert "Пропущенные звонки: <b>45</b>" in text
+    assert "Пиковый час: 15:00" in text
+
+
+def test_restaurant_command_and_a_managers_scope(bot):
+    assert "Выручка: <b>520\u202f000\u00a0₽</b>" in text_of(ask(bot, ADMIN, "/restaurant 2 2026-11-02"))
+    assert "Ресторан 1 за 02.11.2026" in text_of(ask(bot, MANAGER, "/restaurant 1 2026-11-02"))
+    refused = text_of(ask(bot, MANAGER, "/restaurant 2 2026-11-02"))
+    assert "Ресторан 2 не входит в ваши рестораны (1, 3)" in refused and "Выручка" not in refused
+
+
+def test_mystats_shows_only_the_callers_own_figures(bot):
+    mine = text_of(ask(bot, OPERATOR_101, "/mystats 2026-11-02..2026-11-02"))
+    assert "Ваша статистика (101) за 02.11.2026" in mine
+    assert "Звонков: <b>210</b>" in mine and "190" not in mine and "175" not in mine
+    other = text_of(ask(bot, OPERATOR_102, "/mystats 2026-10-26..2026-11-02"))
+    assert "(102)" in other and "Звонков: <b>191</b>" in other  # 190 + 1 on the week before
+
+
+def test_operators_cannot_read_the_chain_report(bot):
+    text = text_of(ask(bot, OPERATOR_101, "/report 2026-11-02"))
+    assert "доступна руководителям и аналитикам" in text and "Выручка" not in text
+
+
+def test_unknown_users_are_refused_politely_and_logged(bot, bot_db):
+    text = text_of(ask(bot, STRANGER, "/report 2026-11-02"))
+    assert "нет доступа" in text and str(STRANGER) in text and "Выручка" not in text
+    with psycopg.connect(bot_db) as conn:
+        rows = conn.execute("select command, allowed, reason from reports.bot_access_log "
+                            "where telegram_id = %s", (STRANGER,)).fetchall()
+    assert rows == [("/report 2026-11-02", False, "unknown telegram id")]
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("/report 2026-13-45", "Не понял дату «2026-13-45». Укажите дату как ГГГГ-ММ-ДД"),
+    ("/restaurant abc", "Укажите номер ресторана: /restaurant 3"),
+    ("/mystats lastyear", "Не понял период «lastyear». Укажите today, yesterday, week, month"),
+])
+def test_bad_arguments_get_a_helpful_message(bot, command, expected):
+    user = OPERATOR_101 if command.startswith("/mystats") else ADMIN
+    assert expected in text_of(ask(bot, user, command))
+
+
+def test_help_lists_the_commands(bot):
+    text = text_of(ask(bot, OPERATOR_102, "/help"))
+    for command in ("/report", "/operators", "/calls", "/restaurant", "/mystats"):
+        assert command in text
+
+
+def test_a_day_without_data_is_explained(bot):
+    assert "Нет данных за 01.12.2026" in text_of(ask(bot, ADMIN, "/calls 2026-12-01"))
+
+
+def test_an_unknown_user_pressing_the_button_gets_a_refusal_alert(bot):
+    before = len(bot.calls_of("answerCallbackQuery"))
+    bot.push_callback(STRANGER, "report:2026-11-02", chat_id=next(_chats))
+    deadline = time.monotonic() + 20
+    while len(bot.calls_of("answerCallbackQuery")) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    answer = bot.calls_of("answerCallbackQuery")[before].params
+    assert "нет доступа" in answer["text"] and answer["show_alert"] in (True, "true", "True")

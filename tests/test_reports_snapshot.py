@@ -1,0 +1,146 @@
+"""Daily report snapshots over small hand-made marts: versions, files, HTML, CSV, languages."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+from html.parser import HTMLParser
+
+import psycopg
+import pytest
+
+from reports.schema import ensure_reports_schema
+from reports.snapshot import ReportError, build_daily_report, load_report
+from reports.summary import morning_summary, to_plain
+from tests.reports_marts import CHAIN, DAY, LAST_WEEK, create_small_marts
+
+
+@pytest.fixture
+def marts_db(fresh_database_url, make_settings):
+    settings = make_settings()
+    ensure_reports_schema(settings, fresh_database_url)
+    create_small_marts(fresh_database_url)
+    return fresh_database_url
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_schema_is_idempotent(fresh_database_url, make_settings):
+    settings = make_settings()
+    ensure_reports_schema(settings, fresh_database_url)
+    ensure_reports_schema(settings, fresh_database_url)
+    with psycopg.connect(fresh_database_url) as conn:
+        tables = {r[0] for r in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'reports'")}
+    assert {"daily_report", "deliveries", "bot_access_log"} <= tables
+
+
+def test_report_stores_the_marts_figures_and_last_week(marts_db, make_settings):
+    report = build_daily_report(make_settings(), marts_db, DAY)
+    assert report.version == 1
+    assert report.chain["orders_count"] == CHAIN[DAY][0]
+    assert report.chain["revenue_amount"] == pytest.approx(CHAIN[DAY][2])
+    assert report.previous_chain["orders_count"] == CHAIN[LAST_WEEK][0]
+    assert [r["restaurant_id"] for r in report.figures["restaurants"]] == [2, 1, 3]  # by revenue
+    assert report.figures["call_ratings"] == {"1": 1, "3": 1, "4": 2, "5": 3}
+    with psycopg.connect(marts_db) as conn:
+        stored = conn.execute("select figures->'chain'->>'orders_count', lang, data_freshness "
+                              "from reports.daily_report").fetchall()
+    assert stored[0][0] == "1234" and stored[0][1] == "ru"
+    assert stored[0][2]["latest_order_at"].startswith("2026-11-02T20:59")
+
+
+def test_regenerating_a_day_adds_version_2_and_keeps_version_1(marts_db, make_settings):
+    settings = make_settings()
+    first = build_daily_report(settings, marts_db, DAY)
+    with psycopg.connect(marts_db, autocommit=True) as conn:  # late data arrives
+        conn.execute("update marts.daily_kpis set orders_count = 1240 where scope = 'chain' and business_date = %s",
+                     (DAY,))
+    second = build_daily_report(settings, marts_db, DAY)
+    assert (first.version, second.version) == (1, 2)
+    assert load_report(settings, marts_db, DAY, version=1).chain["orders_count"] == 1234
+    assert load_report(settings, marts_db, DAY).chain["orders_count"] == 1240
+    assert (settings.reports_dir / DAY.isoformat() / "version.txt").read_text().strip() == "2"
+
+
+def test_html_opens_and_embeds_every_chart(marts_db, make_settings):
+    report = build_daily_report(make_settings(), marts_db, DAY)
+    page = _Page()
+    page.feed(report.html_path.read_text(encoding="utf-8"))
+    page.close()
+    assert page.tags[:2] == ["html", "head"]
+    files = {img["data-file"] for img in page.images}
+    assert files == {"orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png"}
+    for img in page.images:
+        png = base64.b64decode(img["src"].removeprefix("data:image/png;base64,"))
+        assert png.startswith(b"\x89PNG")
+        assert png == (report.html_path.parent / img["data-file"]).read_bytes()
+    text = " ".join(page.text)
+    assert "Отчёт по сети за 02.11.2026" in text
+    assert "<Иван>" in text  # escaped in the markup, shown as is
+    assert "1\u202f234" in text  # orders, Russian thousands
+
+
+def test_csv_files_hold_the_tables_with_raw_values(marts_db, make_settings):
+    report = build_daily_report(make_settings(), marts_db, DAY)
+    with report.files["csv:kpis"].open(encoding="utf-8") as fh:
+        kpis = {row["kpi"]: row for row in csv.DictReader(fh)}
+    assert kpis["orders_count"]["value"] == "1234"
+    assert kpis["orders_count"]["same_weekday_last_week"] == "1173"
+    with report.files["csv:operators"].open(encoding="utf-8") as fh:
+        operators = list(csv.DictReader(fh))
+    assert [o["operator_name"] for o in operators] == ["O'Brien", "<Иван>", "Анна_Мария*"]
+    with report.files["csv:hourly"].open(encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == 14
+
+
+def test_english_report_and_summary(marts_db, make_settings):
+    report = build_daily_report(make_settings(report_lang="en"), marts_db, DAY)
+    assert report.lang == "en"
+    html = report.html_path.read_text(encoding="utf-8")
+    assert "Chain report for 2026-11-02" in html and 'lang="en"' in html
+    text = to_plain(morning_summary(report))
+    assert "Orders: 1,234 (+5.2% vs Mon 2026-10-26)" in text
+    assert "Revenue: ₽1,234,568" in text
+
+
+def test_russian_summary_is_short_and_uses_russian_number_format(marts_db, make_settings):
+    report = build_daily_report(make_settings(), marts_db, DAY)
+    text = to_plain(morning_summary(report))
+    assert text.splitlines()[0] == "Итоги дня 02.11.2026 (пн)"
+    assert "Заказы: 1\u202f234 (+5,2\u00a0% к пн 26.10.2026)" in text
+    assert "Выручка: 1\u202f234\u202f568\u00a0₽" in text
+    assert "Средний чек: 1\u202f000,46\u00a0₽" in text
+    assert "Повторные клиенты: 600 из 900 клиентов (66,7\u00a0%)" in text
+    assert "Удовлетворённость (CSAT): 4,31 из 5" in text
+    assert "Загрузка операторов: занятость 64,1\u00a0%, 5,1 звонка" in text
+    assert "Пропущенные звонки: 45 из 620 (7,3\u00a0%)" in text
+    assert "(ASA): 18\u00a0с" in text
+    assert len(text) < 700 and len(text.splitlines()) <= 12
+
+
+def test_a_day_without_data_names_the_fix(marts_db, make_settings):
+    with pytest.raises(ReportError, match="no chain row for 2026-12-01.*pantao run"):
+        build_daily_report(make_settings(), marts_db, dt.date(2026, 12, 1))
+
+
+def test_missing_marts_are_named(fresh_database_url, make_settings):
+    settings = make_settings()
+    ensure_reports_schema(settings, fresh_database_url)
+    with pytest.raises(ReportError, match="marts.daily_kpis.*not found.*pantao run"):
+        build_daily_report(settings, fresh_database_url, DAY)
