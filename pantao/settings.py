@@ -174,8 +174,6 @@ def _timezone(var: str, raw: str) -> str:
 
 def _postgres_url(var: str, raw: str) -> str:
     value = raw.strip()
-    if not value:
-        raise SettingsError(f"{var} is set but empty; unset it to use the embedded PostgreSQL")
     scheme = urlparse(value).scheme
     if scheme not in ("postgresql", "postgres"):
         raise SettingsError(f"{var} must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
@@ -280,7 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
     kwargs: dict[str, object] = {}
     for var, (name, parse) in ENV_VARS.items():
         raw = values.get(var)
-        if raw is None or (raw.strip() == "" and var in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")):
+        if raw is None or raw.strip() == "":  # `VAR=` (as in .env.example) means "not set"
             continue
         kwargs[name] = parse(var, raw)  # type: ignore[operator]
     settings = Settings(**kwargs)  # type: ignore[arg-type]

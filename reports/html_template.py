@@ -21,7 +21,7 @@ TEMPLATE = """<!DOCTYPE html>
   .card .label { color: #616e7c; font-size: 0.85em; }
   .card .value { font-size: 1.45em; font-weight: 600; margin: 4px 0; }
   .card .change { font-size: 0.85em; color: #616e7c; }
-  .up { color: #1b7f3b; } .down { color: #b42318; }
+  .good { color: #1b7f3b; } .bad { color: #b42318; } .neutral { color: #616e7c; }
   .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 12px; }
   .charts figure { background: #fff; margin: 0; padding: 8px; border-radius: 8px; }
   .charts img { width: 100%; height: auto; }

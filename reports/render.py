@@ -119,9 +119,25 @@ def kpi_rows(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
             "value": msg.kpi(name, value),
             "previous": msg.kpi(name, prev) if report.previous_chain else None,
             "change": msg.change(value, prev) if numeric else None,
-            "direction": ("up" if value > prev else "down" if value < prev else "") if numeric else "",
+            "direction": _change_class(name, value, prev) if numeric else "",
         })
     return rows
+
+
+# Colour a change by what it means for the business, not by its sign: more missed calls is bad news.
+LOWER_IS_BETTER = frozenset({
+    "cancelled_orders_count", "calls_unanswered_count", "missed_call_rate", "short_abandon_count", "asa_seconds",
+})
+NEUTRAL = frozenset({"calls_offered_count", "occupancy", "calls_per_operator_hour", "ratings_count", "avg_talk_seconds"})
+
+
+def _change_class(name: str, value: float, prev: float) -> str:
+    if value == prev:
+        return ""
+    if name in NEUTRAL:
+        return "neutral"
+    better = value < prev if name in LOWER_IS_BETTER else value > prev
+    return "good" if better else "bad"
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

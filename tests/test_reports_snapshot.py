@@ -144,3 +144,14 @@ def test_missing_marts_are_named(fresh_database_url, make_settings):
     ensure_reports_schema(settings, fresh_database_url)
     with pytest.raises(ReportError, match="marts.daily_kpis.*not found.*pantao run"):
         build_daily_report(settings, fresh_database_url, DAY)
+
+
+def test_card_colour_follows_business_meaning_not_the_sign():
+    from reports.render import _change_class
+
+    assert _change_class("orders_count", 120, 100) == "good"
+    assert _change_class("orders_count", 80, 100) == "bad"
+    assert _change_class("missed_call_rate", 0.2, 0.1) == "bad"
+    assert _change_class("asa_seconds", 12.0, 30.0) == "good"
+    assert _change_class("calls_offered_count", 700, 600) == "neutral"
+    assert _change_class("revenue_amount", 5.0, 5.0) == ""

@@ -81,3 +81,12 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
 def test_secrets_do_not_appear_in_repr():
     s = load_settings(env={"TELEGRAM_BOT_TOKEN": "123:secret-token"}, dotenv_path=None)
     assert "secret-token" not in repr(s)
+
+
+def test_empty_values_as_in_env_example_mean_unset(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((Path(__file__).resolve().parent.parent / ".env.example").read_text())
+    s = load_settings(env={}, dotenv_path=dotenv)
+    assert s.telegram_bot_token is None and s.telegram_ops_chat_id is None
+    assert s.uses_embedded_postgres and s.uses_embedded_kafka
+    assert s.pbx_source == "files" and s.report_lang == "ru"
