@@ -5,7 +5,9 @@ temporary folders for the test session (never the developer's ./.pantao/), and s
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -94,3 +96,16 @@ def mariadb_admin_url() -> str:
     if os.environ.get("PANTAO_SKIP_MARIADB") or not _mariadb_reachable():
         pytest.skip("no MariaDB server on 127.0.0.1:3306 (CI and the dev machines have one; this machine does not)")
     return "mysql://root@127.0.0.1:3306/"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest run gets its own temp root, so concurrent runs (several developers, a benchmark
+    beside the suite) never prune each other's embedded PostgreSQL data folders."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"pantao-pytest-{os.getpid()}")
+        config._pantao_own_basetemp = True  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "_pantao_own_basetemp", False) and not os.environ.get("PANTAO_KEEP_TEST_TMP"):
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
