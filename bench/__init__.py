@@ -1,0 +1,1 @@
+"""Benchmarks: each module measures one part of the pipeline against a baseline in the same run."""

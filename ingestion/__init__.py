@@ -1,0 +1,7 @@
+"""Ingestion: land Kafka topics and FreePBX call data into the `raw` schema of PostgreSQL.
+
+`ingestion.kafka_landing` lands the `orders`, `customers` and `feedback` topics exactly once
+(rows and consumed offsets commit in one transaction); `ingestion.pbx` lands the PBX's CDRs,
+queue_log and operator directory. Both quarantine bad records in `raw.rejected_records`.
+Submodules are imported on use so that `pantao --help` stays fast.
+"""

@@ -1,0 +1,92 @@
+"""`pantao ingest kafka | pbx`: land the Kafka streams or the PBX's call data into `raw`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from pantao.settings import load_settings
+from pantao.stack import StackError, resolve_endpoints
+
+log = logging.getLogger(__name__)
+
+
+@click.group("ingest")
+def ingest() -> None:
+    """Land Kafka topics and FreePBX call data into PostgreSQL (schema raw)."""
+
+
+def _endpoints(settings, need_kafka: bool):
+    try:
+        return resolve_endpoints(settings, need_kafka=need_kafka)
+    except StackError as exc:
+        raise click.ClickException(f"the local stack could not start: {exc}") from None
+
+
+@ingest.command("kafka")
+@click.option("--follow", is_flag=True, help="Keep running and land new records as they arrive (stop: Ctrl-C / SIGTERM).")
+@click.option("--stream", "streams", multiple=True, type=click.Choice(["orders", "customers", "feedback"]),
+              help="Only these streams (repeatable). Default: all three.")
+@click.option("--worker-index", type=int, default=0, show_default=True,
+              help="This worker's number; it lands the partitions with partition % worker-count == index.")
+@click.option("--worker-count", type=int, default=1, show_default=True, help="How many workers share the topics.")
+@click.option("--reset-offsets-to", type=click.Choice(["earliest"]), default=None,
+              help="First move this worker's stored offsets to the earliest offset the broker has "
+                   "(after the broker lost its data). The reset is logged.")
+def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, worker_count: int,
+                  reset_offsets_to: str | None) -> None:
+    """Land the orders, customers and feedback topics exactly once.
+
+    Without --follow it drains up to the end offsets seen at start and stops.
+    """
+    from ingestion.kafka_landing import LandingError, land_topics
+    from ingestion.schema import ensure_raw_schema
+
+    settings = load_settings()
+    endpoints = _endpoints(settings, need_kafka=True)
+    ensure_raw_schema(settings, endpoints.database_url)
+    stop = threading.Event()
+    if follow:
+        def request_stop(signum: int, _frame: object) -> None:
+            log.info("%s received: finishing the current batch, then stopping", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+    try:
+        result = land_topics(settings, endpoints.database_url, endpoints.kafka_bootstrap,
+                             streams or ("orders", "customers", "feedback"), follow=follow,
+                             worker_index=worker_index, worker_count=worker_count, stop_event=stop,
+                             reset_offsets_to=reset_offsets_to)
+    except LandingError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, stats in result.streams.items():
+        click.echo(f"{name:<10} landed {stats.landed:>9}  rejected {stats.rejected:>6}  batches {stats.batches:>4}")
+    rate = result.landed / result.seconds if result.seconds else 0.0
+    click.echo(f"total      landed {result.landed:>9}  rejected {result.rejected:>6}  "
+               f"in {result.seconds:.1f} s ({rate:,.0f} records/s)")
+
+
+@ingest.command("pbx")
+@click.option("--source", type=click.Choice(["files", "db", "api"]), default=None,
+              help="Where the call data comes from. Default: PBX_SOURCE.")
+@click.option("--since", default=None, help="Start of the window (ISO date or datetime, PBX local time).")
+@click.option("--until", default=None, help="End of the window (exclusive).")
+def pbx_command(source: str | None, since: str | None, until: str | None) -> None:
+    """Land FreePBX CDRs, queue_log events and the operator directory."""
+    from ingestion.pbx import land_pbx
+    from ingestion.pbx.api import FreePbxApiError
+    from ingestion.pbx.db import PbxDatabaseError
+    from ingestion.schema import ensure_raw_schema
+
+    settings = load_settings()
+    endpoints = _endpoints(settings, need_kafka=False)
+    ensure_raw_schema(settings, endpoints.database_url)
+    try:
+        result = land_pbx(settings, endpoints.database_url, source=source, since=since, until=until)
+    except (FreePbxApiError, PbxDatabaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(result))
