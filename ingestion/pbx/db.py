@@ -1,0 +1,165 @@
+"""PBX database mode: read-only SQL on FreePBX's MariaDB `asteriskcdrdb` (`cdr`, `queue_log`).
+
+Incremental by a time watermark (the greatest `calldate` / `time` landed), re-reading an
+overlap window before it because rows arrive late; the natural keys make re-reads harmless.
+Rows are streamed with a server-side cursor so memory stays flat for a year of history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from urllib.parse import unquote, urlparse
+
+import pymysql
+import pymysql.cursors
+
+from ingestion.pbx.batches import Batch
+from ingestion.pbx.formats import CDR_COLUMNS, queue_log_row
+from ingestion.pbx.parsers import Reject
+from ingestion.pbx.window import OVERLAP, Window, local_to_epoch
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 20_000
+_QL_COLUMNS = ("id", "time", "callid", "queuename", "agent", "event", "data1", "data2", "data3", "data4", "data5")
+
+
+class PbxDatabaseError(RuntimeError):
+    """The PBX database could not be reached or read; the message names the server and what to check."""
+
+
+def _params(url: str) -> dict:
+    parsed = urlparse(url)
+    return {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 3306,
+        "user": unquote(parsed.username or "root"),
+        "password": unquote(parsed.password or ""),
+        "database": (parsed.path or "/").lstrip("/") or "asteriskcdrdb",
+    }
+
+
+def _redacted(url: str) -> str:
+    p = _params(url)
+    return f"mysql://{p['user']}@{p['host']}:{p['port']}/{p['database']}"
+
+
+def connect(url: str, timeout: float) -> pymysql.connections.Connection:
+    """A read-only session on the PBX database (we must never write to the phone system)."""
+    try:
+        conn = pymysql.connect(**_params(url), charset="utf8mb4", connect_timeout=timeout,
+                               read_timeout=max(60.0, timeout * 6), autocommit=True)
+    except pymysql.err.OperationalError as exc:
+        raise PbxDatabaseError(
+            f"cannot connect to the PBX database {_redacted(url)}: {exc.args[-1]}; "
+            "check PBX_DB_URL and that the user may read asteriskcdrdb"
+        ) from exc
+    with conn.cursor() as cur:
+        cur.execute("set session transaction read only")
+    return conn
+
+
+def _stream(conn, sql: str, args: tuple) -> Iterator[list[tuple]]:
+    with conn.cursor(pymysql.cursors.SSCursor) as cur:
+        cur.execute(sql, args)
+        while True:
+            rows = cur.fetchmany(BATCH_ROWS)
+            if not rows:
+                return
+            yield rows
+
+
+def _where(column: str, start: datetime | None, end: datetime | None) -> tuple[str, tuple]:
+    clauses, args = [], []
+    if start is not None:
+        clauses.append(f"`{column}` >= %s")
+        args.append(start)
+    if end is not None:
+        clauses.append(f"`{column}` < %s")
+        args.append(end)
+    return (" where " + " and ".join(clauses)) if clauses else "", tuple(args)
+
+
+def _start(window: Window, stored: dict | None) -> datetime | None:
+    if window.start is not None or stored is None:
+        return window.start
+    return datetime.fromisoformat(stored["max_time"]) - OVERLAP
+
+
+def _reject(stream: str, key: str, reason: str, row: tuple, columns: tuple[str, ...]) -> Reject:
+    payload = json.dumps(dict(zip(columns, row, strict=False)), default=str, ensure_ascii=False)
+    return Reject(f"{stream}:{key}", reason, payload.encode("utf-8"))
+
+
+def cdr_batches(conn, window: Window, stored: dict | None) -> Iterator[Batch]:
+    """CDR rows from `cdr` since the watermark (minus the overlap) or inside the window."""
+    start = _start(window, stored)
+    where, args = _where("calldate", start, window.end)
+    cols = ", ".join(f"`{c}`" for c in CDR_COLUMNS)
+    max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
+    log.info("PBX db: reading cdr from %s", start or "the beginning")
+    for chunk in _stream(conn, f"select {cols} from cdr{where} order by calldate", args):
+        rows, rejects = [], []
+        for raw in chunk:
+            calldate = raw[0]
+            if not isinstance(calldate, datetime) or not raw[14]:
+                key = f"{raw[14] or '?'}/{raw[25]}"
+                reason = "calldate is not a valid datetime" if not isinstance(calldate, datetime) else "empty uniqueid"
+                rejects.append(_reject("cdr", key, reason, raw, CDR_COLUMNS))
+                continue
+            rows.append((calldate.replace(microsecond=0), *raw[1:]))
+            if max_seen is None or calldate > max_seen:
+                max_seen = calldate
+        yield Batch(rows, rejects, {"max_time": max_seen.isoformat()} if max_seen else None)
+
+
+def _as_datetime(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str | bytes):  # some installs declare `time` as char(26)
+        try:
+            return datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
+        except ValueError:
+            return None
+    return None
+
+
+def queue_log_batches(conn, window: Window, stored: dict | None) -> Iterator[Batch]:
+    """queue_log events since the watermark (minus the overlap), `time` converted to UTC epoch."""
+    start = _start(window, stored)
+    where, args = _where("time", start, window.end)
+    cols = ", ".join(f"`{c}`" for c in _QL_COLUMNS)
+    max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
+    tz = window.tz
+    log.info("PBX db: reading queue_log from %s", start or "the beginning")
+    for chunk in _stream(conn, f"select {cols} from queue_log{where} order by `time`, id", args):
+        rows, rejects = [], []
+        for raw in chunk:
+            at = _as_datetime(raw[1])
+            if at is None:
+                rejects.append(_reject("queue_log", str(raw[0]), f"time {raw[1]!r} is not a datetime", raw, _QL_COLUMNS))
+                continue
+            if not raw[5]:
+                rejects.append(_reject("queue_log", str(raw[0]), "empty event name", raw, _QL_COLUMNS))
+                continue
+            data = [d or "" for d in raw[6:11]]
+            rows.append(queue_log_row(local_to_epoch(at, tz), raw[2] or "", raw[3] or "", raw[4] or "",
+                                      raw[5], data))
+            if max_seen is None or at > max_seen:
+                max_seen = at
+        yield Batch(rows, rejects, {"max_time": max_seen.isoformat()} if max_seen else None)
+
+
+def read_extensions(conn) -> list[tuple[str, str | None]] | None:
+    """Operator names from FreePBX's `asterisk.users`, or None when that table is not readable."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select extension, name from asterisk.users")
+            return [(str(ext), name or None) for ext, name in cur.fetchall()]
+    except pymysql.err.MySQLError as exc:
+        log.info("PBX db: no readable asterisk.users table (%s); operator names come from the "
+                 "extensions file if there is one", exc.args[-1] if exc.args else exc)
+        return None
