@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse, urlunparse
+from urllib.parse import urlparse, urlunparse
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+# Seconds to wait for a server before giving up: an unreachable host fails fast with a clear error.
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def connect(database_url: str, *, autocommit: bool = False, **kwargs) -> psycopg.Connection:
-    """A psycopg 3 connection with an application name, so sessions are identifiable in pg_stat_activity."""
+    """A psycopg 3 connection with an application name (visible in pg_stat_activity) and a connect timeout."""
     kwargs.setdefault("application_name", "pantao")
+    kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return psycopg.connect(database_url, autocommit=autocommit, **kwargs)
 
 
@@ -20,16 +25,25 @@ def sqlalchemy_url(database_url: str) -> str:
 
 
 def libpq_params(database_url: str) -> dict[str, str]:
-    """host/port/user/password/dbname of a DSN, for tools configured by fields (dbt profiles, Grafana)."""
-    parsed = urlparse(database_url)
-    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    """host/port/user/password/dbname of a DSN, decoded (a password may hold `@` or `/`), for tools
+    configured by fields: dbt profiles, Grafana."""
+    params = conninfo_to_dict(database_url)
     return {
-        "host": query.get("host") or parsed.hostname or "127.0.0.1",
-        "port": str(parsed.port or query.get("port") or 5432),
-        "user": parsed.username or query.get("user") or "postgres",
-        "password": parsed.password or query.get("password") or "",
-        "dbname": (parsed.path or "/").lstrip("/") or "postgres",
+        "host": str(params.get("host") or "127.0.0.1"),
+        "port": str(params.get("port") or 5432),
+        "user": str(params.get("user") or "postgres"),
+        "password": str(params.get("password") or ""),
+        "dbname": str(params.get("dbname") or "postgres"),
     }
+
+
+def redact(database_url: str) -> str:
+    """The DSN with its password replaced, for printing and logs."""
+    parsed = urlparse(database_url)
+    if not parsed.password:
+        return database_url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def with_database(database_url: str, dbname: str) -> str:

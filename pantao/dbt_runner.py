@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_PROFILES_DIR = DBT_PROJECT_DIR
+DEFAULT_TARGET_DIR = DBT_PROJECT_DIR / "target"
 # Statuses in run_results.json that mean a node did not do its job.
+# dbt commands that never connect: they need no database, so the embedded stack is not started.
+OFFLINE_COMMANDS = frozenset({"parse", "ls", "list", "clean", "--version", "--help", "-h"})
+PLACEHOLDER_DATABASE_URL = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error", "skipped"})
 
 
@@ -72,7 +76,7 @@ def _has_vars_flag(args: list[str]) -> bool:
     return any(a == "--vars" or a.startswith("--vars=") for a in args)
 
 
-def failed_nodes(target_dir: Path = DBT_PROJECT_DIR / "target") -> list[tuple[str, str, str]]:
+def failed_nodes(target_dir: Path = DEFAULT_TARGET_DIR) -> list[tuple[str, str, str]]:
     """(unique_id, status, message) of every node that failed in the last run, from run_results.json."""
     path = target_dir / "run_results.json"
     if not path.is_file():
@@ -88,16 +92,29 @@ def failed_nodes(target_dir: Path = DBT_PROJECT_DIR / "target") -> list[tuple[st
     ]
 
 
-def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True) -> str:
+def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True,
+            target_dir: Path | None = None) -> str:
     """Run `dbt <args>` on the project with the settings' vars; returns dbt's output.
 
+    `target_dir` (default dbt_project/target) holds dbt's artifacts and logs; concurrent runs
+    (tests, benchmarks) pass their own so they never read each other's run_results.json.
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
     """
-    command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)]
-    if not _has_vars_flag(args):
-        command += _vars_arg(settings)
-    env = {**os.environ, **dbt_env(settings, database_url)}
-    results_path = DBT_PROJECT_DIR / "target" / "run_results.json"
+    target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
+    command = [dbt_executable(), *args]
+    if args and not args[0].startswith("-"):  # a subcommand, not `dbt --version` / `dbt --help`
+        command += ["--project-dir", str(DBT_PROJECT_DIR)]
+        if not _has_vars_flag(args):
+            command += _vars_arg(settings)
+    env = {
+        **os.environ,
+        **dbt_env(settings, database_url),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
+    }
+    results_path = target / "run_results.json"
     started_mtime = results_path.stat().st_mtime if results_path.exists() else 0.0
     log.info("running dbt %s", " ".join(args))
     proc = subprocess.run(
@@ -108,13 +125,17 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     if proc.returncode == 0:
         return output
     fresh = results_path.exists() and results_path.stat().st_mtime > started_mtime
-    failures = failed_nodes() if fresh else []
+    failures = failed_nodes(target) if fresh else []
     if failures:
-        lines = [f"  {uid} [{status}]: {message[:500]}" for uid, status, message in failures]
+        failed = [f for f in failures if f[1] != "skipped"]
+        skipped = len(failures) - len(failed)
+        lines = [f"  {uid} [{status}]: {message[:800]}" for uid, status, message in failed]
+        if skipped:
+            lines.append(f"  ({skipped} downstream node(s) skipped because of these)")
         raise DbtError(
-            f"dbt {' '.join(args)} failed on {len(failures)} node(s):\n" + "\n".join(lines)
-            + "\nRun `pantao dbt " + " ".join(args) + "` to see dbt's full log.",
-            [uid for uid, _, _ in failures],
+            f"dbt {' '.join(args)} failed on {len(failed)} node(s):\n" + "\n".join(lines)
+            + f"\nFull log: {target / 'logs' / 'dbt.log'}",
+            [uid for uid, _, _ in failed],
         )
     tail = "\n".join(output.strip().splitlines()[-30:])
     raise DbtError(f"dbt {' '.join(args)} exited with code {proc.returncode} before running any node:\n{tail}")
@@ -126,9 +147,8 @@ def prepare_manifest(settings: Settings) -> Path:
     `dbt parse` does not connect to the database, so placeholder connection values suffice and this
     step works before any database exists (e.g. in `make test` and when Dagster code loads).
     """
-    placeholder = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
-    run_dbt(["parse", "--quiet"], settings, placeholder)
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    run_dbt(["parse", "--quiet"], settings, PLACEHOLDER_DATABASE_URL)
+    manifest = DEFAULT_TARGET_DIR / "manifest.json"
     if not manifest.is_file():
         raise DbtError(f"dbt parse succeeded but wrote no {manifest}; check dbt_project.yml's target-path")
     log.info("dbt manifest written to %s", manifest)
@@ -149,9 +169,12 @@ def dbt_command(dbt_args: tuple[str, ...]) -> None:
 
     settings = load_settings()
     args = list(dbt_args) or ["--help"]
-    endpoints = resolve_endpoints(settings, need_kafka=False)
+    if args[0] in OFFLINE_COMMANDS:
+        database_url = PLACEHOLDER_DATABASE_URL
+    else:
+        database_url = resolve_endpoints(settings, need_kafka=False).database_url
     try:
-        run_dbt(args, settings, endpoints.database_url, capture=False)
+        run_dbt(args, settings, database_url, capture=False)
     except DbtError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -5,13 +5,16 @@ manifest → materialize the Dagster graph (landing, marts, reporting views, rep
 for the last simulated day → print the key figures and where to look.
 
 Each run starts from a clean slate (its schemas and topics are reset) so the figures it prints
-are exactly those of the simulation it just made; `--keep` skips the reset.
+are exactly those of the simulation it just made; `--keep` skips the reset. Because it resets,
+the demo always runs on the embedded stack: DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS are
+ignored, so a checkout holding production settings can never have its data dropped by a demo.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from pantao.db import connect
+from pantao.db import connect, redact
 from pantao.settings import Settings, load_settings
 from pantao.stack import Endpoints, resolve_endpoints
 
@@ -72,9 +75,8 @@ def demo_settings(settings: Settings, sim_dir: Path) -> Settings:
     )
 
 
-def _pbx_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
-    import os
-
+def _run_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
+    """The environment of the `pantao run` child: the demo's stack and its simulated PBX files."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=endpoints.database_url,
@@ -88,10 +90,17 @@ def _pbx_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
     return env
 
 
+# The whole demo graph takes a few minutes; far beyond this something is stuck (a lock, a hung peer).
+RUN_TIMEOUT_SECONDS = 3600
+
+
 def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
     """Run the Dagster graph in-process (`pantao run`), streaming its progress."""
     cmd = [sys.executable, "-m", "pantao.cli", "run", "--date", business_date.isoformat()]
-    result = subprocess.run(cmd, env=_pbx_env(settings, endpoints))
+    try:
+        result = subprocess.run(cmd, env=_run_env(settings, endpoints), timeout=RUN_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise click.ClickException(f"the pipeline run did not finish in {RUN_TIMEOUT_SECONDS} s") from None
     if result.returncode != 0:
         raise click.ClickException(f"the pipeline run failed (exit {result.returncode}); see the output above")
 
@@ -122,7 +131,7 @@ def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.da
         ("calls offered", "calls_offered_count", "{:.0f}"),
         ("missed-call rate", "missed_call_rate", "{:.1%}"),
         ("ASA, s", "asa_seconds", "{:.1f}"),
-        ("service level (20 s)", "service_level", "{:.1%}"),
+        (f"service level ({settings.service_level_seconds} s)", "service_level", "{:.1%}"),
         ("operator occupancy", "occupancy", "{:.1%}"),
         ("CSAT (share 4-5)", "csat_share", "{:.1%}"),
     ]
@@ -138,7 +147,7 @@ def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.da
     report_dir = settings.reports_dir / business_date.isoformat()
     click.echo("")
     click.echo(f"Daily report:   {report_dir / 'report.html'}" if report_dir.exists() else "Daily report:   (not built)")
-    click.echo(f"Database:       {endpoints.database_url}   (schemas marts, reporting)")
+    click.echo(f"Database:       {redact(endpoints.database_url)}   (schemas marts, reporting)")
     click.echo(f"Kafka:          {endpoints.kafka_bootstrap}")
     click.echo("Dagster UI:     `make ui` or `.venv/bin/pantao ui`, then open " + settings.dagster_ui_url)
     click.echo("Stop the stack: `.venv/bin/pantao stack down`")
@@ -156,7 +165,11 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
     import simulator
     from pantao.prepare import prepare
 
-    base = load_settings()
+    configured = load_settings()
+    if not (configured.uses_embedded_postgres and configured.uses_embedded_kafka):
+        click.echo("note: the demo resets its data, so it ignores DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS "
+                   "and runs on the embedded stack")
+    base = configured.with_overrides(database_url=None, kafka_bootstrap_servers=None)
     with step("Starting the local stack (embedded PostgreSQL + Kafka-protocol broker)"):
         endpoints = resolve_endpoints(base)
         click.echo(f"    postgres {endpoints.database_url}\n    kafka    {endpoints.kafka_bootstrap}")
@@ -167,7 +180,9 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
     sim_dir = base.data_dir / "sim"
     with step(f"Simulating {days} days of a {restaurants}-restaurant chain (seed {seed})"):
         shutil.rmtree(sim_dir, ignore_errors=True)
-        config = simulator.SimConfig(days=days, restaurants=restaurants, seed=seed, timezone=base.business_timezone)
+        config = simulator.SimConfig(days=days, restaurants=restaurants, seed=seed, timezone=base.business_timezone,
+                                     service_level_seconds=base.service_level_seconds,
+                                     short_abandon_seconds=base.short_abandon_seconds)
         simulator.write_outputs(simulator.generate(config), sim_dir)
         truth = json.loads((sim_dir / "truth.json").read_text())
         last_day = dt.date.fromisoformat(max(truth["daily"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -261,9 +261,6 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
 }
-
-assert {name for name, _ in ENV_VARS.values()} <= {f.name for f in fields(Settings)}
-
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
     """Read settings from `env` (default: the process environment) over an optional `.env` file.

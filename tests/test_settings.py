@@ -90,3 +90,11 @@ def test_empty_values_as_in_env_example_mean_unset(tmp_path):
     assert s.telegram_bot_token is None and s.telegram_ops_chat_id is None
     assert s.uses_embedded_postgres and s.uses_embedded_kafka
     assert s.pbx_source == "files" and s.report_lang == "ru"
+
+
+def test_every_environment_variable_maps_to_a_settings_field():
+    from dataclasses import fields
+
+    from pantao.settings import ENV_VARS, Settings
+
+    assert {name for name, _ in ENV_VARS.values()} <= {f.name for f in fields(Settings)}
