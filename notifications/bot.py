@@ -1,10 +1,14 @@
 """The Telegram bot (`pantao bot`): details on request, to registered people only.
 
-Every update goes through one gate: the sender's Telegram id must be in access.users (the
-same table that drives the database roles), each attempt is written to
-reports.bot_access_log, and what a person may ask follows their role — operators see only
-their own figures (/mystats), managers limited to restaurants see only those restaurants.
-Database work runs in worker threads so one slow query never stalls other chats.
+Every command and button press goes through one gate: the sender's Telegram id must be in
+access.users (the same table that drives the database roles), each attempt is written to
+reports.bot_access_log, and what a person may ask follows their role, as docs/access.md sets
+it for the database: operators see only their own figures (/mystats), managers limited to
+restaurants see only those restaurants, analysts see no operator names. The bot reads the
+marts as the pipeline does, so it applies those rules itself.
+Only commands and buttons reach the gate: in a group chat the bot must not answer (or log)
+the people talking to each other. Database work runs in worker threads so one slow query
+never stalls other chats.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from telegram.ext import (
 from notifications import bot_data
 from notifications.bot_data import BotUser
 from notifications.telegram import escape_html, split_message
+from pantao.domain import business_today, business_yesterday
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.snapshot import ReportError, load_or_build_report
+from reports.snapshot import DailyReport, ReportError, current_report
 from reports.summary import detailed_report_text, operator_line
 
 log = logging.getLogger(__name__)
@@ -49,16 +54,16 @@ class BadArgument(ValueError):
 
 
 # -- argument parsing (pure) -------------------------------------------------------------------
-def parse_day(value: str | None, today: dt.date, msg: Messages) -> dt.date:
-    """YYYY-MM-DD (or DD.MM.YYYY, as Russians write it); no value means yesterday."""
+def parse_day(value: str | None, yesterday: dt.date, msg: Messages) -> dt.date:
+    """YYYY-MM-DD (or DD.MM.YYYY, as Russians write it); no value means `yesterday`."""
     if not value:
-        return today - dt.timedelta(days=1)
+        return yesterday
     for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
             return dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise BadArgument(msg.t("bad_date", value=escape_html(value), example=(today - dt.timedelta(days=1)).isoformat()))
+    raise BadArgument(msg.t("bad_date", value=escape_html(value), example=yesterday.isoformat()))
 
 
 def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.date, dt.date]:
@@ -85,6 +90,29 @@ def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.d
     return start, end
 
 
+# -- what a role may see (pure) ----------------------------------------------------------------
+def operators_for(user: BotUser, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Operator rows as the user may see them: the names null for those docs/access.md denies them."""
+    if user.sees_operator_names:
+        return rows
+    return [{**row, "operator_name": None} for row in rows]
+
+
+def report_for(user: BotUser, report: DailyReport) -> DailyReport:
+    """The report as the user may see it; the very same object when nothing is hidden from them.
+
+    A manager limited to some restaurants sees the chain figures (the chain is theirs too) but
+    only their restaurants' rows; an analyst sees every figure but no operator names.
+    """
+    figures = report.figures
+    if user.restaurant_ids and user.role == "crm_manager":
+        figures = {**figures, "restaurants": [
+            r for r in figures.get("restaurants") or [] if r.get("restaurant_id") in user.restaurant_ids]}
+    if not user.sees_operator_names:
+        figures = {**figures, "operators": operators_for(user, figures.get("operators") or [])}
+    return report if figures is report.figures else dataclasses.replace(report, figures=figures)
+
+
 # -- the bot -----------------------------------------------------------------------------------
 class ReportBot:
     """Handlers bound to the settings and the database they read."""
@@ -95,7 +123,10 @@ class ReportBot:
         self.msg = Messages(settings.report_lang)
 
     def today(self) -> dt.date:
-        return dt.datetime.now(self.settings.tz).date()
+        return business_today(self.settings.tz)
+
+    def yesterday(self) -> dt.date:
+        return business_yesterday(self.settings.tz)
 
     def _db(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
         return asyncio.to_thread(fn, self.database_url, *args)
@@ -153,38 +184,34 @@ class ReportBot:
         await self.reply(update, context, self.msg.t("help"))
 
     async def report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
-        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
         await self._send_report(update, context, user, day)
 
     async def report_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         query = update.callback_query
         await query.answer()
-        day = parse_day(query.data.removeprefix("report:"), self.today(), self.msg)
+        day = parse_day(query.data.removeprefix("report:"), self.yesterday(), self.msg)
         await self._send_report(update, context, user, day)
 
     async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
                            day: dt.date) -> None:
         try:
-            report = await asyncio.to_thread(load_or_build_report, self.settings, self.database_url, day)
+            report = await asyncio.to_thread(current_report, self.settings, self.database_url, day)
         except ReportError as exc:
             log.info("bot: no report for %s: %s", day, exc)
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
             return
-        limited = user.role == "crm_manager" and user.restaurant_ids
-        if limited:
-            # The chain figures are the manager's; other restaurants' rows are not.
-            figures = {**report.figures, "restaurants": [
-                r for r in report.figures.get("restaurants") or [] if r.get("restaurant_id") in user.restaurant_ids]}
-            report = dataclasses.replace(report, figures=figures)
-        await self.reply(update, context, detailed_report_text(report, self.settings.report_lang))
-        if not limited and report.html_path and report.html_path.is_file():
+        visible = report_for(user, report)
+        await self.reply(update, context, detailed_report_text(visible, self.settings.report_lang))
+        # The HTML lists every restaurant and every operator by name: only for those who may see all of it.
+        if visible is report and report.html_path and report.html_path.is_file():
             with report.html_path.open("rb") as fh:
                 await context.bot.send_document(update.effective_chat.id, fh,
                                                 filename=f"report-{day.isoformat()}.html")
 
     async def operators(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
-        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
-        rows = await self._db(bot_data.operators_day, day)
+        day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
+        rows = operators_for(user, await self._db(bot_data.operators_day, day))
         if not rows:
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
             return
@@ -193,7 +220,7 @@ class ReportBot:
         await self.reply(update, context, "\n".join(lines))
 
     async def calls(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
-        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
         chain = await self._db(bot_data.chain_kpis, day)
         if not chain:
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
@@ -215,7 +242,7 @@ class ReportBot:
         if not args or not args[0].isdigit():
             raise BadArgument(self.msg.t("bad_restaurant"))
         restaurant_id = int(args[0])
-        day = parse_day(args[1] if len(args) > 1 else None, self.today(), self.msg)
+        day = parse_day(args[1] if len(args) > 1 else None, self.yesterday(), self.msg)
         if not user.may_see_restaurant(restaurant_id):
             await self._db_log(update.effective_user, update.effective_chat, f"/restaurant {restaurant_id}",
                                False, "restaurant outside the manager's scope")
@@ -256,6 +283,10 @@ class ReportBot:
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         await self.reply(update, context, self.msg.t("help"))
 
+    async def private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain text in a private chat: a pointer to /help, nothing read, nothing logged."""
+        await update.effective_message.reply_text(self.msg.t("text_hint"))
+
     def _kpi_lines(self, row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
         return [f"{escape_html(self.msg.label(c))}: <b>{escape_html(self.msg.kpi(c, row.get(c)))}</b>"
                 for c in columns if c in row]
@@ -292,7 +323,12 @@ def build_application(settings: Settings, database_url: str) -> Application:
     app.add_handler(CommandHandler("mystats", bot.guarded("/mystats", bot.mystats)))
     app.add_handler(CallbackQueryHandler(bot.guarded("report button", bot.report_button, management),
                                          pattern=r"^report:"))
-    app.add_handler(MessageHandler(filters.ALL, bot.guarded("other", bot.unknown)))
+    # Only commands and buttons are requests. In a group, other messages are people talking to each
+    # other (and unknown commands are another bot's): no answer, no log row. In a private chat an
+    # unknown command gets the help, plain text a one-line pointer to it.
+    private = filters.ChatType.PRIVATE
+    app.add_handler(MessageHandler(private & filters.COMMAND, bot.guarded("other", bot.unknown)))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, bot.private_text))
     app.add_error_handler(bot.on_error)
     return app
 

@@ -19,7 +19,9 @@ from reports.snapshot import plain_value
 
 log = logging.getLogger(__name__)
 
-ROLES = ("crm_admin", "crm_manager", "crm_analyst", "crm_operator")
+# docs/access.md: operator_daily.operator_name is shown to administrators and managers, null for
+# analysts, and to an operator only on their own row (the bot shows operators no names at all).
+OPERATOR_NAME_ROLES = ("crm_admin", "crm_manager")
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,8 @@ class BotUser:
     restaurant_ids: tuple[int, ...] | None  # None or empty: not limited
 
     @property
-    def is_operator(self) -> bool:
-        return self.role == "crm_operator"
+    def sees_operator_names(self) -> bool:
+        return self.role in OPERATOR_NAME_ROLES
 
     def may_see_restaurant(self, restaurant_id: int) -> bool:
         return not (self.role == "crm_manager" and self.restaurant_ids) or restaurant_id in self.restaurant_ids

@@ -19,7 +19,7 @@ from notifications.telegram import TelegramClient, TelegramError, inline_keyboar
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.snapshot import DailyReport, load_or_build_report
+from reports.snapshot import DailyReport, current_report
 from reports.summary import morning_summary
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,13 @@ def report_callback_data(business_date: dt.date) -> str:
 
 def deliver_morning_summary(settings: Settings, database_url: str, business_date: dt.date,
                             force: bool = False) -> list[DeliveryOutcome]:
-    """Send the day's summary (with the chart and the HTML report) to every configured chat once."""
-    report = load_or_build_report(settings, database_url, business_date)
+    """Send the day's summary (with the chart and the HTML report) to every configured chat once.
+
+    The report is the day's figures as the marts hold them now (`current_report`): a version
+    stored earlier, say by a /report at 06:00 before the morning pipeline run, is not sent if the
+    marts changed since; a new version is stored and sent instead.
+    """
+    report = current_report(settings, database_url, business_date)
     text = morning_summary(report, settings.report_lang)
     if not settings.telegram_bot_token:
         log.warning("%s: the summary for %s is not sent; the report is in %s",
@@ -83,7 +88,14 @@ def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClie
                 log.info("summary for %s already delivered to chat %s; not sending again", day, chat_id)
                 return DeliveryOutcome(day, chat_id, "already_sent", tuple(previous["message_ids"]),
                                        report_version=report.version, text=text)
-            outcome = _send(client, report, text, chat_id, settings.report_lang)
+            try:
+                outcome = _send(client, report, text, chat_id, settings.report_lang)
+            except Exception as exc:  # one chat's failure must not cost the others theirs
+                # Redacted, and no traceback: an exception's text may carry the request URL with the token.
+                error = _redact(f"{type(exc).__name__}: {exc}", settings.telegram_bot_token)
+                log.error("summary for %s not delivered to chat %s: %s", day, chat_id, error)
+                outcome = DeliveryOutcome(day, chat_id, "failed", error=error, report_version=report.version,
+                                          text=text)
             _record(conn, outcome)
         finally:
             conn.execute("select pg_advisory_unlock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{KIND}",))
@@ -92,6 +104,10 @@ def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClie
         send_ops_alert(settings, msg.t("alert_delivery_failed", date=day.isoformat(), chat_id=chat_id,
                                        error=outcome.error))
     return outcome
+
+
+def _redact(text: str, token: str | None) -> str:
+    return text.replace(token, "<token>") if token else text
 
 
 def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, lang: str) -> DeliveryOutcome:
@@ -114,7 +130,7 @@ def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, 
             continue
         try:
             ids.append(send(chat_id, path))
-        except TelegramError as exc:
+        except (TelegramError, OSError) as exc:
             log.warning("attachment %s for %s not delivered to chat %s: %s", path.name, day, chat_id, exc)
             attachment_errors.append(f"{path.name}: {exc}")
     log.info("summary for %s delivered to chat %s (messages %s)", day, chat_id, ids)

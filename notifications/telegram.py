@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 4096  # Telegram's limit for a message's text, in UTF-16 code units
 CAPTION_LIMIT = 1024
 PERMANENT_CODES = {400, 401, 403, 404}
+# The exchange broke off (no connection, no answer in time, an answer cut short): trying again can
+# help. Every other requests error is about the request itself and is raised at once.
+TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError)
 
 
 class TelegramError(RuntimeError):
@@ -165,9 +169,15 @@ class TelegramClient:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self._post(url, params, files)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT_ERRORS as exc:
                 last_error = self._redact(f"{type(exc).__name__}: {exc}")
                 wait = self._backoff(attempt)
+            except requests.RequestException as exc:
+                # The request cannot be made as configured (a bad base URL, a redirect loop, ...):
+                # sending it again gives the same answer. Its text carries the URL, so redact it.
+                raise TelegramError(method, self._redact(
+                    f"{type(exc).__name__}: {exc}; check TELEGRAM_API_BASE_URL ({self.base_url})"),
+                    permanent=True, attempts=attempt) from None
             else:
                 body = _json_body(response)
                 if response.status_code == 200 and body.get("ok"):

@@ -6,16 +6,13 @@ import datetime as dt
 
 import click
 
+from pantao.domain import business_yesterday
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
 
 
-def _yesterday(settings) -> dt.date:
-    return dt.datetime.now(settings.tz).date() - dt.timedelta(days=1)
-
-
 def _day(settings, value: dt.datetime | None) -> dt.date:
-    return value.date() if value else _yesterday(settings)
+    return value.date() if value else business_yesterday(settings.tz)
 
 
 DATE_OPTION = click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -49,14 +46,14 @@ def build(day: dt.datetime | None) -> None:
 @report.command("show")
 @DATE_OPTION
 def show(day: dt.datetime | None) -> None:
-    """Print the morning summary of the latest stored report (building it if there is none)."""
-    from reports.snapshot import ReportError, load_or_build_report
+    """Print the morning summary of the day's report (a new version only if the marts changed)."""
+    from reports.snapshot import ReportError, current_report
     from reports.summary import morning_summary, to_plain
 
     settings = load_settings()
     database_url = resolve_endpoints(settings, need_kafka=False).database_url
     try:
-        result = load_or_build_report(settings, database_url, _day(settings, day))
+        result = current_report(settings, database_url, _day(settings, day))
     except ReportError as exc:
         _fail(exc)
     click.echo(to_plain(morning_summary(result, settings.report_lang)))

@@ -33,6 +33,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "asa": "Среднее ожидание ответа (ASA)",
         "vs_last_week": "к {weekday} {date}",
         "no_comparison": "нет данных за прошлую неделю",
+        "absolute_change": "{change} с {previous}",
         "of_customers": "из {total} клиентов",
         "csat_value": "{mean} из 5, {share} оценок 4–5 ({count})",
         "load_value": "занятость {occupancy}, {per_hour} звонка на оператора в час",
@@ -126,6 +127,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mystats_title": "Ваша статистика ({extension}) за {period}",
         "mystats_empty": "За {period} у вас нет смен и звонков.",
         "peak_hour": "Пиковый час",
+        "text_hint": "Я понимаю только команды. Список команд: /help",
         "internal_error": "Не удалось получить данные. Попробуйте позже.",
         "alert_delivery_failed": "Утренняя сводка за {date} не доставлена в чат {chat_id}: {error}",
     },
@@ -141,6 +143,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "asa": "Average speed of answer (ASA)",
         "vs_last_week": "vs {weekday} {date}",
         "no_comparison": "no data for last week",
+        "absolute_change": "{change} from {previous}",
         "of_customers": "of {total} customers",
         "csat_value": "{mean} of 5, {share} rated 4–5 ({count})",
         "load_value": "{occupancy} occupancy, {per_hour} calls per operator-hour",
@@ -232,6 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mystats_title": "Your figures ({extension}) for {period}",
         "mystats_empty": "You had no shifts or calls in {period}.",
         "peak_hour": "Peak hour",
+        "text_hint": "I only understand commands. The list: /help",
         "internal_error": "Could not fetch the data. Please try again later.",
         "alert_delivery_failed": "The morning summary for {date} was not delivered to chat {chat_id}: {error}",
     },
@@ -303,13 +307,22 @@ class Messages:
             return self.t("no_value")
         return f"{self.number(value, 0)}\u00a0{self.t('seconds')}"
 
-    def change(self, current: float | int | None, previous: float | int | None) -> str | None:
-        """Relative change as a signed percentage ("+5,2 %"), or None when it cannot be computed."""
-        if current is None or previous is None or float(previous) == 0:
+    def change(self, current: float | int | None, previous: float | int | None, column: str = "") -> str | None:
+        """The change against last week: relative ("+5,2 %"), or absolute with last week's value
+        ("+12 from 0") when last week was 0; None only when a value is missing.
+
+        `column` formats the absolute change like the KPI itself (count, money, share).
+        """
+        if current is None or previous is None:
             return None
-        delta = (float(current) - float(previous)) / float(previous)
+        both_int = isinstance(current, int) and isinstance(previous, int)
+        delta = current - previous if both_int else float(current) - float(previous)
         sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-        return sign + self.percent(abs(delta))
+        if float(previous) == 0:
+            # A percentage of zero is undefined, but "from 0 to 12" is news, not missing data.
+            return self.t("absolute_change", change=sign + self.kpi(column, abs(delta)),
+                          previous=self.kpi(column, previous))
+        return sign + self.percent(abs(delta / float(previous)))
 
     def hours(self, seconds: float | int | Decimal | None) -> str:
         if seconds is None:

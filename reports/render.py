@@ -21,29 +21,20 @@ import jinja2
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pantao.domain import HOURLY_KPIS, OPERATOR_KPIS
+from reports.cards import kpi_rows
 from reports.html_template import TEMPLATE
 from reports.messages import MESSAGES, Messages
-from reports.snapshot import DAILY_KPIS, OPERATOR_KPIS
+from reports.snapshot import CHART_FILES, CSV_FILES, expected_files
 
 if TYPE_CHECKING:
     from reports.snapshot import DailyReport
 
 log = logging.getLogger(__name__)
 
-CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
-CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
 RESTAURANT_COLUMNS = ("restaurant_id", "orders_count", "revenue_amount", "average_check_amount",
                       "unique_customers_count", "repeat_customers_count", "cancelled_orders_count")
-HOURLY_CSV_COLUMNS = ("hour", "orders_count", "revenue_amount", "calls_offered_count",
-                      "calls_answered_count", "calls_unanswered_count", "asa_seconds", "service_level")
-
-
-def expected_files(directory: Path) -> dict[str, Path]:
-    """The files a rendered report consists of, by role ("html", "csv:kpis", "png:calls_by_hour")."""
-    files = {"html": directory / "report.html"}
-    files.update({f"csv:{Path(name).stem}": directory / name for name in CSV_FILES})
-    files.update({f"png:{Path(name).stem}": directory / name for name in CHART_FILES})
-    return files
+HOURLY_CSV_COLUMNS = ("hour", *HOURLY_KPIS)
 
 
 # -- charts ----------------------------------------------------------------------------------
@@ -103,43 +94,6 @@ def render_charts(report: DailyReport, directory: Path, msg: Messages) -> dict[s
 
 
 # -- tables ----------------------------------------------------------------------------------
-def kpi_rows(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
-    """The KPI cards: every daily KPI (listed ones first, then any extra mart columns)."""
-    chain, previous = report.chain, report.previous_chain or {}
-    names = [k for k in DAILY_KPIS if k in chain] + [k for k in chain if k not in DAILY_KPIS]
-    rows = []
-    for name in names:
-        value, prev = chain.get(name), previous.get(name)
-        numeric = isinstance(value, int | float) and isinstance(prev, int | float)
-        rows.append({
-            "name": name,
-            "label": msg.label(name),
-            "raw": value,
-            "previous_raw": prev,
-            "value": msg.kpi(name, value),
-            "previous": msg.kpi(name, prev) if report.previous_chain else None,
-            "change": msg.change(value, prev) if numeric else None,
-            "direction": _change_class(name, value, prev) if numeric else "",
-        })
-    return rows
-
-
-# Colour a change by what it means for the business, not by its sign: more missed calls is bad news.
-LOWER_IS_BETTER = frozenset({
-    "cancelled_orders_count", "calls_unanswered_count", "missed_call_rate", "short_abandon_count", "asa_seconds",
-})
-NEUTRAL = frozenset({"calls_offered_count", "occupancy", "calls_per_operator_hour", "ratings_count", "avg_talk_seconds"})
-
-
-def _change_class(name: str, value: float, prev: float) -> str:
-    if value == prev:
-        return ""
-    if name in NEUTRAL:
-        return "neutral"
-    better = value < prev if name in LOWER_IS_BETTER else value > prev
-    return "good" if better else "bad"
-
-
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

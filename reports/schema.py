@@ -1,8 +1,9 @@
 """The `reports` schema: report snapshots, Telegram deliveries and the bot's access log.
 
-Created by `pantao prepare` before anything writes a report. Every statement is idempotent so
-the step can run on every deploy; columns are added with `add column if not exists` so an older
-database catches up without a migration tool.
+Created by `pantao prepare` before anything writes a report. Every statement is `create ...
+if not exists`, so the step can run on every deploy. It only creates what is missing: it does
+not alter an existing table, so a change to a column here needs its own `alter table` statement
+added below (written to be re-runnable) for databases created before it.
 """
 
 from __future__ import annotations

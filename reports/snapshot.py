@@ -25,23 +25,8 @@ from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Order in which the daily KPIs appear in the report; any extra mart columns follow.
-DAILY_KPIS = (
-    "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
-    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
-    "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
-    "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
-)
-OPERATOR_KPIS = (
-    "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
-    "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
-    "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
-)
-HOURLY_COLUMNS = (
-    "hour", "orders_count", "revenue_amount", "calls_offered_count", "calls_answered_count",
-    "calls_unanswered_count", "asa_seconds", "service_level",
-)
+CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
+CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
 REQUIRED_MARTS = ("marts.daily_kpis", "marts.hourly_kpis", "marts.operator_daily", "marts.calls")
 
 
@@ -76,6 +61,14 @@ class DailyReport:
 
 def report_dir(settings: Settings, business_date: dt.date) -> Path:
     return settings.reports_dir / business_date.isoformat()
+
+
+def expected_files(directory: Path) -> dict[str, Path]:
+    """The files a rendered report consists of, by role ("html", "csv:kpis", "png:calls_by_hour")."""
+    files = {"html": directory / "report.html"}
+    files.update({f"csv:{Path(name).stem}": directory / name for name in CSV_FILES})
+    files.update({f"png:{Path(name).stem}": directory / name for name in CHART_FILES})
+    return files
 
 
 def plain_value(value: Any) -> Any:
@@ -182,9 +175,12 @@ def collect_freshness(conn) -> dict[str, Any]:
     }
 
 
-def _store(conn, business_date: dt.date, figures: dict, freshness: dict, lang: str) -> tuple[int, dt.datetime]:
+def _lock_day(conn, business_date: dt.date) -> None:
     # Two builds of the same day at once must not pick the same version number.
     conn.execute("select pg_advisory_xact_lock(hashtext('pantao:daily_report:' || %s::text))", (business_date,))
+
+
+def _store(conn, business_date: dt.date, figures: dict, freshness: dict, lang: str) -> tuple[int, dt.datetime]:
     row = conn.execute(
         """
         insert into reports.daily_report (business_date, version, figures, data_freshness, lang)
@@ -197,47 +193,92 @@ def _store(conn, business_date: dt.date, figures: dict, freshness: dict, lang: s
     return int(row["version"]), row["generated_at"]
 
 
-def build_daily_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
-    """Snapshot the day's figures as a new version and render its files under reports_dir/<date>/."""
-    from reports.render import render_report  # matplotlib is heavy; load it only when rendering
-
+def _read_marts(database_url: str, business_date: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The day's figures and the data freshness, from one snapshot of the marts."""
     with connect(database_url, row_factory=dict_row) as conn:
         # One snapshot of the marts for every query, even if dbt rebuilds them meanwhile.
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         if not _exists(conn, "reports.daily_report"):
             raise ReportError("reports.daily_report does not exist; run `pantao prepare` first")
-        figures = collect_figures(conn, business_date)
-        freshness = collect_freshness(conn)
+        return collect_figures(conn, business_date), collect_freshness(conn)
+
+
+def _render(settings: Settings, report: DailyReport) -> DailyReport:
+    from reports.render import render_report  # matplotlib is heavy; load it only when rendering
+
+    files = render_report(report, report_dir(settings, report.business_date), settings.business_timezone)
+    return dataclasses.replace(report, files=files)
+
+
+def build_daily_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
+    """Snapshot the day's figures as a new version and render its files under reports_dir/<date>/."""
+    figures, freshness = _read_marts(database_url, business_date)
     # Stored in its own read-committed transaction: the version number must see concurrent builds.
     with connect(database_url, row_factory=dict_row) as conn:
+        _lock_day(conn, business_date)
         version, generated_at = _store(conn, business_date, figures, freshness, settings.report_lang)
-    report = DailyReport(business_date, version, figures, freshness, generated_at, settings.report_lang)
-    files = render_report(report, report_dir(settings, business_date), settings.business_timezone)
+    report = _render(settings, DailyReport(business_date, version, figures, freshness, generated_at,
+                                           settings.report_lang))
     log.info("daily report %s version %d stored and rendered to %s", business_date, version,
              report_dir(settings, business_date))
-    return DailyReport(business_date, version, figures, freshness, generated_at, settings.report_lang, files)
+    return report
+
+
+def current_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
+    """The report as the marts stand now: the latest stored version when its figures still equal
+    the marts', otherwise a new version (the first one when the day has none).
+
+    Why not simply the latest version: one built before the morning pipeline run (a /report at
+    06:00) or before late data would otherwise be sent and shown for the rest of the day.
+    Why not always a new one: an unchanged day keeps one version, so "version 2" means the
+    figures changed.
+    """
+    figures, freshness = _read_marts(database_url, business_date)
+    # JSON round trip: the stored figures come back from jsonb, so compare like with like.
+    comparable = json.loads(json.dumps(figures, ensure_ascii=False))
+    with connect(database_url, row_factory=dict_row) as conn:
+        _lock_day(conn, business_date)  # a concurrent build cannot slip between the check and the insert
+        latest = conn.execute(
+            "select * from reports.daily_report where business_date = %s order by version desc limit 1",
+            (business_date,),
+        ).fetchone()
+        unchanged = latest is not None and latest["figures"] == comparable
+        if not unchanged:
+            version, generated_at = _store(conn, business_date, figures, freshness, settings.report_lang)
+    if unchanged:
+        log.info("daily report %s version %d still matches the marts; reusing it", business_date, latest["version"])
+        return _with_files(settings, _from_row(business_date, latest))
+    if latest is not None:
+        log.info("daily report %s: the marts changed since version %d; stored version %d",
+                 business_date, latest["version"], version)
+    return _render(settings, DailyReport(business_date, version, figures, freshness, generated_at,
+                                         settings.report_lang))
+
+
+def _from_row(business_date: dt.date, row: dict[str, Any]) -> DailyReport:
+    return DailyReport(business_date, row["version"], row["figures"], row["data_freshness"],
+                       row["generated_at"], row["lang"])
+
+
+def _with_files(settings: Settings, report: DailyReport) -> DailyReport:
+    """The report with its files, rendered again when they are missing or from another version."""
+    directory = report_dir(settings, report.business_date)
+    files = expected_files(directory)
+    if all(path.is_file() for path in files.values()) and _rendered_version(directory) == report.version:
+        return dataclasses.replace(report, files=files)
+    return _render(settings, report)
 
 
 def load_report(settings: Settings, database_url: str, business_date: dt.date,
                 version: int | None = None) -> DailyReport | None:
     """A stored version (the latest by default), with its files re-rendered if they are missing."""
-    from reports.render import expected_files, render_report
-
     with connect(database_url, row_factory=dict_row) as conn:
         row = conn.execute(
             "select * from reports.daily_report where business_date = %s and (%s::int is null or version = %s) "
             "order by version desc limit 1",
             (business_date, version, version),
         ).fetchone()
-    if row is None:
-        return None
-    report = DailyReport(business_date, row["version"], row["figures"], row["data_freshness"],
-                         row["generated_at"], row["lang"])
-    directory = report_dir(settings, business_date)
-    files = expected_files(directory)
-    if not all(path.is_file() for path in files.values()) or _rendered_version(directory) != report.version:
-        files = render_report(report, directory, settings.business_timezone)
-    return dataclasses.replace(report, files=files)
+    return None if row is None else _with_files(settings, _from_row(business_date, row))
 
 
 def _rendered_version(directory: Path) -> int | None:
@@ -246,10 +287,3 @@ def _rendered_version(directory: Path) -> int | None:
         return int(marker.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def load_or_build_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
-    """The latest stored report for the day, building the first version when there is none."""
-    return load_report(settings, database_url, business_date) or build_daily_report(
-        settings, database_url, business_date
-    )

@@ -12,8 +12,8 @@ import html
 import re
 from typing import Any
 
+from reports.cards import kpi_rows
 from reports.messages import Messages
-from reports.render import kpi_rows
 from reports.snapshot import DailyReport
 
 
@@ -34,7 +34,7 @@ def morning_summary(report: DailyReport, lang: str | None = None) -> str:
     day = report.business_date
     last_week = dt.date.fromisoformat(report.figures["comparison_date"])
 
-    change = msg.change(c.get("orders_count"), (prev or {}).get("orders_count"))
+    change = msg.change(c.get("orders_count"), (prev or {}).get("orders_count"), "orders_count")
     comparison = (f"{change} {msg.t('vs_last_week', weekday=msg.weekday(last_week), date=msg.date(last_week))}"
                   if change else msg.t("no_comparison"))
     lines = [
@@ -96,8 +96,10 @@ def detailed_report_text(report: DailyReport, lang: str | None = None, top: int 
 
 
 def operator_line(o: dict[str, Any], msg: Messages) -> str:
-    name = o.get("operator_name") or o.get("operator_extension")
-    return (f"{_e(name)} ({_e(o.get('operator_extension'))}): "
+    """One operator's figures; the name is left out when the reader may not see it (it is null)."""
+    name, extension = o.get("operator_name"), o.get("operator_extension")
+    who = f"{_e(name)} ({_e(extension)})" if name else _e(extension)
+    return (f"{who}: "
             f"{_e(msg.label('calls_handled_count').lower())} {_e(msg.kpi('calls_handled_count', o.get('calls_handled_count')))}, "
             f"{_e(msg.label('avg_pickup_seconds').lower())} {_e(msg.kpi('avg_pickup_seconds', o.get('avg_pickup_seconds')))}, "
             f"{_e(msg.label('missed_ring_rate').lower())} {_e(msg.kpi('missed_ring_rate', o.get('missed_ring_rate')))}, "

@@ -15,6 +15,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,21 +68,25 @@ class TelegramStandIn:
     # -- scripting -------------------------------------------------------------------------
     def fail_next(self, method: str, *behaviours: tuple) -> None:
         """Queue failures for the next calls of `method`: ("429", retry_after), ("500",),
-        ("403", description), ("400", description), ("hang", seconds)."""
+        ("403", description), ("400", description), ("hang", seconds), ("truncate",) (a chunked
+        answer cut off mid-body), ("redirect_loop",) (307 redirects to itself, forever)."""
         with self._lock:
             self._failures[method].extend(behaviours)
 
     def fail_always(self, method: str, behaviour: tuple, times: int = 100) -> None:
         self.fail_next(method, *([behaviour] * times))
 
-    def push_command(self, user_id: int, text: str, *, username: str = "user", chat_id: int | None = None) -> int:
-        """Queue a message from a user (e.g. "/report 2026-11-02"), as Telegram would deliver it."""
+    def push_command(self, user_id: int, text: str, *, username: str = "user", chat_id: int | None = None,
+                     chat_type: str = "private") -> int:
+        """Queue a message from a user (e.g. "/report 2026-11-02" or plain text), as Telegram would
+        deliver it; `chat_type` "group" or "supergroup" makes it a message in a group chat."""
         chat_id = chat_id or user_id
         entities = []
         if text.startswith("/"):
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private", "first_name": username},
+                   "chat": {"id": chat_id, "type": chat_type, "first_name": username}
+                   if chat_type == "private" else {"id": chat_id, "type": chat_type, "title": "Managers"},
                    "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username},
                    "text": text, "entities": entities}
         return self._push({"message": message})
@@ -144,6 +149,8 @@ class TelegramStandIn:
                 self._serve(self.rfile.read(length))
 
             def _serve(self, body: bytes) -> None:
+                if self.path.startswith("/loop/"):  # not a Bot API call: the redirect loop's target
+                    return self._redirect(self.path)
                 parts = self.path.split("?")[0].strip("/").split("/")
                 if len(parts) != 2 or not parts[0].startswith("bot"):
                     return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -166,6 +173,17 @@ class TelegramStandIn:
                     return self._reply(429, {"ok": False, "error_code": 429,
                                              "description": f"Too Many Requests: retry after {behaviour[1]}",
                                              "parameters": {"retry_after": behaviour[1]}})
+                if kind == "truncate":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(b"40\r\n{\"ok\": true, \"res")  # promises 64 bytes, sends 15
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return None
+                if kind == "redirect_loop":
+                    return self._redirect(f"/loop/{uuid.uuid4().hex}")
                 if kind == "hang":
                     time.sleep(behaviour[1])
                     return self._reply(500, {"ok": False, "error_code": 500, "description": "late"})
@@ -173,6 +191,12 @@ class TelegramStandIn:
                 description = behaviour[1] if len(behaviour) > 1 else {
                     500: "Internal Server Error", 502: "Bad Gateway"}.get(code, "Error")
                 return self._reply(code, {"ok": False, "error_code": code, "description": description})
+
+            def _redirect(self, location: str) -> None:
+                self.send_response(307)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

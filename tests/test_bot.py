@@ -1,5 +1,5 @@
 """The real python-telegram-bot Application, polling the Telegram stand-in over HTTP, answering
-from a real PostgreSQL with hand-made marts and access.users rows."""
+from a real PostgreSQL with the mini marts and people registered in the real access.users."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from notifications.bot import build_application
 from pantao.db import with_database
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
-from tests.reports_marts import create_access_users, create_small_marts
+from tests.reports_marts import create_small_marts, register_users, remove_users
 from tests.telegram_standin import Call, TelegramStandIn
 
 ADMIN, MANAGER, OPERATOR_101, OPERATOR_102, ANALYST, STRANGER = 501, 502, 503, 504, 505, 666
@@ -79,11 +79,12 @@ def bot(bot_db, tmp_path_factory):
                         telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0)
     ensure_reports_schema(settings, bot_db)
     create_small_marts(bot_db)
-    create_access_users(bot_db, USERS)
+    logins = register_users(settings, bot_db, USERS)
     running = RunningBot(settings, bot_db).start()
     yield standin
     running.stop()
     standin.stop()
+    remove_users(bot_db, logins)
 
 
 def ask(standin: TelegramStandIn, user_id: int, text: str, *, replies: int = 1, methods=("sendMessage",),
@@ -119,13 +120,34 @@ def test_report_command_answers_with_the_detailed_report_and_the_html(bot):
 
 
 def test_the_detailed_report_button_answers_the_query_and_sends_the_report(bot):
-    calls = ask(bot, ANALYST, "button:report:2026-11-02", replies=1)
-    assert "Отчёт по сети за 02.11.2026" in text_of(calls)
+    calls = ask(bot, ADMIN, "button:report:2026-11-02", replies=2, methods=("sendMessage", "sendDocument"))
+    assert "Отчёт по сети за 02.11.2026" in text_of(calls) and "O'Brien (101)" in text_of(calls)
+    assert [c.files["document"][0] for c in calls if c.method == "sendDocument"] == ["report-2026-11-02.html"]
     assert bot.calls_of("answerCallbackQuery")
 
 
+OPERATOR_NAMES = ("O'Brien", "Иван", "Анна_Мария")
+
+
+def _only_text(standin: TelegramStandIn, calls: list[Call], settle: float = 1.0) -> list[Call]:
+    """The calls to `calls`' chat once `settle` seconds passed: a document would have arrived by then."""
+    time.sleep(settle)
+    chat_id = str(calls[0].params["chat_id"])
+    return [c for c in standin.calls_of("sendMessage", "sendDocument") if str(c.params.get("chat_id")) == chat_id]
+
+
+@pytest.mark.parametrize("request_text", ["/operators 2026-11-02", "/report 2026-11-02", "button:report:2026-11-02"])
+def test_analysts_get_no_operator_names_and_no_html(bot, request_text):
+    calls = _only_text(bot, ask(bot, ANALYST, request_text))
+    text = text_of(calls)
+    assert "101: " in text and "102: " in text and "103: " in text  # the figures, by extension
+    for name in OPERATOR_NAMES:
+        assert name not in text
+    assert [c.method for c in calls] == ["sendMessage"]  # the HTML lists operators by name
+
+
 def test_operators_command_lists_every_operator_with_names_escaped(bot):
-    text = text_of(ask(bot, ANALYST, "/operators 2026-11-02"))
+    text = text_of(ask(bot, MANAGER, "/operators 2026-11-02"))
     assert "Операторы за 02.11.2026" in text
     assert "O'Brien (101)" in text and "&lt;Иван&gt; (102)" in text and "Анна_Мария* (103)" in text
     assert "<Иван>" not in text
@@ -175,6 +197,37 @@ def test_unknown_users_are_refused_politely_and_logged(bot, bot_db):
 def test_bad_arguments_get_a_helpful_message(bot, command, expected):
     user = OPERATOR_101 if command.startswith("/mystats") else ADMIN
     assert expected in text_of(ask(bot, user, command))
+
+
+def _log_rows(database_url: str, chat_id: int) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("select telegram_id, command, allowed from reports.bot_access_log where chat_id = %s "
+                            "order by id", (chat_id,)).fetchall()
+
+
+def test_group_chatter_gets_no_reply_and_no_log_row(bot, bot_db):
+    group = next(_chats)
+    bot.push_command(ADMIN, "good morning, everyone", chat_id=group, chat_type="supergroup")
+    bot.push_command(STRANGER, "who is the bot here?", chat_id=group, chat_type="supergroup")
+    bot.push_command(STRANGER, "/weather", chat_id=group, chat_type="supergroup")  # another bot's command
+    bot.push_command(ADMIN, "/help", chat_id=group, chat_type="supergroup")  # fetched after the rest
+
+    def replies() -> list[Call]:
+        return [c for c in bot.calls_of("sendMessage") if str(c.params["chat_id"]) == str(group)]
+
+    deadline = time.monotonic() + 20
+    while not replies() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # anything the chatter wrongly caused would have arrived by now
+    assert len(replies()) == 1 and "/mystats" in replies()[0].params["text"]
+    assert _log_rows(bot_db, group) == [(ADMIN, "/help", True)]
+
+
+def test_plain_text_in_a_private_chat_gets_a_hint_and_no_log_row(bot, bot_db):
+    for user in (ADMIN, STRANGER):
+        calls = ask(bot, user, "what were the sales yesterday?", methods=("sendMessage",))
+        assert text_of(calls) == "Я понимаю только команды. Список команд: /help"
+        assert _log_rows(bot_db, int(calls[0].params["chat_id"])) == []
 
 
 def test_help_lists_the_commands(bot):

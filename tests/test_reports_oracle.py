@@ -10,10 +10,12 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from pantao.domain import DAILY_KPIS
 from reports.messages import Messages
 from reports.render import render_report
-from reports.snapshot import DAILY_KPIS, DailyReport, collect_figures, collect_freshness
+from reports.snapshot import DailyReport, collect_figures, collect_freshness
 from reports.summary import morning_summary, to_plain
+from tests.mini_marts import TABLES, create_mini_marts
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +107,28 @@ def test_hourly_charts_add_up_to_the_day(report):
     assert sum(h["calls_offered_count"] or 0 for h in hourly) == report.chain["calls_offered_count"]
     assert all(report.files[f"png:{n}"].read_bytes().startswith(b"\x89PNG")
                for n in ("orders_by_hour", "calls_by_hour", "asa_by_hour", "csat"))
+
+
+def _mart_columns(database_url: str) -> dict[str, dict[str, str]]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+            "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'marts' and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped "
+            "order by c.relname, a.attnum").fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, type_name in rows:
+        tables.setdefault(table, {})[column] = type_name
+    return tables
+
+
+def test_the_mini_marts_have_the_dbt_marts_columns_and_types(warehouse, fresh_database_url):
+    """tests/mini_marts.py stands in for the marts in fast tests: it must not drift from dbt's."""
+    with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        create_mini_marts(conn)
+    mini = _mart_columns(fresh_database_url)
+    real = _mart_columns(warehouse.database_url)
+    assert set(mini) == set(TABLES)
+    for table, columns in mini.items():
+        assert columns == {c: t for c, t in real[table].items() if c in columns}, table  # the same types
+        assert set(columns) == set(real[table]), f"marts.{table}: update TABLES in tests/mini_marts.py"

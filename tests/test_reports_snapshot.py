@@ -5,15 +5,21 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from reports.cards import change_class, kpi_rows
+from reports.messages import Messages
 from reports.schema import ensure_reports_schema
-from reports.snapshot import ReportError, build_daily_report, load_report
+from reports.snapshot import ReportError, build_daily_report, current_report, load_report
 from reports.summary import morning_summary, to_plain
-from tests.reports_marts import CHAIN, DAY, LAST_WEEK, create_small_marts
+from tests.mini_marts import CHAIN
+from tests.reports_marts import DAY, LAST_WEEK, LAST_WEEK_CHAIN, create_small_marts
 
 
 @pytest.fixture
@@ -53,9 +59,9 @@ def test_schema_is_idempotent(fresh_database_url, make_settings):
 def test_report_stores_the_marts_figures_and_last_week(marts_db, make_settings):
     report = build_daily_report(make_settings(), marts_db, DAY)
     assert report.version == 1
-    assert report.chain["orders_count"] == CHAIN[DAY][0]
-    assert report.chain["revenue_amount"] == pytest.approx(CHAIN[DAY][2])
-    assert report.previous_chain["orders_count"] == CHAIN[LAST_WEEK][0]
+    assert report.chain["orders_count"] == CHAIN["orders_count"]
+    assert report.chain["revenue_amount"] == pytest.approx(CHAIN["revenue_amount"])
+    assert report.previous_chain["orders_count"] == LAST_WEEK_CHAIN["orders_count"]
     assert [r["restaurant_id"] for r in report.figures["restaurants"]] == [2, 1, 3]  # by revenue
     assert report.figures["call_ratings"] == {"1": 1, "3": 1, "4": 2, "5": 3}
     with psycopg.connect(marts_db) as conn:
@@ -106,7 +112,7 @@ def test_csv_files_hold_the_tables_with_raw_values(marts_db, make_settings):
         operators = list(csv.DictReader(fh))
     assert [o["operator_name"] for o in operators] == ["O'Brien", "<Иван>", "Анна_Мария*"]
     with report.files["csv:hourly"].open(encoding="utf-8") as fh:
-        assert len(list(csv.DictReader(fh))) == 14
+        assert len(list(csv.DictReader(fh))) == 24  # every hour of the day, as dbt builds it
 
 
 def test_english_report_and_summary(marts_db, make_settings):
@@ -147,11 +153,54 @@ def test_missing_marts_are_named(fresh_database_url, make_settings):
 
 
 def test_card_colour_follows_business_meaning_not_the_sign():
-    from reports.render import _change_class
+    assert change_class("orders_count", 120, 100) == "good"
+    assert change_class("orders_count", 80, 100) == "bad"
+    assert change_class("missed_call_rate", 0.2, 0.1) == "bad"
+    assert change_class("asa_seconds", 12.0, 30.0) == "good"
+    assert change_class("calls_offered_count", 700, 600) == "neutral"
+    assert change_class("revenue_amount", 5.0, 5.0) == ""
 
-    assert _change_class("orders_count", 120, 100) == "good"
-    assert _change_class("orders_count", 80, 100) == "bad"
-    assert _change_class("missed_call_rate", 0.2, 0.1) == "bad"
-    assert _change_class("asa_seconds", 12.0, 30.0) == "good"
-    assert _change_class("calls_offered_count", 700, 600) == "neutral"
-    assert _change_class("revenue_amount", 5.0, 5.0) == ""
+
+def test_current_report_reuses_an_unchanged_version_and_stores_a_new_one_when_the_marts_change(
+        marts_db, make_settings):
+    settings = make_settings()
+    first = current_report(settings, marts_db, DAY)
+    again = current_report(settings, marts_db, DAY)
+    assert (first.version, again.version) == (1, 1) and again.html_path.is_file()
+    with psycopg.connect(marts_db, autocommit=True) as conn:
+        conn.execute("update marts.operator_daily set calls_handled_count = 211 "
+                     "where business_date = %s and operator_extension = '101'", (DAY,))
+    changed = current_report(settings, marts_db, DAY)
+    assert changed.version == 2 and changed.figures["operators"][0]["calls_handled_count"] == 211
+    assert (settings.reports_dir / DAY.isoformat() / "version.txt").read_text().strip() == "2"
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", "Orders: 1,234 (+1,234 from 0 vs Mon 2026-10-26)"),
+    ("ru", "Заказы: 1\u202f234 (+1\u202f234 с 0 к пн 26.10.2026)"),
+])
+def test_a_zero_last_week_shows_the_absolute_change_not_no_data(marts_db, make_settings, lang, expected):
+    with psycopg.connect(marts_db, autocommit=True) as conn:
+        conn.execute("update marts.daily_kpis set orders_count = 0, missed_call_rate = 0 "
+                     "where scope = 'chain' and business_date = %s", (LAST_WEEK,))
+    report = build_daily_report(make_settings(report_lang=lang), marts_db, DAY)
+    assert expected in to_plain(morning_summary(report))
+    cards = {card["name"]: card for card in kpi_rows(report, Messages(lang))}
+    assert cards["missed_call_rate"]["change"] == ("+7.3% from 0.0%" if lang == "en" else "+7,3\u00a0% с 0,0\u00a0%")
+    assert cards["missed_call_rate"]["direction"] == "bad"
+
+
+def test_messages_change_is_relative_absolute_from_zero_and_none_without_a_value():
+    msg = Messages("en")
+    assert msg.change(110, 100, "orders_count") == "+10.0%"
+    assert msg.change(0, 0, "orders_count") == "±0 from 0"
+    assert msg.change(1500.0, 0, "revenue_amount") == "+₽1,500 from ₽0"
+    assert msg.change(5, None, "orders_count") is None
+
+
+def test_the_summary_the_bot_and_the_delivery_load_no_plotting_library():
+    code = ("import sys, reports.summary, notifications.bot, notifications.delivery; "
+            "print(sorted(m for m in ('matplotlib', 'jinja2', 'reports.render') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"

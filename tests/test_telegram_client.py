@@ -85,6 +85,24 @@ def test_network_errors_are_retried_and_the_token_never_appears_in_errors():
     assert "SECRET" not in str(err.value) and "<token>" in str(err.value)
 
 
+@pytest.mark.parametrize("base_url", ["api.telegram.org", "http://[::1", "ftp://127.0.0.1:9"])
+def test_a_base_url_requests_cannot_use_is_a_permanent_error_without_the_token(base_url):
+    token = "999:SECRET-token-value"
+    with TelegramClient(token, base_url, timeout=0.3, backoff_seconds=0.01) as client, \
+            pytest.raises(TelegramError) as err:
+        client.send_message("42", "hello")
+    assert err.value.permanent and err.value.attempts == 1
+    assert "SECRET" not in str(err.value) and "TELEGRAM_API_BASE_URL" in str(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no unredacted chained traceback
+
+
+def test_an_answer_cut_off_midway_is_retried(standin):
+    standin.fail_next("sendMessage", ("truncate",))
+    with _client(standin) as client:
+        ids = client.send_message("42", "hello")
+    assert len(ids) == 1 and len(standin.calls_of("sendMessage")) == 2
+
+
 @pytest.mark.parametrize("name", ["O'Brien", "<Иван>", "Анна_Мария*", "Tom & Jerry"])
 def test_awkward_names_arrive_intact_in_html_mode(standin, name):
     with _client(standin) as client:

@@ -8,6 +8,7 @@ import pytest
 from notifications.alerts import send_ops_alert
 from notifications.delivery import NOT_CONFIGURED, deliver_morning_summary
 from reports.schema import ensure_reports_schema
+from reports.snapshot import build_daily_report, current_report
 from tests.reports_marts import DAY, create_small_marts
 from tests.telegram_standin import TelegramStandIn
 
@@ -128,6 +129,40 @@ def test_ops_alert_without_an_ops_chat_is_logged_not_raised(tg_settings, standin
     assert send_ops_alert(tg_settings(telegram_ops_chat_id=None), "run failed") is False
     assert standin.calls == []
     assert "TELEGRAM_OPS_CHAT_ID" in caplog.text
+
+
+def test_a_request_error_in_one_chat_is_recorded_and_the_next_chat_still_gets_its_message(
+        marts_db, tg_settings, standin):
+    settings = tg_settings()
+    standin.fail_next("sendMessage", ("redirect_loop",))  # requests raises TooManyRedirects for chat 111
+    outcomes = deliver_morning_summary(settings, marts_db, DAY)
+    assert [(o.chat_id, o.status) for o in outcomes] == [("111", "failed"), ("222", "sent")]
+    assert "TooManyRedirects" in outcomes[0].error and standin.token not in outcomes[0].error
+    status, attempts, _, error = _deliveries(marts_db)["111"]
+    assert (status, attempts) == ("failed", 1) and "TooManyRedirects" in error and standin.token not in error
+    assert _deliveries(marts_db)["222"][0] == "sent"
+    alerts = [c for c in standin.calls_of("sendMessage") if c.params["chat_id"] == "999"]
+    assert len(alerts) == 1 and "111" in alerts[0].params["text"] and standin.token not in alerts[0].params["text"]
+
+
+def test_the_summary_is_rebuilt_when_the_marts_changed_since_the_stored_version(marts_db, tg_settings, standin):
+    settings = tg_settings(telegram_chat_ids=("111",))
+    early = current_report(settings, marts_db, DAY)  # a /report at 06:00, before the morning run
+    with psycopg.connect(marts_db, autocommit=True) as conn:  # the morning run adds the night's orders
+        conn.execute("update marts.daily_kpis set orders_count = 1300 where scope = 'chain' and business_date = %s",
+                     (DAY,))
+    outcome = deliver_morning_summary(settings, marts_db, DAY)[0]
+    assert (early.version, outcome.report_version) == (1, 2)
+    assert "<b>1\u202f300</b>" in standin.calls_of("sendMessage")[0].params["text"]
+    assert (settings.reports_dir / DAY.isoformat() / "version.txt").read_text().strip() == "2"
+
+
+def test_an_unchanged_day_is_sent_from_the_stored_version_without_a_new_one(marts_db, tg_settings, standin):
+    settings = tg_settings(telegram_chat_ids=("111",))
+    stored = build_daily_report(settings, marts_db, DAY)
+    assert deliver_morning_summary(settings, marts_db, DAY)[0].report_version == stored.version == 1
+    with psycopg.connect(marts_db) as conn:
+        assert conn.execute("select count(*) from reports.daily_report").fetchone()[0] == 1
 
 
 def test_a_failed_attachment_is_noted_but_the_summary_is_not_sent_twice(marts_db, tg_settings, standin):
