@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 
 from access import users as users_api
-from access.export import export_to_file, export_view, user_dsn, validate_request
+from access.export import describe_login, export_to_file, export_view, user_dsn, validate_request
 from access.users import AccessError
-from access.views import GROUP_ROLES, VIEW_NAMES
+from access.views import VIEW_NAMES
+from pantao.domain import GROUP_ROLES
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
 
@@ -141,7 +142,11 @@ def set_scope(name: str, operator_extension: str | None, restaurants: str | None
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: stdout).")
 def export_command(view: str, date_from: str, date_to: str, segment: str | None, restaurant: str | None,
                    channel: str | None, as_user: str | None, password_stdin: bool, output: Path | None) -> None:
-    """Stream reporting VIEW for a period to CSV (UTF-8, header row)."""
+    """Stream reporting VIEW for a period to CSV (UTF-8, header row).
+
+    Without --as-user it runs as DATABASE_URL's login (usually the pipeline's superuser, which
+    sees every row) and says so on standard error.
+    """
     try:
         request = validate_request(view, date_from, date_to, segment=segment, restaurant=restaurant, channel=channel)
         if as_user and not password_stdin:
@@ -151,6 +156,10 @@ def export_command(view: str, date_from: str, date_to: str, segment: str | None,
         database_url, timezone = _database_url()
         if as_user:
             database_url = user_dsn(database_url, as_user, _read_password(f"{as_user}'s"))
+        else:
+            # Without --as-user the file holds what DATABASE_URL's login may see: say who that is.
+            click.echo(f"note: no --as-user, so this export runs as {describe_login(database_url).describe()}; "
+                       "to export what a person may see, add --as-user NAME --password-stdin", err=True)
         if output is None:
             export_view(database_url, request, sys.stdout.buffer, timezone)
             sys.stdout.buffer.flush()

@@ -21,18 +21,15 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from access.users import AccessError, validate_username
+from access.users import RESTAURANT_RE, AccessError, validate_username
 from access.views import VIEW_NAMES, ReportingView, view_by_name
 from pantao.db import connect
+from pantao.domain import CHANNELS, GROUP_ROLES, SEGMENTS
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("phone", "app", "web", "kiosk", "delivery_partner")
-# Customer segments as the customers mart assigns them (docs/metrics.md, dbt marts/core/customers).
-SEGMENTS = ("prospect", "new", "repeat", "loyal", "vip", "lapsed")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-RESTAURANT_RE = re.compile(r"^[1-9][0-9]{0,8}$")
 # Views a daily extract covers: the ones with one row per fact per business date.
 DAILY_EXTRACT_VIEWS = ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis")
 
@@ -112,8 +109,6 @@ def build_export_query(request: ExportRequest, business_timezone: str = "Europe/
                           ("channel", request.channel)):
         if value is not None:
             conditions.append(sql.SQL("{} = {}").format(sql.Identifier(spec.filters[option]), sql.Literal(value)))
-    order = [c for c in ("business_date", "created_at", "entered_at", "hour", "scope", "restaurant_id",
-                         "operator_extension", "customer_key", "order_id", "linkedid") if c in spec.column_names]
     return sql.SQL(
         "copy (select {columns} from {view} where {where} order by {order}) "
         "to stdout with (format csv, header true, encoding 'UTF8')"
@@ -121,8 +116,39 @@ def build_export_query(request: ExportRequest, business_timezone: str = "Europe/
         columns=sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names),
         view=sql.Identifier("reporting", spec.name),
         where=sql.SQL(" and ").join(conditions),
-        order=sql.SQL(", ").join(sql.Identifier(c) for c in order),
+        order=sql.SQL(", ").join(sql.Identifier(c) for c in spec.order_by),
     )
+
+
+@dataclass(frozen=True)
+class LoginInfo:
+    """Who a DSN logs in as, and which group roles decide the rows that login sees."""
+
+    username: str
+    is_superuser: bool
+    groups: tuple[str, ...]
+
+    def describe(self) -> str:
+        if self.is_superuser:
+            return f"login {self.username!r} (a superuser: the row filters treat it as crm_admin, so every row)"
+        if not self.groups:
+            return f"login {self.username!r} (in none of {', '.join(GROUP_ROLES)}: the reporting views refuse it)"
+        return f"login {self.username!r} (role {', '.join(self.groups)}: that role's row filters apply)"
+
+
+def describe_login(database_url: str) -> LoginInfo:
+    """Which role a DSN runs as: an export without --as-user uses the pipeline's login, and says so."""
+    try:
+        with connect(database_url, autocommit=True, application_name="pantao-export") as conn:
+            row = conn.execute(
+                "select r.rolname::text, r.rolsuper, array(select g.rolname::text from pg_auth_members m "
+                "join pg_roles g on g.oid = m.roleid where m.member = r.oid and g.rolname = any(%s) order by 1) "
+                "from pg_roles r where r.rolname = current_user",
+                (list(GROUP_ROLES),),
+            ).fetchone()
+    except psycopg.OperationalError as exc:
+        raise AccessError(f"cannot log in to export: {str(exc).strip()}") from exc
+    return LoginInfo(username=row[0], is_superuser=row[1], groups=tuple(row[2]))
 
 
 def user_dsn(database_url: str, username: str, password: str) -> str:

@@ -15,13 +15,18 @@ import psycopg
 from psycopg import sql
 
 from access import sql as ddl
-from access.views import GROUP_ROLES, ReportingView, reporting_views
+from access.views import ReportingView, reporting_views
 from pantao.db import connect
+from pantao.domain import GROUP_ROLES
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MIN_SERVER_VERSION = 160000
+# Transaction-level advisory lock (per database) that serialises the two steps below: a `pantao
+# prepare` or a hand-run apply overlapping the pipeline's apply would otherwise deadlock (ALTER
+# OWNER on access tables against CREATE VIEW reading them) or race on CREATE SCHEMA.
+SETUP_LOCK_KEY = 0x70616E74616F  # "pantao"
 
 
 class AccessSetupError(RuntimeError):
@@ -62,6 +67,11 @@ def _ensure_membership(conn: psycopg.Connection, role: str, member: str, options
         "where r.rolname = %s and u.rolname = %s", (role, member)).fetchone()
     if not granted:
         conn.execute(sql.SQL("grant {} to {} " + options).format(sql.Identifier(role), sql.Identifier(member)))
+
+
+def _serialize(conn: psycopg.Connection) -> None:
+    """Wait for any other access setup in this database to commit; released with this transaction."""
+    conn.execute("select pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
 
 
 def _check_server(conn: psycopg.Connection) -> None:
@@ -131,6 +141,7 @@ def ensure_access_schema(settings: Settings, database_url: str) -> None:
     """
     with connect(database_url) as conn:
         _check_server(conn)
+        _serialize(conn)
         _create_roles(conn)
         conn.execute("create schema if not exists access")
         conn.execute(ddl.TABLES)
@@ -210,6 +221,7 @@ def apply_reporting_layer(settings: Settings, database_url: str) -> list[str]:
     ensure_access_schema(settings, database_url)
     views = reporting_views(settings.business_timezone)
     with connect(database_url) as conn:
+        _serialize(conn)
         _check_marts(conn, views)
         _grant_marts(conn)
         conn.execute(sql.SQL("create schema if not exists reporting authorization {}").format(

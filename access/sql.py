@@ -8,7 +8,7 @@ the same function that makes the change (administrators cannot write or edit the
 
 from __future__ import annotations
 
-from access.views import GROUP_ROLES
+from pantao.domain import GROUP_ROLES
 
 REPORTING_OWNER = "crm_reporting_owner"
 USER_ADMIN = "crm_user_admin"
@@ -18,10 +18,12 @@ RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", "public", "none", "c
 # Schemas no one but administrators (marts) and the pipeline may read.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "ops")
 
-TABLES = """
+_ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
+
+TABLES = f"""
 create table if not exists access.users (
     username           text primary key,
-    role               text not null check (role in ('crm_admin', 'crm_manager', 'crm_analyst', 'crm_operator')),
+    role               text not null check (role in ({_ROLE_LIST})),
     operator_extension text,
     restaurant_ids     int[],
     telegram_id        bigint unique,
@@ -37,7 +39,7 @@ create table if not exists access.audit_log (
     actor   text not null default session_user,
     action  text not null,
     target  text,
-    details jsonb not null default '{}'::jsonb
+    details jsonb not null default '{{}}'::jsonb
 );
 comment on table access.audit_log is 'Every change to users and their scopes: who (actor), what (action, target, details), when (at).';
 
@@ -87,7 +89,7 @@ end $$;
 create or replace function access._check_scope(p_role text, p_operator_extension text, p_restaurant_ids int[])
 returns void language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
 begin
-    if p_role is null or p_role <> all(array[{", ".join(f"'{r}'" for r in GROUP_ROLES)}]) then
+    if p_role is null or p_role <> all(array[{_ROLE_LIST}]) then
         raise exception 'invalid role %: use one of {", ".join(GROUP_ROLES)}', coalesce(quote_literal(p_role), 'null')
             using errcode = '22023';
     end if;

@@ -17,13 +17,14 @@ from datetime import datetime
 
 import psycopg
 
-from access.views import GROUP_ROLES
 from pantao.db import connect
+from pantao.domain import GROUP_ROLES
 
 log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 EXTENSION_RE = re.compile(r"^[0-9]{1,10}$")
+# A restaurant id as user scopes and export filters accept it: a positive integer that fits an int.
 RESTAURANT_RE = re.compile(r"^[1-9][0-9]{0,8}$")
 MAX_TELEGRAM_ID = 2**63 - 1
 

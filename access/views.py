@@ -14,9 +14,10 @@ caller's own predicates cannot be pushed below the filter to leak hidden rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-GROUP_ROLES = ("crm_admin", "crm_manager", "crm_analyst", "crm_operator")
+from pantao.domain import CHANNELS, DAILY_KPIS, HOURLY_KPIS, OPERATOR_KPIS, SEGMENTS
 
 # Scope of the caller, one row (see access.migrate for access.viewer). Uncorrelated, so InitPlans.
 _ROLE_IN = "coalesce((select v.role in ({roles}) from access.viewer v), false)"
@@ -66,6 +67,8 @@ class ReportingView:
     marts: tuple[str, ...]
     # export: the date column --from/--to filter on (None: the view has an overlap rule, see export.py)
     date_column: str | None
+    # export: the sort order of a file, the view's natural key (cheap to sort, deterministic)
+    order_by: tuple[str, ...] = ()
     # export: filter name -> column of this view
     filters: dict[str, str] = field(default_factory=dict)
 
@@ -78,59 +81,67 @@ NAMES_ROLES = ("crm_admin", "crm_manager")
 OPERATOR_NAME_ROLES = ("crm_admin", "crm_manager", "crm_operator")
 
 
-def _kpi(name: str, comment: str, alias: str = "k") -> Column:
-    return Column(name, f"{alias}.{name}", comment)
+def kpi_columns(names: tuple[str, ...], comments: Mapping[str, str], alias: str = "k") -> tuple[Column, ...]:
+    """The KPI columns of a view, in pantao.domain's order, each with its analyst-facing comment.
+
+    The names come from pantao.domain so a new KPI reaches the view without an edit here; until
+    someone writes its comment it points to docs/metrics.md (a test asks for the real comment).
+    """
+    return tuple(
+        Column(name, f"{alias}.{name}", comments.get(name, f"{name}: see docs/metrics.md for its definition."))
+        for name in names
+    )
 
 
-DAILY_KPI_COLUMNS = (
-    ("orders_count", "Orders created that day whose latest status is not cancelled."),
-    ("cancelled_orders_count", "Orders created that day whose latest status is cancelled."),
-    ("revenue_amount", "Sum of total_amount (after discount) of the orders in orders_count, RUB."),
-    ("average_check_amount", "revenue_amount / orders_count, RUB; null when there were no orders."),
-    ("unique_customers_count", "Distinct customers among the counted orders (anonymous orders excluded)."),
-    ("new_customers_count", "Customers whose first non-cancelled order ever was created that day."),
-    ("repeat_customers_count", "Customers of the day who had a non-cancelled order on an earlier day."),
-    ("repeat_customer_share", "repeat_customers_count / unique_customers_count (0..1)."),
-    ("calls_offered_count", "Calls that entered a queue that day (chain row only; null on restaurant rows)."),
-    ("calls_answered_count", "Offered calls an operator answered (chain row only)."),
-    ("calls_unanswered_count", "Offered calls that were abandoned, timed out, or left the queue (chain row only)."),
-    ("missed_call_rate", "calls_unanswered_count / calls_offered_count (0..1, chain row only)."),
-    ("short_abandon_count", "Abandoned calls that waited less than the short-abandon threshold (chain row only)."),
-    ("asa_seconds", "Average speed of answer: mean wait of answered calls, seconds (chain row only)."),
-    ("service_level", "Calls answered within the service-level threshold / (offered - short abandons) (0..1, chain row only)."),
-    ("avg_talk_seconds", "Mean talk time of answered calls, seconds (chain row only)."),
-    ("occupancy", "Talk time / operators' logged-in time minus pauses (0..1, chain row only)."),
-    ("calls_per_operator_hour", "Answered calls per logged-in operator hour (chain row only)."),
-    ("ratings_count", "Ratings (calls and orders) whose interaction started that day."),
-    ("csat_mean", "Mean rating score 1..5 of those ratings."),
-    ("csat_share", "Share of those ratings scored 4 or 5 (0..1)."),
-)
+DAILY_KPI_COMMENTS: dict[str, str] = {
+    "orders_count": "Orders created that day whose latest status is not cancelled.",
+    "cancelled_orders_count": "Orders created that day whose latest status is cancelled.",
+    "revenue_amount": "Sum of total_amount (after discount) of the orders in orders_count, RUB.",
+    "average_check_amount": "revenue_amount / orders_count, RUB; null when there were no orders.",
+    "unique_customers_count": "Distinct customers among the counted orders (anonymous orders excluded).",
+    "new_customers_count": "Customers whose first non-cancelled order ever was created that day.",
+    "repeat_customers_count": "Customers of the day who had a non-cancelled order on an earlier day.",
+    "repeat_customer_share": "repeat_customers_count / unique_customers_count (0..1).",
+    "calls_offered_count": "Calls that entered a queue that day (chain row only; null on restaurant rows).",
+    "calls_answered_count": "Offered calls an operator answered (chain row only).",
+    "calls_unanswered_count": "Offered calls that were abandoned, timed out, or left the queue (chain row only).",
+    "missed_call_rate": "calls_unanswered_count / calls_offered_count (0..1, chain row only).",
+    "short_abandon_count": "Abandoned calls that waited less than the short-abandon threshold (chain row only).",
+    "asa_seconds": "Average speed of answer: mean wait of answered calls, seconds (chain row only).",
+    "service_level": "Calls answered within the service-level threshold / (offered - short abandons) (0..1, chain row only).",
+    "avg_talk_seconds": "Mean talk time of answered calls, seconds (chain row only).",
+    "occupancy": "Talk time / operators' logged-in time minus pauses (0..1, chain row only).",
+    "calls_per_operator_hour": "Answered calls per logged-in operator hour (chain row only).",
+    "ratings_count": "Ratings (calls and orders) whose interaction started that day.",
+    "csat_mean": "Mean rating score 1..5 of those ratings.",
+    "csat_share": "Share of those ratings scored 4 or 5 (0..1).",
+}
 
-OPERATOR_KPI_COLUMNS = (
-    ("calls_handled_count", "Calls offered that day that this operator answered."),
-    ("talk_seconds_total", "Total talk time of those calls, seconds."),
-    ("avg_talk_seconds", "talk_seconds_total / calls_handled_count, seconds."),
-    ("missed_rings_count", "Times a call rang at this operator and was not picked up."),
-    ("missed_ring_rate", "missed_rings_count / (missed_rings_count + calls_handled_count) (0..1)."),
-    ("avg_pickup_seconds", "Mean ring time before this operator picked up, seconds."),
-    ("logged_in_seconds", "Time logged in to the queue that day, seconds."),
-    ("paused_seconds", "Time paused that day, seconds."),
-    ("occupancy", "talk_seconds_total / (logged_in_seconds - paused_seconds) (0..1)."),
-    ("ratings_count", "Ratings of calls this operator handled that day."),
-    ("rating_mean", "Mean score 1..5 of those ratings."),
-    ("rating_share_4_5", "Share of those ratings scored 4 or 5 (0..1)."),
-    ("phone_orders_count", "Non-cancelled phone orders created that day that this operator took."),
-)
+OPERATOR_KPI_COMMENTS: dict[str, str] = {
+    "calls_handled_count": "Calls offered that day that this operator answered.",
+    "talk_seconds_total": "Total talk time of those calls, seconds.",
+    "avg_talk_seconds": "talk_seconds_total / calls_handled_count, seconds.",
+    "missed_rings_count": "Times a call rang at this operator and was not picked up.",
+    "missed_ring_rate": "missed_rings_count / (missed_rings_count + calls_handled_count) (0..1).",
+    "avg_pickup_seconds": "Mean ring time before this operator picked up, seconds.",
+    "logged_in_seconds": "Time logged in to the queue that day, seconds.",
+    "paused_seconds": "Time paused that day, seconds.",
+    "occupancy": "talk_seconds_total / (logged_in_seconds - paused_seconds) (0..1).",
+    "ratings_count": "Ratings of calls this operator handled that day.",
+    "rating_mean": "Mean score 1..5 of those ratings.",
+    "rating_share_4_5": "Share of those ratings scored 4 or 5 (0..1).",
+    "phone_orders_count": "Non-cancelled phone orders created that day that this operator took.",
+}
 
-HOURLY_KPI_COLUMNS = (
-    ("orders_count", "Non-cancelled orders created in that hour, whole chain."),
-    ("revenue_amount", "Revenue of those orders, RUB."),
-    ("calls_offered_count", "Calls that entered a queue in that hour."),
-    ("calls_answered_count", "Of those, calls an operator answered."),
-    ("calls_unanswered_count", "Of those, calls not answered (abandoned, timed out, left the queue)."),
-    ("asa_seconds", "Mean wait of the answered calls, seconds."),
-    ("service_level", "Calls answered within the threshold / (offered - short abandons) (0..1)."),
-)
+HOURLY_KPI_COMMENTS: dict[str, str] = {
+    "orders_count": "Non-cancelled orders created in that hour, whole chain.",
+    "revenue_amount": "Revenue of those orders, RUB.",
+    "calls_offered_count": "Calls that entered a queue in that hour.",
+    "calls_answered_count": "Of those, calls an operator answered.",
+    "calls_unanswered_count": "Of those, calls not answered (abandoned, timed out, left the queue).",
+    "asa_seconds": "Mean wait of the answered calls, seconds.",
+    "service_level": "Calls answered within the threshold / (offered - short abandons) (0..1).",
+}
 
 
 def _customers_view(tz: str) -> ReportingView:
@@ -141,8 +152,9 @@ def _customers_view(tz: str) -> ReportingView:
     return ReportingView(
         name="customers",
         comment=(
-            "One row per customer (a phone number that placed an order), pseudonymised: customer_key "
-            "replaces the phone number. Managers limited to restaurants see the customers of those restaurants."
+            "One row per customer phone number (from a customer profile or any order; segment 'prospect' "
+            "has not ordered yet), pseudonymised: customer_key replaces the phone number. Managers limited "
+            "to restaurants see the customers of those restaurants."
         ),
         from_sql="marts.customers c",
         where_sql=(
@@ -156,7 +168,8 @@ def _customers_view(tz: str) -> ReportingView:
                    "Phone number with all but the last four digits hidden, e.g. +7 *** ***-45-67."),
             Column("customer_name", only_for(NAMES_ROLES, "c.customer_name"),
                    "Customer's name from the profile; shown to administrators and managers only, null for others."),
-            Column("segment", "c.segment", "Customer segment (see docs/metrics.md), as of the latest build."),
+            Column("segment", "c.segment",
+                   f"Customer segment: {', '.join(SEGMENTS)} (rules in docs/metrics.md), as of the latest build."),
             Column("first_order_at", "c.first_order_at", "When the customer's first non-cancelled order was placed."),
             Column("first_order_date", f"(c.first_order_at at time zone '{tz}')::date",
                    "Business date of the first order (local time of the chain)."),
@@ -172,6 +185,7 @@ def _customers_view(tz: str) -> ReportingView:
         ),
         marts=("customers", "orders"),
         date_column=None,
+        order_by=("customer_key",),
         filters={"segment": "segment", "restaurant": "home_restaurant_id"},
     )
 
@@ -194,7 +208,7 @@ def _orders_view() -> ReportingView:
             Column("business_date", "o.business_date", "Business date of the order: the local date of created_at."),
             Column("status", "o.status", "Latest status: created, paid, completed or cancelled."),
             Column("restaurant_id", "o.restaurant_id", "Restaurant that received the order."),
-            Column("channel", "o.channel", "Sales channel: phone, app, web, kiosk or delivery_partner."),
+            Column("channel", "o.channel", f"Sales channel: {', '.join(CHANNELS[:-1])} or {CHANNELS[-1]}."),
             Column("customer_key", customer_key("o.customer_phone"),
                    "Pseudonymous customer id (as in reporting.customers); null for anonymous orders."),
             Column("customer_phone_masked", masked_phone("o.customer_phone"), "Masked phone number of the customer."),
@@ -208,6 +222,7 @@ def _orders_view() -> ReportingView:
         ),
         marts=("orders", "customers"),
         date_column="business_date",
+        order_by=("business_date", "created_at", "order_id"),
         filters={"segment": "customer_segment", "restaurant": "restaurant_id", "channel": "channel"},
     )
 
@@ -244,6 +259,7 @@ def _calls_view() -> ReportingView:
         ),
         marts=("calls", "customers"),
         date_column="business_date",
+        order_by=("business_date", "entered_at", "linkedid"),
         filters={"segment": "customer_segment"},
     )
 
@@ -262,10 +278,11 @@ def _operator_daily_view() -> ReportingView:
             Column("operator_extension", "k.operator_extension", "Operator's PBX extension."),
             Column("operator_name", only_for(OPERATOR_NAME_ROLES, "k.operator_name"),
                    "Operator's name; null for analysts."),
-            *(_kpi(name, comment) for name, comment in OPERATOR_KPI_COLUMNS),
+            *kpi_columns(OPERATOR_KPIS, OPERATOR_KPI_COMMENTS),
         ),
         marts=("operator_daily",),
         date_column="business_date",
+        order_by=("business_date", "operator_extension"),
     )
 
 
@@ -286,10 +303,11 @@ def _daily_kpis_view() -> ReportingView:
             Column("business_date", "k.business_date", "Business date (local time of the chain)."),
             Column("scope", "k.scope", "'chain' for the whole chain, 'restaurant' for one restaurant."),
             Column("restaurant_id", "k.restaurant_id", "The restaurant of a 'restaurant' row; null on the chain row."),
-            *(_kpi(name, comment) for name, comment in DAILY_KPI_COLUMNS),
+            *kpi_columns(DAILY_KPIS, DAILY_KPI_COMMENTS),
         ),
         marts=("daily_kpis",),
         date_column="business_date",
+        order_by=("business_date", "scope", "restaurant_id"),
         filters={"restaurant": "restaurant_id"},
     )
 
@@ -304,10 +322,11 @@ def _hourly_kpis_view() -> ReportingView:
             Column("business_date", "k.business_date", "Business date (local time of the chain)."),
             Column("hour", "k.hour", "Local hour of day, 0..23."),
             Column("hour_start_at", "k.hour_start_at", "Start of that hour as a timestamp."),
-            *(_kpi(name, comment) for name, comment in HOURLY_KPI_COLUMNS),
+            *kpi_columns(HOURLY_KPIS, HOURLY_KPI_COMMENTS),
         ),
         marts=("hourly_kpis",),
         date_column="business_date",
+        order_by=("business_date", "hour"),
     )
 
 

@@ -9,21 +9,30 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from access.views import VIEW_NAMES, reporting_views
-from pantao.db import with_database
+from access.views import (
+    DAILY_KPI_COMMENTS,
+    HOURLY_KPI_COMMENTS,
+    OPERATOR_KPI_COMMENTS,
+    VIEW_NAMES,
+    reporting_views,
+    view_by_name,
+)
+from pantao.domain import DAILY_KPIS, GROUP_ROLES, HOURLY_KPIS, OPERATOR_KPIS
 from pantao.settings import Settings
 from tests.test_access_helpers import (
     CUSTOMER_NAMES,
     OPERATOR_NAMES,
     RAW_PHONES,
-    Users,
-    build_mini_warehouse,
     fetch,
+    fill_access_marts,
+    login_dsn,
+    mini_warehouse,
 )
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "access.md"
@@ -91,20 +100,8 @@ CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", 
 @pytest.fixture(scope="module")
 def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
     """One database with the small marts, the reporting layer and one login per matrix principal."""
-    name = f"t_access_{uuid.uuid4().hex[:10]}"
-    admin_url = pg_server.dsn("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(admin_url, name)
-    users = Users(url)
-    try:
-        build_mini_warehouse(url, Settings(data_dir=tmp_path_factory.mktemp("access")))
-        logins = {key: users.add(key, role, **scope) for key, (role, scope) in PRINCIPALS.items()}
-        yield url, logins
-    finally:
-        users.cleanup()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with mini_warehouse(pg_server, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
+        yield built
 
 
 def _doc_matrix() -> dict[str, dict[str, str]]:
@@ -116,7 +113,7 @@ def _doc_matrix() -> dict[str, dict[str, str]]:
     for line in rows:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         view = re.fullmatch(r"`reporting\.(\w+)`", cells[0]).group(1)
-        matrix[view] = dict(zip(("crm_admin", "crm_manager", "crm_analyst", "crm_operator"), cells[1:5], strict=True))
+        matrix[view] = dict(zip(GROUP_ROLES, cells[1:5], strict=True))
     return matrix
 
 
@@ -206,8 +203,6 @@ def test_a_login_outside_access_users_sees_nothing(warehouse, pg_server):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"create role {name} login password 'stray-password-123' in role crm_analyst")
     try:
-        from tests.test_access_helpers import login_dsn
-
         dsn = login_dsn(url, name, "stray-password-123")
         assert fetch(dsn, "select count(*) from reporting.orders") == [(0,)]
     finally:
@@ -254,6 +249,19 @@ def test_applying_the_reporting_layer_again_keeps_everything(warehouse, tmp_path
     assert fetch(url, "select count(*) from access.install_secret") == [(1,)]
 
 
+def test_concurrent_applies_on_a_fresh_database_neither_deadlock_nor_race(fresh_database_url, tmp_path):
+    """A `pantao prepare` or a hand-run apply may overlap the pipeline's: they queue, none fails."""
+    from access.migrate import apply_reporting_layer
+
+    fill_access_marts(fresh_database_url)
+    settings = Settings(data_dir=tmp_path)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: apply_reporting_layer(settings, fresh_database_url), range(3)))
+    assert results == [[f"reporting.{v}" for v in VIEW_NAMES]] * 3
+    assert fetch(fresh_database_url, "select count(*) from reporting.orders") == [(6,)]
+    assert fetch(fresh_database_url, "select count(*) from access.install_secret") == [(1,)]
+
+
 def test_views_survive_a_dbt_style_rebuild_once_the_layer_is_reapplied(warehouse, tmp_path):
     """dbt swaps a table mart (new table, old one dropped with cascade): the views go, apply brings them back."""
     from access.migrate import apply_reporting_layer
@@ -272,8 +280,21 @@ def test_views_survive_a_dbt_style_rebuild_once_the_layer_is_reapplied(warehouse
 
 
 def test_docs_analysts_md_describes_every_view_and_column():
+    """The doc shows what the database's COMMENTs say, word for word, so a BI tool and the doc agree."""
     text = (DOC.parent / "analysts.md").read_text(encoding="utf-8")
     for view in reporting_views():
         section = text.split(f"### `reporting.{view.name}`", 1)[1].split("\n### ", 1)[0]
-        missing = [c.name for c in view.columns if f"| `{c.name}` |" not in section]
-        assert missing == [], f"docs/analysts.md lacks {view.name}: {missing}"
+        assert view.comment in section, f"docs/analysts.md: the description of {view.name} differs from its comment"
+        missing = [c.name for c in view.columns if f"| `{c.name}` | {c.comment} |" not in section]
+        assert missing == [], f"docs/analysts.md lacks or words differently {view.name}: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("view", "kpis", "comments"),
+    [("daily_kpis", DAILY_KPIS, DAILY_KPI_COMMENTS), ("operator_daily", OPERATOR_KPIS, OPERATOR_KPI_COMMENTS),
+     ("hourly_kpis", HOURLY_KPIS, HOURLY_KPI_COMMENTS)],
+)
+def test_kpi_views_carry_pantao_domains_kpis_each_with_its_own_comment(view, kpis, comments):
+    columns = view_by_name(view).column_names
+    assert tuple(c for c in columns if c in kpis) == kpis
+    assert set(comments) == set(kpis), "a KPI without its own comment (or a comment for a KPI that is gone)"

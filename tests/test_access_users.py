@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -10,14 +12,21 @@ from access import users as users_api
 from access.cli import users as users_cli
 from access.users import AccessError
 from pantao.settings import Settings
-from tests.test_access_helpers import Users, build_mini_warehouse, fetch, login_dsn, unique_name
+from tests.test_access_helpers import Users, fetch, login_dsn, mini_warehouse, unique_name
+
+
+@pytest.fixture(scope="module")
+def shared_database(pg_server, tmp_path_factory) -> Iterator[str]:
+    """One small warehouse for the module: every test works on logins of its own (unique names),
+    so none sees another's changes; only the no-marts test needs an empty database of its own."""
+    with mini_warehouse(pg_server, tmp_path_factory.mktemp("users")) as (url, _):
+        yield url
 
 
 @pytest.fixture
-def warehouse(fresh_database_url, tmp_path):
-    build_mini_warehouse(fresh_database_url, Settings(data_dir=tmp_path))
-    users = Users(fresh_database_url)
-    yield fresh_database_url, users
+def warehouse(shared_database) -> Iterator[tuple[str, Users]]:
+    users = Users(shared_database)
+    yield shared_database, users
     users.cleanup()
 
 
@@ -122,9 +131,13 @@ def test_set_role_and_set_scope_change_what_a_login_sees(warehouse):
 )
 def test_invalid_names_roles_and_scopes_are_refused_with_the_reason(warehouse, name, role, scope, message):
     url, _ = warehouse
+    if name == "ok_name":
+        name = unique_name("ok_name")
     with pytest.raises(AccessError, match=message):
         users_api.add_user(url, name, role, **scope)
-    assert fetch(url, "select count(*) from access.users") == [(0,)]
+    assert fetch(url, "select count(*) from access.users where username = %s", (name,)) == [(0,)]
+    assert fetch(url, "select count(*) from pg_roles where rolname = %s", (name,)) == [(0,)]
+    assert fetch(url, "select count(*) from access.audit_log where target = %s", (name,)) == [(0,)]
 
 
 @pytest.mark.parametrize("name", ["crm_admin", "postgres", "crm_user_admin", "x'; drop role postgres; --"])

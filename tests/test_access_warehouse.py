@@ -7,14 +7,17 @@ test logins, which are removed again through `remove_user`.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from access.export import export_view, validate_request
+from access.migrate import apply_reporting_layer
 from access.users import remove_user
 from access.views import VIEW_NAMES
+from pantao.domain import SEGMENTS
 from tests.test_access_helpers import Login, Users, fetch
 
 pytestmark = pytest.mark.slow
@@ -45,6 +48,12 @@ def test_every_reporting_view_exists_over_the_built_marts_and_has_rows(built_war
     for view in VIEW_NAMES:
         assert _count(url, f"select count(*) from reporting.{view}") > 0, view
         assert _count(url, f"select count(*) from reporting.{view}") == _count(url, f"select count(*) from marts.{view}")
+
+
+def test_every_segment_of_the_built_customers_can_be_exported(built_warehouse):
+    """`pantao export --segment` accepts pantao.domain.SEGMENTS: dbt may assign nothing else."""
+    segments = {r[0] for r in fetch(built_warehouse.database_url, "select distinct segment from reporting.customers")}
+    assert segments and segments <= set(SEGMENTS)
 
 
 def test_an_operator_sees_exactly_their_rows_of_the_built_marts(built_warehouse, logins):
@@ -82,3 +91,27 @@ def test_an_analyst_sees_no_phone_number_or_name_of_the_built_customers(built_wa
         fetch(ana.dsn, "select * from marts.customers limit 1")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         fetch(ana.dsn, "select * from raw.orders limit 1")
+
+
+def _access_state(url: str) -> list[tuple]:
+    """Everything apply_reporting_layer decides: view SQL, owners, grants, comments, and the marts' grants."""
+    return fetch(url, """
+        select n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner), c.relacl::text,
+               obj_description(c.oid, 'pg_class'), case when c.relkind = 'v' then pg_get_viewdef(c.oid) end
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('reporting', 'marts', 'access') and c.relkind in ('r', 'v', 'p')
+        order by 1, 2""")
+
+
+def test_reapplying_the_reporting_layer_on_the_built_warehouse_is_quick_and_changes_nothing(built_warehouse, logins):
+    """The orchestration re-applies after every dbt build: on real marts that must be cheap and a no-op."""
+    url, op = built_warehouse.database_url, logins["operator"]
+    before, seen_before = _access_state(url), fetch(op.dsn, "select count(*) from reporting.calls")
+    started = time.perf_counter()
+    names = apply_reporting_layer(built_warehouse.settings, url)
+    elapsed = time.perf_counter() - started
+    assert names == [f"reporting.{v}" for v in VIEW_NAMES]
+    assert _access_state(url) == before
+    assert fetch(op.dsn, "select count(*) from reporting.calls") == seen_before
+    print(f"apply_reporting_layer on the built warehouse: {elapsed:.2f} s")
+    assert elapsed < 10, f"re-applying took {elapsed:.1f} s"
