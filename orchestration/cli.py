@@ -1,0 +1,86 @@
+"""`pantao run` (the whole graph in-process) and `pantao ui` (Dagster webserver and daemon)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+
+from pantao.settings import Settings, load_settings
+from pantao.stack import resolve_endpoints
+
+
+def _environment(settings: Settings, *, need_kafka: bool = True) -> dict[str, str]:
+    from orchestration.lib.instance import dagster_env, prepare_dagster_home
+
+    endpoints = resolve_endpoints(settings, need_kafka=need_kafka)
+    return dagster_env(settings, endpoints, prepare_dagster_home(settings))
+
+
+@click.command("run")
+@click.option("--date", "business_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Business day to report, YYYY-MM-DD (default: yesterday in BUSINESS_TIMEZONE).")
+def run_command(business_date: dt.datetime | None) -> None:
+    """Land, build the marts and report one business day, in this process.
+
+    The run is stored in the Dagster instance, so it shows in `pantao ui` like a scheduled run.
+    """
+    settings = load_settings()
+    day = business_date.date() if business_date else dt.datetime.now(settings.tz).date() - dt.timedelta(days=1)
+    env = _environment(settings)
+    os.environ.update(env)
+
+    from orchestration.lib.instance import open_instance
+    from orchestration.lib.runner import RunRefused, materialize_all
+
+    started = time.monotonic()
+    with open_instance(Path(env["DAGSTER_HOME"])) as instance:
+        try:
+            summary = materialize_all(instance, day)
+        except RunRefused as exc:
+            raise click.ClickException(str(exc)) from None
+    elapsed = time.monotonic() - started
+    click.echo(f"run {summary.run_id} for {day}: {'succeeded' if summary.success else 'FAILED'} in {elapsed:.0f} s")
+    click.echo(f"materialized {len(summary.materialized)} assets: {', '.join(summary.materialized) or '-'}")
+    click.echo("steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.step_seconds.items()))
+    click.echo(f"checks: {len(summary.checks_passed)} passed, {len(summary.checks_failed)} failed"
+               + (f" ({', '.join(summary.checks_failed)})" if summary.checks_failed else ""))
+    for step, error in zip(summary.failed_steps, summary.errors, strict=False):
+        click.echo(f"failed step {step}: {error}", err=True)
+    click.echo(f"details: {settings.dagster_ui_url}/runs/{summary.run_id}")
+    if not summary.success:
+        sys.exit(1)
+
+
+@click.command("ui")
+@click.option("--host", default=None, help="Address to listen on (default: from DAGSTER_UI_URL).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: from DAGSTER_UI_URL).")
+def ui_command(host: str | None, port: int | None) -> None:
+    """Start the Dagster webserver and daemon (schedules, sensors, run queue) until Ctrl-C."""
+    from orchestration.lib.services import ServiceError, start_dagster
+
+    settings = load_settings()
+    url = urlparse(settings.dagster_ui_url)
+    host = host or url.hostname or "127.0.0.1"
+    port = port or url.port or 3000
+    env = {**os.environ, **_environment(settings)}
+    try:
+        services = start_dagster(env, host, port)
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Dagster UI: {services.url}  (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C stops it")
+    try:
+        while not services.exited():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("stopping the webserver and the daemon")
+        services.stop()
+        return
+    exited = services.exited()
+    services.stop()
+    raise click.ClickException(f"{' and '.join(exited)} exited; see its output above")

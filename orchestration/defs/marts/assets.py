@@ -1,0 +1,63 @@
+"""The dbt models as assets (one per model, dbt tests as their checks) and the reporting layer.
+
+`dbt build` runs models and tests in dependency order; a failing test (severity error) stops
+what depends on it, and in Dagster it is a blocking check, so reports in the same run do not
+materialize on a wrong number. Because each model is its own asset, re-executing a failed run
+from failure rebuilds only the models that did not materialize.
+"""
+
+
+import json
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.lib.config import DBT_POOL
+from orchestration.lib.dbt import PantaoDbtTranslator, environment, load_dbt_project
+from orchestration.lib.resources import PantaoResource
+from pantao.dbt_runner import dbt_env
+
+dbt_project = load_dbt_project()
+translator = PantaoDbtTranslator()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    name="dbt_models",
+    pool=DBT_POOL,
+)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: PantaoResource):
+    settings = pantao.settings()
+    database_url = pantao.database_url()
+    with environment(dbt_env(settings, database_url)):
+        invocation = dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars)], context=context)
+    yield from invocation.stream()
+
+
+def mart_keys() -> list[dg.AssetKey]:
+    return sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
+
+
+@dg.asset(
+    group_name="reporting",
+    deps=mart_keys(),
+    kinds={"postgres"},
+    description="The analysts' stable views, grants and row-level security over the marts "
+                "(access.migrate.apply_reporting_layer), re-applied after every dbt build because "
+                "dbt replaces the mart tables the views and grants point at.",
+)
+def reporting_views(context: dg.AssetExecutionContext, pantao: PantaoResource) -> dg.MaterializeResult:
+    from access.migrate import apply_reporting_layer
+
+    result = apply_reporting_layer(pantao.settings(), pantao.database_url())
+    context.log.info("reporting layer applied: %s", result)
+    return dg.MaterializeResult()
+
+
+def dbt_resource() -> DbtCliResource:
+    from pantao.dbt_runner import DBT_PROFILES_DIR, dbt_executable
+
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROFILES_DIR),
+                          dbt_executable=dbt_executable())

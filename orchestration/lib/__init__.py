@@ -1,0 +1,1 @@
+"""Helpers shared by the orchestration's domains: configuration, resources, dbt wiring, pure rules."""
