@@ -40,9 +40,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("pantao_landing_offset_updated_timestamp_seconds", "gauge", ("stream", "topic", "partition"),
                "When the landing last stored an offset for the partition (unix time)."),
     MetricSpec("pantao_records_landed", "counter", ("source",),
-               "Rows in the raw landing table of each source (duplicates are landed once)."),
+               "Rows landed into the raw table of each source since tallying began (duplicates land once)."),
     MetricSpec("pantao_records_rejected", "counter", ("source", "reason"),
-               "Rows in raw.rejected_records by source and normalised reason."),
+               "Rows written to raw.rejected_records since tallying began, by source and normalised reason."),
     # last success per asset and data freshness
     MetricSpec("pantao_last_success_timestamp_seconds", "gauge", ("asset",),
                "When the asset last completed successfully (unix time), read from the data it wrote."),
@@ -63,6 +63,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("pantao_telegram_delivery_attempts", "counter", ("kind",), "Telegram send attempts, retries included."),
     MetricSpec("pantao_morning_report_delivered", "gauge", (),
                "1 when the morning summary for the last complete business day reached every chat it was sent to."),
+    MetricSpec("pantao_telegram_configured", "gauge", (),
+               "1 when TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_IDS are set, so a morning report is expected."),
     MetricSpec("pantao_business_day_elapsed_seconds", "gauge", (),
                "Seconds since midnight in BUSINESS_TIMEZONE, so alert rules can speak business time."),
     # business gauges, chain row of marts.daily_kpis for the last complete business day

@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 @click.command("metrics")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port to listen on [default: METRICS_PORT, 9108].")
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="Address to listen on; 127.0.0.1 keeps the endpoint local to this machine.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default keeps the metrics local to this machine; pass the"
+                   " address Prometheus reaches (or 0.0.0.0 for every interface) to widen it.")
 @click.option("--once", is_flag=True, help="Print one scrape in the Prometheus text format and exit.")
 @click.option("--statement-timeout-ms", type=click.IntRange(100, 600_000), default=5000, show_default=True,
               help="PostgreSQL statement_timeout of each scrape query; raise it for very large raw tables.")

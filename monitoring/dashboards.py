@@ -7,16 +7,22 @@ while the JSON files are out of date.
 
 SQL panels read only the `reporting` views (the analysts' stable interface, phone numbers
 masked), never marts. Template variables: `restaurant`, `segment`, `channel` (multi-value,
-with All), and a hidden constant `tz` for the business time zone of hour-of-day charts.
+with All), and a hidden constant `tz` for the business time zone of hour-of-day charts, taken
+from BUSINESS_TIMEZONE when the files are generated (the committed files use the default,
+Europe/Moscow; a chain elsewhere regenerates them with its own setting).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
+from pantao.settings import Settings, load_settings
+
 DASHBOARD_DIR = Path(__file__).resolve().parent / "grafana" / "dashboards"
+DEFAULT_TIMEZONE = Settings.business_timezone  # what the committed JSON is generated with
 PROMETHEUS = {"type": "prometheus", "uid": "pantao-prometheus"}
 POSTGRES = {"type": "postgres", "uid": "pantao-postgres"}  # "postgres" is the id every Grafana version accepts
 
@@ -239,15 +245,17 @@ def _variable(name: str, label: str, query: str) -> dict[str, Any]:
     }
 
 
-SQL_VARIABLES: list[dict[str, Any]] = [
-    _variable("restaurant", "Restaurant", "select distinct restaurant_id from reporting.orders order by 1"),
-    _variable("segment", "Customer segment",
-              "select segment from (select distinct segment from reporting.customers where segment is not null"
-              " union select 'anonymous') s order by 1"),
-    _variable("channel", "Channel", "select distinct channel from reporting.orders order by 1"),
-    {"name": "tz", "type": "constant", "query": "Europe/Moscow", "hide": 2, "label": "Business time zone",
-     "current": {"text": "Europe/Moscow", "value": "Europe/Moscow"}},
-]
+def sql_variables(timezone: str) -> list[dict[str, Any]]:
+    """The SQL dashboards' variables; `tz` is the business time zone the hour-of-day charts use."""
+    return [
+        _variable("restaurant", "Restaurant", "select distinct restaurant_id from reporting.orders order by 1"),
+        _variable("segment", "Customer segment",
+                  "select segment from (select distinct segment from reporting.customers"
+                  " where segment is not null union select 'anonymous') s order by 1"),
+        _variable("channel", "Channel", "select distinct channel from reporting.orders order by 1"),
+        {"name": "tz", "type": "constant", "query": timezone, "hide": 2, "label": "Business time zone",
+         "current": {"text": timezone, "value": timezone}},
+    ]
 
 
 def _panel(index: int, spec: tuple, pos: dict[str, int]) -> dict[str, Any]:
@@ -289,15 +297,16 @@ def dashboard(uid: str, title: str, specs: list[tuple], *, variables: list[dict[
     }
 
 
-def dashboards() -> dict[str, dict[str, Any]]:
-    """File name -> dashboard model."""
+def dashboards(timezone: str = DEFAULT_TIMEZONE) -> dict[str, dict[str, Any]]:
+    """File name -> dashboard model, for a chain in `timezone` (BUSINESS_TIMEZONE)."""
+    variables = sql_variables(timezone)
     return {
         "pipeline-health.json": dashboard("pantao-pipeline", "pantao · pipeline health", PIPELINE_PANELS,
                                           variables=[], time_from="now-24h", refresh="1m", tags=["pipeline"]),
         "orders.json": dashboard("pantao-orders", "pantao · orders and customers", ORDERS_PANELS,
-                                 variables=SQL_VARIABLES, time_from="now-30d", refresh="", tags=["kpi"]),
+                                 variables=variables, time_from="now-30d", refresh="", tags=["kpi"]),
         "contact-centre.json": dashboard("pantao-contact-centre", "pantao · contact centre", CONTACT_PANELS,
-                                         variables=SQL_VARIABLES, time_from="now-30d", refresh="", tags=["kpi"]),
+                                         variables=variables, time_from="now-30d", refresh="", tags=["kpi"]),
     }
 
 
@@ -305,16 +314,27 @@ def render(name: str, model: dict[str, Any]) -> str:
     return json.dumps(model, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_all(directory: Path = DASHBOARD_DIR) -> list[Path]:
+def write_all(directory: Path = DASHBOARD_DIR, timezone: str = DEFAULT_TIMEZONE) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, model in dashboards().items():
+    for name, model in dashboards(timezone).items():
         path = directory / name
         path.write_text(render(name, model), encoding="utf-8")
         paths.append(path)
     return paths
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Write the dashboard JSON for this install's BUSINESS_TIMEZONE (environment or .env), so
+    the hour-of-day charts speak the chain's local time."""
+    parser = argparse.ArgumentParser(prog="python -m monitoring.dashboards", description=main.__doc__)
+    parser.add_argument("--output-dir", type=Path, default=DASHBOARD_DIR,
+                        help=f"where to write the dashboards (default: {DASHBOARD_DIR})")
+    args = parser.parse_args(argv)
+    timezone = load_settings().business_timezone
+    for written in write_all(args.output_dir, timezone):
+        print(f"{written} (tz {timezone})")
+
+
 if __name__ == "__main__":
-    for written in write_all():
-        print(written)
+    main()

@@ -1,8 +1,11 @@
-"""What the last dbt invocation did, from the `run_results.json` dbt writes into its target folder.
+"""What the last dbt invocations did, from the `run_results.json` files dbt writes.
 
-dbt rewrites that file on every invocation, so it is the cheapest reliable record of the last
-build and its test outcome without depending on how the build was started (Dagster, `pantao
-dbt`, or by hand).
+dbt rewrites that file on every invocation, so it is the cheapest reliable record of a build
+and its test outcome without depending on how the build was started. Where it lands depends on
+who ran dbt: `pantao dbt` and hand runs write `dbt_project/target/run_results.json`, while
+dagster-dbt gives every invocation its own folder, `dbt_project/target/<op>-<run>-<id>/`
+(orchestration/defs/marts/assets.py runs `dbt.cli(["build", ...])` without a target path).
+Both are read; the newest `generated_at` is "the last invocation".
 """
 
 from __future__ import annotations
@@ -41,11 +44,14 @@ def default_target_dir() -> Path:
     return Path(DBT_PROJECT_DIR) / "target"
 
 
-def read_last_run(target_dir: Path) -> DbtRun | None:
-    """The last invocation's summary, or None when dbt has not run here yet."""
-    path = target_dir / "run_results.json"
-    if not path.is_file():
-        return None
+def run_results_paths(target_dir: Path) -> list[Path]:
+    """target/run_results.json and every per-invocation target/*/run_results.json that exist."""
+    paths = [target_dir / "run_results.json", *sorted(target_dir.glob("*/run_results.json"))]
+    return [path for path in paths if path.is_file()]
+
+
+def read_run(path: Path) -> DbtRun:
+    """The summary of one run_results.json."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         generated = datetime.fromisoformat(document["metadata"]["generated_at"].replace("Z", "+00:00"))
@@ -62,3 +68,41 @@ def read_last_run(target_dir: Path) -> DbtRun | None:
             failures += 1
     command = str((document.get("args") or {}).get("which", "unknown"))
     return DbtRun(generated.timestamp(), command, nodes, failures)
+
+
+class RunResults:
+    """Every run_results.json under a target folder, each parsed once per version of the file.
+
+    Dagster leaves one folder per invocation behind, so the folder count grows; a file is
+    re-read only when its size or modification time changes, which keeps a scrape to a
+    directory listing and a few `stat` calls.
+    """
+
+    def __init__(self, target_dir: Path) -> None:
+        self.target_dir = target_dir
+        self._parsed: dict[Path, tuple[tuple[int, int], DbtRun]] = {}
+
+    def runs(self) -> list[DbtRun]:
+        found: dict[Path, tuple[tuple[int, int], DbtRun]] = {}
+        for path in run_results_paths(self.target_dir):
+            stat = path.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            cached = self._parsed.get(path)
+            found[path] = cached if cached and cached[0] == version else (version, read_run(path))
+        self._parsed = found
+        return [run for _, run in found.values()]
+
+
+def last_run(runs: list[DbtRun]) -> DbtRun | None:
+    """The invocation that finished last."""
+    return max(runs, key=lambda run: run.generated_at, default=None)
+
+
+def last_successful_build(runs: list[DbtRun]) -> float | None:
+    """When the newest `dbt build`/`dbt run` without errors or failures finished (unix seconds)."""
+    return max((run.generated_at for run in runs if run.success and run.command in ("build", "run")), default=None)
+
+
+def read_last_run(target_dir: Path) -> DbtRun | None:
+    """The last invocation's summary, or None when dbt has not run here yet."""
+    return last_run([read_run(path) for path in run_results_paths(target_dir)])

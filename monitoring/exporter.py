@@ -3,7 +3,9 @@
 A custom collector (rather than counters incremented in the pipeline) because the pipeline runs
 in several processes — the landing service, Dagster runs, the bot — and the database already
 holds the truth of what they did. Reading it on each scrape keeps one source of truth and
-makes a restarted exporter report the same numbers.
+makes a restarted exporter report the same numbers. The raw tables are too big to count on
+every scrape, so their counters come from running totals the exporter keeps in `ops`
+(monitoring.tally), as does the last successful dbt build.
 
 Each source is read on its own: a failing one is exported as `pantao_scrape_error{source=...} 1`
 and logged, the others still report. Missing schemas are not errors (a fresh install exposes
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -30,7 +32,16 @@ from ingestion.kafka_broker import LandingError
 from ingestion.kafka_landing import PartitionLag, stream_lag
 from monitoring import readers
 from monitoring.catalog import KPI_GAUGES, METRICS, SCRAPE_SOURCES
-from monitoring.dbt_results import DbtResultsError, default_target_dir, read_last_run
+from monitoring.dbt_results import (
+    DbtResultsError,
+    RunResults,
+    default_target_dir,
+    last_run,
+    last_successful_build,
+)
+from monitoring.tally import ensure_ops_tables, remember_mark
+from pantao.db import connect
+from pantao.domain import business_yesterday
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +94,9 @@ class PantaoCollector(Collector):
         self._kafka_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantao-metrics-kafka")
         self._kafka_call: Future | None = None
         self._lock = threading.Lock()
-        self._dbt_last_success: float | None = None
+        self._dbt_runs = RunResults(self.dbt_target_dir)
+        self._ops_ready = False
+        self._warned_unindexed: set[str] = set()
 
     def describe(self) -> list[Metric]:
         # Registering must not touch the database; prometheus-client accepts an empty description.
@@ -106,9 +119,11 @@ class PantaoCollector(Collector):
         durations: dict[str, float] = {}
         now = self.clock()
         local_now = datetime.fromtimestamp(now, self.settings.tz)
-        today = local_now.date()
-        midnight = datetime.combine(today, datetime.min.time(), self.settings.tz)
+        yesterday = business_yesterday(self.settings.tz, local_now)
+        midnight = datetime.combine(local_now.date(), datetime.min.time(), self.settings.tz)
         out.add("pantao_business_day_elapsed_seconds", (local_now - midnight).total_seconds())
+        configured = bool(self.settings.telegram_bot_token and self.settings.telegram_chat_ids)
+        out.add("pantao_telegram_configured", 1 if configured else 0)
 
         def run(source: str, step: Callable[[], None]) -> None:
             started = time.perf_counter()
@@ -124,7 +139,7 @@ class PantaoCollector(Collector):
 
         def open_db() -> None:
             nonlocal conn
-            conn = psycopg.connect(
+            conn = connect(
                 self.database_url, autocommit=True, connect_timeout=5, application_name="pantao-metrics",
                 options=f"-c statement_timeout={self.statement_timeout_ms}",
             )
@@ -139,18 +154,31 @@ class PantaoCollector(Collector):
                 run("rejected", lambda: self._rejected(db, out))
                 run("freshness", lambda: self._freshness(db, out, now))
                 run("reports", lambda: self._reports(db, out))
-                run("deliveries", lambda: self._deliveries(db, out, today))
-                run("kpis", lambda: self._kpis(db, out, today))
+                run("deliveries", lambda: self._deliveries(db, out, yesterday))
+                run("kpis", lambda: self._kpis(db, out, yesterday))
+                run("dbt", lambda: self._dbt(out, db))
+            else:
+                run("dbt", lambda: self._dbt(out, None))
         finally:
             if conn is not None:
                 conn.close()
         if offsets_ready and offsets_ready[0]:  # before `pantao prepare` there is nothing to lag behind
             run("kafka", lambda: self._lag(out))
-        run("dbt", lambda: self._dbt(out))
         for source in SCRAPE_SOURCES:
             out.add("pantao_scrape_error", errors[source], source)
             out.add("pantao_scrape_duration_seconds", durations.get(source, 0.0), source)
         return out
+
+    def _ensure_ops(self, conn: psycopg.Connection) -> None:
+        """The tally tables, created once per exporter; warns once per table that has no index to use."""
+        if not self._ops_ready:
+            ensure_ops_tables(conn)
+            self._ops_ready = True
+        for column in readers.unindexed(conn):
+            if column not in self._warned_unindexed:
+                self._warned_unindexed.add(column)
+                log.warning("metrics: no index leads with %s, so every scrape scans that table to count its"
+                            " new rows; see docs/operations.md (Landing) for the index to add", column)
 
     def _landing(self, conn: psycopg.Connection, out: _Families, offsets_ready: list[bool]) -> None:
         """Stored offsets first (cheap, and they tell whether lag can be asked), then the row counts."""
@@ -161,6 +189,9 @@ class PantaoCollector(Collector):
             out.add("pantao_landing_committed_offset", offset.next_offset, *labels)
             if offset.updated_at is not None:
                 out.add("pantao_landing_offset_updated_timestamp_seconds", offset.updated_at, *labels)
+        if not readers.existing(conn, *(table for table, _ in readers.RAW_SOURCES.values())):
+            return
+        self._ensure_ops(conn)
         for source, landed in readers.landed(conn).items():
             out.add("pantao_records_landed", landed.rows, source)
             if landed.last_landed_at is not None:
@@ -185,7 +216,11 @@ class PantaoCollector(Collector):
             out.add("pantao_landing_lag_messages", max(lag.high_watermark - (lag.stored_offset or 0), 0), *labels)
 
     def _rejected(self, conn: psycopg.Connection, out: _Families) -> None:
-        for (source, reason), count in sorted(readers.rejected(conn).items()):
+        if not readers.existing(conn, "raw.rejected_records"):
+            return
+        self._ensure_ops(conn)
+        counts = readers.rejected(conn)
+        for (source, reason), count in sorted((counts or {}).items()):
             out.add("pantao_records_rejected", count, source, reason)
 
     def _freshness(self, conn: psycopg.Connection, out: _Families, now: float) -> None:
@@ -198,8 +233,8 @@ class PantaoCollector(Collector):
         if generated is not None:
             out.add("pantao_last_success_timestamp_seconds", generated, "daily_report")
 
-    def _deliveries(self, conn: psycopg.Connection, out: _Families, today: date) -> None:
-        found = readers.deliveries(conn, today - timedelta(days=1))
+    def _deliveries(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
+        found = readers.deliveries(conn, yesterday)
         for (kind, outcome), count in sorted(found.by_kind_outcome.items()):
             out.add("pantao_telegram_deliveries", count, kind, outcome)
         for kind, attempts in sorted(found.attempts_by_kind.items()):
@@ -208,8 +243,8 @@ class PantaoCollector(Collector):
         if found.last_morning_sent_at is not None:
             out.add("pantao_last_success_timestamp_seconds", found.last_morning_sent_at, "morning_delivery")
 
-    def _kpis(self, conn: psycopg.Connection, out: _Families, today: date) -> None:
-        found = readers.chain_kpis(conn, list(KPI_GAUGES), before=today)
+    def _kpis(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
+        found = readers.chain_kpis(conn, list(KPI_GAUGES), through=yesterday)
         if found is None:
             return
         business_date, values = found
@@ -218,21 +253,26 @@ class PantaoCollector(Collector):
         for column, value in values.items():
             out.add(KPI_GAUGES[column], value)
 
-    def _dbt(self, out: _Families) -> None:
-        last = read_last_run(self.dbt_target_dir)
-        if last is None:
-            return
-        out.add("pantao_dbt_last_run_timestamp_seconds", last.generated_at)
-        out.add("pantao_dbt_last_run_success", 1 if last.success else 0)
-        out.add("pantao_dbt_test_failures", last.test_failures)
-        for (resource_type, status), count in sorted(last.nodes.items()):
-            out.add("pantao_dbt_nodes", count, resource_type, status)
-        # run_results.json only holds the last invocation; remember the newest successful build
-        # seen while this exporter runs so a failed rebuild does not hide the last good one.
-        if last.success and last.command in ("build", "run"):
-            self._dbt_last_success = max(self._dbt_last_success or 0.0, last.generated_at)
-        if self._dbt_last_success is not None:
-            out.add("pantao_last_success_timestamp_seconds", self._dbt_last_success, "dbt_build")
+    def _dbt(self, out: _Families, conn: psycopg.Connection | None) -> None:
+        """The last invocation from run_results.json, and the last successful build, which is also
+        kept in ops.metrics_marks: run_results.json is rewritten by every invocation, so after a
+        failed rebuild only the database still knows when the marts were last built well."""
+        runs = self._dbt_runs.runs()
+        last = last_run(runs)
+        if last is not None:
+            out.add("pantao_dbt_last_run_timestamp_seconds", last.generated_at)
+            out.add("pantao_dbt_last_run_success", 1 if last.success else 0)
+            out.add("pantao_dbt_test_failures", last.test_failures)
+            for (resource_type, status), count in sorted(last.nodes.items()):
+                out.add("pantao_dbt_nodes", count, resource_type, status)
+        known = last_successful_build(runs)
+        try:
+            if conn is not None:
+                self._ensure_ops(conn)
+                known = remember_mark(conn, "dbt_build", known)
+        finally:  # a database error still leaves what the files say, and is reported as a dbt error
+            if known is not None:
+                out.add("pantao_last_success_timestamp_seconds", known, "dbt_build")
 
 
 def collect(settings: Settings, database_url: str, bootstrap: str | None, **options: object) -> CollectorRegistry:

@@ -5,6 +5,8 @@ without the raw, marts or reports schemas answers "nothing yet" instead of faili
 exporter must start before the first `pantao prepare` and keep serving through migrations.
 Each query runs under the connection's `statement_timeout`, so a locked or huge table makes
 one source report a scrape error instead of hanging Prometheus's scrape.
+The raw tables are not counted whole: `landed` and `rejected` read running totals the
+exporter keeps in `ops` (monitoring.tally) plus the rows landed since.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date
 import psycopg
 
 from monitoring.catalog import OTHER_REASON, REJECT_REASONS
+from monitoring.tally import Tracked, has_index_on, tally
 
 # `source` label -> (raw table, asset name in pantao_last_success_timestamp_seconds)
 RAW_SOURCES: dict[str, tuple[str, str]] = {
@@ -27,6 +30,14 @@ RAW_SOURCES: dict[str, tuple[str, str]] = {
     "pbx_extensions": ("raw.pbx_extensions", "raw_pbx_extensions"),
 }
 OTHER_SOURCE = "other"
+
+# Tallied incrementally by their ordering column (monitoring.tally). One catch-up step is a day
+# of landed_at or 100 000 ids: what one scrape can count within the statement timeout.
+LANDED_TALLIES: dict[str, Tracked] = {
+    source: Tracked(table, "landed_at", "interval '1 day'")
+    for source, (table, _) in RAW_SOURCES.items() if source != "pbx_extensions"
+}
+REJECTED_TALLY = Tracked("raw.rejected_records", "id", "100000")
 
 # mart -> SQL expression (over the mart) of the newest instant it covers. Day-grained marts
 # cover their latest business day up to the following midnight in the business time zone.
@@ -58,11 +69,21 @@ class Landed:
 
 
 def landed(conn: psycopg.Connection) -> dict[str, Landed]:
-    """Row count and newest landed_at of every raw landing table that exists, by source label."""
+    """Rows landed and newest landed_at of every raw landing table that exists, by source label.
+
+    The landing tables are tallied incrementally (monitoring.tally); a table still in its first
+    catch-up is left out until it can be reported exactly. raw.pbx_extensions is a small
+    dimension the PBX landing upserts (moving landed_at), so it is counted directly.
+    """
     present = existing(conn, *(table for table, _ in RAW_SOURCES.values()))
     result: dict[str, Landed] = {}
     for source, (table, _) in RAW_SOURCES.items():
         if table not in present:
+            continue
+        if source in LANDED_TALLIES:
+            found = tally(conn, LANDED_TALLIES[source], [], {}, lambda _row, s=source: (s, ""))
+            if found is not None:
+                result[source] = Landed(found.counts.get((source, ""), 0), found.newest_at)
             continue
         count, last = conn.execute(
             f"select count(*), extract(epoch from max(landed_at))::float8 from {table}"  # noqa: S608 - fixed names
@@ -91,10 +112,11 @@ def stored_offsets(conn: psycopg.Connection, consumer: str, topics: list[str]) -
     return [StoredOffset(t, int(p), int(o), u) for t, p, o, u in rows]
 
 
-def _reason_case() -> tuple[str, list[str]]:
-    whens = " ".join("when reason ~* %s then %s" for _ in REJECT_REASONS)
-    params = [value for label, pattern in REJECT_REASONS for value in (pattern, label)]
-    return f"case {whens} else %s end", [*params, OTHER_REASON]
+def _reason_case() -> tuple[str, dict[str, str]]:
+    whens = " ".join(f"when reason ~* %(p{i})s then %(l{i})s" for i in range(len(REJECT_REASONS)))
+    params = {f"{kind}{i}": value for i, (label, pattern) in enumerate(REJECT_REASONS)
+              for kind, value in (("p", pattern), ("l", label))}
+    return f"case {whens} else %(other)s end", {**params, "other": OTHER_REASON}
 
 
 def normalise_source(source: str) -> str:
@@ -104,24 +126,27 @@ def normalise_source(source: str) -> str:
     return candidate if candidate in RAW_SOURCES else OTHER_SOURCE
 
 
-def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int]:
-    """raw.rejected_records counted by (normalised source, normalised reason).
+def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int] | None:
+    """raw.rejected_records counted by (normalised source, normalised reason), or None while the
+    first catch-up of a large table is still settling.
 
     Reasons are free text naming the bad value; grouping them in SQL into a handful of labels
-    keeps the series count bounded however many distinct messages the validators write.
+    keeps the series count bounded however many distinct messages the validators write. The
+    regular expressions run only over rows not tallied yet (monitoring.tally).
     """
     if not existing(conn, "raw.rejected_records"):
         return {}
     case_sql, params = _reason_case()
-    rows = conn.execute(
-        f"select source, {case_sql} as reason_label, count(*) from raw.rejected_records group by 1, 2",  # noqa: S608
-        params,
-    ).fetchall()
-    counts: dict[tuple[str, str], int] = {}
-    for source, reason, count in rows:
-        key = (normalise_source(source), reason)
-        counts[key] = counts.get(key, 0) + int(count)
-    return counts
+    found = tally(conn, REJECTED_TALLY, ["source", case_sql], params,
+                  lambda row: (normalise_source(row[0]), str(row[1])))
+    return None if found is None else found.counts
+
+
+def unindexed(conn: psycopg.Connection) -> list[str]:
+    """`table.column` of every existing tallied table without an index leading with that column."""
+    tracked = [*LANDED_TALLIES.values(), REJECTED_TALLY]
+    present = existing(conn, *(t.table for t in tracked))
+    return [f"{t.table}.{t.column}" for t in tracked if t.table in present and not has_index_on(conn, t)]
 
 
 def mart_latest(conn: psycopg.Connection, business_timezone: str) -> dict[str, float]:
@@ -185,15 +210,16 @@ def deliveries(conn: psycopg.Connection, last_business_date: date) -> Deliveries
     return Deliveries(by_kind_outcome, attempts, sent > 0 and failed == 0, last_sent)
 
 
-def chain_kpis(conn: psycopg.Connection, columns: list[str], before: date) -> tuple[date, dict[str, float]] | None:
-    """The chain row of marts.daily_kpis for the newest business day before `before`."""
+def chain_kpis(conn: psycopg.Connection, columns: list[str], through: date) -> tuple[date, dict[str, float]] | None:
+    """The chain row of marts.daily_kpis for the newest business day up to `through` (yesterday:
+    the day still running is incomplete)."""
     if not existing(conn, "marts.daily_kpis"):
         return None
     select_list = ", ".join(f"{column}::float8" for column in columns)
     row = conn.execute(
         f"select business_date, {select_list} from marts.daily_kpis"  # noqa: S608 - columns from the catalog
-        " where scope = 'chain' and business_date < %s order by business_date desc limit 1",
-        (before,),
+        " where scope = 'chain' and business_date <= %s order by business_date desc limit 1",
+        (through,),
     ).fetchone()
     if row is None:
         return None

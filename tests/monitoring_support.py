@@ -1,8 +1,9 @@
 """A small, hand-checked warehouse for the monitoring tests.
 
 It uses the real schema owners (`ensure_raw_schema`, `ensure_reports_schema`, the access
-layer's `apply_reporting_layer`) and writes a few rows whose metric values are known by
-construction, into marts with the columns of the mart contract. Small on purpose: the
+layer's `apply_reporting_layer`) and the shared hand-made marts (`tests/mini_marts.py`, the
+dbt marts' columns and types), and writes a few rows whose metric values are known by
+construction. Small on purpose: the
 exporter's SQL and the dashboards' SQL are under test here, not the pipeline.
 """
 
@@ -22,47 +23,16 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from access.migrate import apply_reporting_layer, ensure_access_schema
 from ingestion.schema import ensure_raw_schema
 from monitoring.readers import normalise_source
+from pantao.domain import DAILY_KPIS, business_yesterday
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
+from tests.mini_marts import create_mini_marts
 
 TZ = ZoneInfo("Europe/Moscow")
 DAYS = (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3))
 # "now" for the tests: the morning after the last simulated day, 09:00 business time
 NOW = datetime(2026, 11, 4, 9, 0, tzinfo=TZ)
 
-DAILY_KPI_COLUMNS = (
-    "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
-    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
-    "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
-    "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
-)
-OPERATOR_COLUMNS = (
-    "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count", "missed_ring_rate",
-    "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy", "ratings_count", "rating_mean",
-    "rating_share_4_5", "phone_orders_count",
-)
-
-MARTS_DDL = f"""
-create schema if not exists marts;
-create table marts.daily_kpis (business_date date, scope text, restaurant_id int,
-    {", ".join(f"{c} numeric" for c in DAILY_KPI_COLUMNS)});
-create table marts.hourly_kpis (business_date date, hour int, hour_start_at timestamptz, orders_count int,
-    revenue_amount numeric, calls_offered_count int, calls_answered_count int, calls_unanswered_count int,
-    asa_seconds numeric, service_level numeric);
-create table marts.operator_daily (business_date date, operator_extension text, operator_name text,
-    {", ".join(f"{c} numeric" for c in OPERATOR_COLUMNS)});
-create table marts.orders (order_id text, created_at timestamptz, business_date date, status text,
-    restaurant_id int, channel text, customer_phone text, subtotal_amount numeric, discount_amount numeric,
-    total_amount numeric, is_first_order boolean, call_linkedid text, operator_extension text);
-create table marts.calls (linkedid text, queue_name text, entered_at timestamptz, business_date date,
-    outcome text, wait_seconds int, is_short_abandon boolean, answered_by_extension text, pickup_seconds int,
-    talk_seconds int, transfer_count int, caller_phone text, customer_phone text, led_to_order boolean,
-    order_id text, rating_score int);
-create table marts.customers (customer_phone text, customer_name text, segment text, first_order_at timestamptz,
-    last_order_at timestamptz, lifetime_orders_count int, lifetime_revenue_amount numeric,
-    average_check_amount numeric, home_restaurant_id int, last_call_at timestamptz, last_rating_score int);
-"""
 
 
 @dataclass
@@ -74,7 +44,7 @@ class SmallWarehouse:
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
     rejected: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, reason label) -> rows
     chain_kpis: dict[str, float] = field(default_factory=dict)  # for the last complete day
-    last_complete_day: date = DAYS[-1]
+    last_complete_day: date = business_yesterday(TZ, NOW)  # what the morning after reports on
 
 
 def create_topics(bootstrap: str, topics: dict[str, str], partitions: int = 2) -> None:
@@ -160,11 +130,11 @@ def build_small_warehouse(
 
 
 def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
-    conn.execute(MARTS_DDL)
+    create_mini_marts(conn)
     segments = ("new", "regular", "loyal")
     for n, day in enumerate(DAYS):
         orders = 10 + n
-        chain = dict.fromkeys(DAILY_KPI_COLUMNS, 1)
+        chain = dict.fromkeys(DAILY_KPIS, 1)
         chain.update(orders_count=orders, revenue_amount=orders * 800.0, average_check_amount=800.0,
                      calls_offered_count=20 + n, missed_call_rate=0.1 + n / 100, asa_seconds=12.5 + n,
                      service_level=0.8, csat_mean=4.25)
@@ -172,9 +142,9 @@ def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
             chain["csat_mean"] = None  # a null KPI (no ratings) must leave its gauge absent
             truth.chain_kpis = {k: v for k, v in chain.items() if v is not None}
         conn.execute(
-            f"insert into marts.daily_kpis (business_date, scope, restaurant_id, {', '.join(DAILY_KPI_COLUMNS)})"
-            f" values (%s, 'chain', null, {', '.join(['%s'] * len(DAILY_KPI_COLUMNS))})",
-            (day, *[chain[c] for c in DAILY_KPI_COLUMNS]),
+            f"insert into marts.daily_kpis (business_date, scope, restaurant_id, {', '.join(DAILY_KPIS)})"
+            f" values (%s, 'chain', null, {', '.join(['%s'] * len(DAILY_KPIS))})",
+            (day, *[chain[c] for c in DAILY_KPIS]),
         )
         for restaurant in (1, 2):
             conn.execute(
@@ -194,21 +164,27 @@ def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
         for hour in range(9, 23):
             start = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=hour)
             conn.execute(
-                "insert into marts.hourly_kpis values (%s, %s, %s, 2, 1600, 3, 2, 1, 14.0, 0.66)", (day, hour, start)
+                "insert into marts.hourly_kpis (business_date, hour, hour_start_at, orders_count, revenue_amount,"
+                " calls_offered_count, calls_answered_count, calls_unanswered_count, asa_seconds, service_level)"
+                " values (%s, %s, %s, 2, 1600, 3, 2, 1, 14.0, 0.66)", (day, hour, start)
             )
             phone = f"+7916000{hour:04d}"
             order_id = f"ORD-{day:%Y%m%d}-{hour:06d}"
             channel = ("phone", "app", "web")[hour % 3]
             conn.execute(
-                "insert into marts.orders values (%s, %s, %s, %s, %s, %s, %s, 850, 50, 800, %s, %s, %s)",
+                "insert into marts.orders (order_id, created_at, business_date, status, restaurant_id, channel,"
+                " customer_phone, subtotal_amount, discount_amount, total_amount, is_first_order, call_linkedid,"
+                " operator_extension) values (%s, %s, %s, %s, %s, %s, %s, 850, 50, 800, %s, %s, %s)",
                 (order_id, start + timedelta(minutes=7), day, "cancelled" if hour == 12 else "completed",
                  1 + hour % 2, channel, phone, n == 0, f"{start.timestamp():.0f}.1" if channel == "phone" else None,
                  "101" if channel == "phone" else None),
             )
             outcome = "abandoned" if hour % 4 == 0 else "answered"
             conn.execute(
-                "insert into marts.calls values (%s, 'orders', %s, %s, %s, 8, false, %s, 3, 120, 0, %s, %s, %s, %s,"
-                " %s)",
+                "insert into marts.calls (linkedid, queue_name, entered_at, business_date, outcome, wait_seconds,"
+                " is_short_abandon, answered_by_extension, pickup_seconds, talk_seconds, transfer_count, caller_phone,"
+                " customer_phone, led_to_order, order_id, rating_score)"
+                " values (%s, 'orders', %s, %s, %s, 8, false, %s, 3, 120, 0, %s, %s, %s, %s, %s)",
                 (f"{start.timestamp():.0f}.1", start, day, outcome, "101" if outcome == "answered" else None, phone,
                  phone, channel == "phone", order_id if channel == "phone" else None, 5 if hour % 2 else None),
             )
@@ -217,7 +193,9 @@ def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
         first = datetime.combine(DAYS[0], datetime.min.time(), TZ) + timedelta(hours=hour, minutes=7)
         last = datetime.combine(DAYS[-1], datetime.min.time(), TZ) + timedelta(hours=hour, minutes=7)
         conn.execute(
-            "insert into marts.customers values (%s, %s, %s, %s, %s, 3, 2400, 800, 1, %s, 5)",
+            "insert into marts.customers (customer_phone, customer_name, segment, first_order_at, last_order_at,"
+            " lifetime_orders_count, lifetime_revenue_amount, average_check_amount, home_restaurant_id, last_call_at,"
+            " last_rating_score) values (%s, %s, %s, %s, %s, 3, 2400, 800, 1, %s, 5)",
             (phone, f"Клиент {hour}", segments[(hour // 3) % 3], first, last, last),
         )
 

@@ -8,7 +8,10 @@ PostgreSQL data source expands them, and must return rows — with "All" and wit
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -148,6 +151,27 @@ def test_dashboard_files_are_generated_from_the_definitions():
     for name, model in expected.items():
         on_disk = (GRAFANA_DIR / "dashboards" / name).read_text(encoding="utf-8")
         assert on_disk == dash.render(name, model), f"{name} is stale: run `python -m monitoring.dashboards`"
+
+
+def _tz_constant(model: dict) -> str:
+    return next(v["query"] for v in model["templating"]["list"] if v["name"] == "tz")
+
+
+def test_committed_dashboards_use_the_default_business_timezone():
+    assert {_tz_constant(model) for name, model in shipped().items() if model["templating"]["list"]} == {
+        dash.DEFAULT_TIMEZONE}
+
+
+def test_generation_takes_the_timezone_from_business_timezone(tmp_path):
+    env = {**os.environ, "BUSINESS_TIMEZONE": "Asia/Novosibirsk", "PANTAO_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "monitoring.dashboards", "--output-dir", str(tmp_path / "out")],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    written = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in (tmp_path / "out").glob("*.json")}
+    assert set(written) == set(shipped())
+    for name in ("orders.json", "contact-centre.json"):
+        assert _tz_constant(written[name]) == "Asia/Novosibirsk"
+        assert written[name]["templating"]["list"][-1]["current"]["value"] == "Asia/Novosibirsk"
 
 
 def test_dashboards_are_valid_and_unique():

@@ -174,6 +174,42 @@ def test_dbt_failures_and_last_successful_build(warehouse):
     assert one(samples, "pantao_last_success_timestamp_seconds", asset="dbt_build") == good_at.timestamp()
 
 
+def test_restart_after_a_failed_build_still_exports_the_earlier_success(warehouse):
+    settings, url, _, _, dbt_dir = warehouse
+    good_at = support.NOW - timedelta(hours=30)
+    support.run_results(dbt_dir, good_at, {"model.pantao.orders": "success"})
+    assert one(scrape(registry_for(settings, url, None, dbt_dir)), "pantao_last_success_timestamp_seconds",
+               asset="dbt_build") == good_at.timestamp()
+    # the exporter is restarted after a failed build overwrote run_results.json
+    support.run_results(dbt_dir, support.NOW - timedelta(hours=2), {"model.pantao.orders": "error"})
+    samples = scrape(registry_for(settings, url, None, dbt_dir))
+    assert one(samples, "pantao_dbt_last_run_success") == 0
+    assert one(samples, "pantao_last_success_timestamp_seconds", asset="dbt_build") == good_at.timestamp()
+
+
+def test_dagster_per_run_target_folders_are_read(warehouse):
+    """dagster-dbt writes each invocation to target/<op>-<run>-<id>/; the newest one is the last run."""
+    settings, url, _, _, dbt_dir = warehouse
+    support.run_results(dbt_dir, support.NOW - timedelta(hours=5), {"model.pantao.orders": "error"})
+    dagster_at = support.NOW - timedelta(hours=1)
+    support.run_results(dbt_dir / "dbt_models-1a2b3c4-5d6e7f8", dagster_at,
+                        {"model.pantao.orders": "success", "test.pantao.unique_orders": "pass"})
+    support.run_results(dbt_dir / "dbt_models-0000000-1111111", support.NOW - timedelta(hours=9),
+                        {"model.pantao.orders": "success"})
+    samples = scrape(registry_for(settings, url, None, dbt_dir))
+    assert one(samples, "pantao_dbt_last_run_timestamp_seconds") == dagster_at.timestamp()
+    assert one(samples, "pantao_dbt_last_run_success") == 1
+    assert one(samples, "pantao_last_success_timestamp_seconds", asset="dbt_build") == dagster_at.timestamp()
+
+
+def test_telegram_configured_gauge_follows_the_settings(make_settings, fresh_database_url, tmp_path):
+    without = scrape(registry_for(make_settings(), fresh_database_url, None, tmp_path))
+    assert one(without, "pantao_telegram_configured") == 0
+    configured = make_settings(telegram_bot_token="123456:test-token", telegram_chat_ids=("111", "222"))
+    assert one(scrape(registry_for(configured, fresh_database_url, None, tmp_path)),
+               "pantao_telegram_configured") == 1
+
+
 def test_corrupt_run_results_is_a_dbt_scrape_error(warehouse):
     settings, url, _, _, dbt_dir = warehouse
     dbt_dir.mkdir(parents=True)
@@ -230,8 +266,8 @@ def test_metrics_serves_http_until_sigterm(fresh_database_url, kafka_bootstrap, 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "PANTAO_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([sys.executable, "-m", "pantao.cli", "metrics", "--port", str(port),
-                                "--host", "127.0.0.1"], env=env, cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "pantao.cli", "metrics", "--port", str(port)],
+                               env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline, body = time.monotonic() + 30, ""
@@ -247,7 +283,15 @@ def test_metrics_serves_http_until_sigterm(fresh_database_url, kafka_bootstrap, 
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
+    assert f"serving metrics on http://127.0.0.1:{port}/metrics" in output  # local unless --host widens it
     assert "metrics server stopped" in output
+
+
+def test_metrics_listens_only_locally_unless_told():
+    from monitoring.cli import metrics_command
+
+    host = next(param for param in metrics_command.params if param.name == "host")
+    assert host.default == "127.0.0.1"
 
 
 def test_a_timed_out_count_still_reports_offsets_and_lag(warehouse):

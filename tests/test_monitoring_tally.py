@@ -1,0 +1,162 @@
+"""The running totals behind pantao_records_landed/rejected: exact, monotonic, and cheap per scrape.
+
+Every assertion compares the exported counter with what is actually in the table (or was),
+across several scrapes so the watermark really settles in between.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import psycopg
+import pytest
+
+from ingestion.schema import ensure_raw_schema
+from monitoring.exporter import collect
+from monitoring.readers import REJECTED_TALLY
+from tests import monitoring_support as support
+from tests.test_monitoring_exporter import one, scrape
+
+
+def rejected_total(samples: dict) -> dict[tuple[str, str], float]:
+    return {(dict(k)["source"], dict(k)["reason"]): v for k, v in samples["pantao_records_rejected_total"].items()}
+
+
+def settled_through(url: str, table: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("select settled_through from ops.metrics_tally_state where relation = %s",
+                           (table,)).fetchone()
+    return row[0] if row else None
+
+
+def add_rejects(url: str, count: int, source: str = "kafka:orders", reason: str = "invalid JSON: x") -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into raw.rejected_records (source, source_ref, reason)"
+                     " select %s, 'ref', %s from generate_series(1, %s)", (source, reason, count))
+
+
+def add_orders(url: str, count: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into raw.orders (kafka_topic, kafka_partition, kafka_offset, payload)"
+                     " select 't', 0, i, '{}' from generate_series(1, %s) i", (count,))
+
+
+@pytest.fixture
+def small(make_settings, fresh_database_url, tmp_path):
+    settings = make_settings()
+    truth = support.build_small_warehouse(settings, fresh_database_url, None)
+    registry = collect(settings, fresh_database_url, None, clock=lambda: support.NOW.timestamp(),
+                       dbt_target_dir=tmp_path / "target")
+    return fresh_database_url, truth, registry
+
+
+def test_each_scrape_adds_exactly_the_rows_landed_since_the_last(small):
+    url, truth, registry = small
+    expected_rejected = dict(truth.rejected)
+    expected_orders = truth.landed.get("kafka:orders", 0)
+    for round_number in range(6):  # enough scrapes for the watermark to settle twice
+        samples = scrape(registry)
+        assert one(samples, "pantao_scrape_error", source="rejected") == 0
+        assert rejected_total(samples) == expected_rejected, round_number
+        assert one(samples, "pantao_records_landed_total", source="kafka:orders") == expected_orders
+        added = round_number + 1
+        add_rejects(url, added)
+        add_orders(url, 2 * added)
+        key = ("kafka:orders", "invalid_json")
+        expected_rejected[key] = expected_rejected.get(key, 0) + added
+        expected_orders += 2 * added
+    assert settled_through(url, "raw.rejected_records") is not None, "the watermark never moved"
+    assert settled_through(url, "raw.orders") is not None
+    with psycopg.connect(url) as conn:  # the counters agree with count(*) at the end
+        assert conn.execute("select count(*) from raw.rejected_records").fetchone()[0] == sum(
+            rejected_total(scrape(registry)).values())
+
+
+def test_rows_deleted_after_counting_stay_counted(small):
+    url, truth, registry = small
+    for _ in range(4):
+        before = scrape(registry)
+    assert settled_through(url, "raw.rejected_records") is not None
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("delete from raw.rejected_records")
+    after = scrape(registry)
+    assert rejected_total(after) == rejected_total(before) == truth.rejected
+
+
+def test_a_batch_committing_below_the_watermark_is_still_counted(small):
+    """A landing transaction takes its ids before it commits; rows that commit after later,
+    higher ids were counted must still be counted once."""
+    url, truth, registry = small
+    slow = psycopg.connect(url)
+    try:
+        slow.execute("insert into raw.rejected_records (source, source_ref, reason)"
+                     " values ('kafka:feedback', 'slow', 'missing required field')")
+        for _ in range(5):  # newer rows commit and several settle cycles pass over the open batch
+            add_rejects(url, 3)
+            samples = scrape(registry)
+        slow.commit()
+    finally:
+        slow.close()
+    for _ in range(4):
+        samples = scrape(registry)
+    expected = dict(truth.rejected)
+    expected[("kafka:orders", "invalid_json")] += 15
+    expected[("kafka:feedback", "missing_field")] = expected.get(("kafka:feedback", "missing_field"), 0) + 1
+    assert rejected_total(samples) == expected
+    assert settled_through(url, "raw.rejected_records") is not None
+
+
+def test_a_restarted_exporter_continues_from_the_tally(small, make_settings, tmp_path):
+    url, truth, registry = small
+    for _ in range(4):
+        scrape(registry)
+    add_rejects(url, 7)
+    restarted = collect(make_settings(), url, None, clock=lambda: support.NOW.timestamp(),
+                        dbt_target_dir=tmp_path / "target")
+    expected = dict(truth.rejected)
+    expected[("kafka:orders", "invalid_json")] += 7
+    assert rejected_total(scrape(restarted)) == expected
+
+
+def test_scrape_stays_fast_with_a_million_rejected_rows(make_settings, fresh_database_url, tmp_path):
+    url = fresh_database_url
+    settings = make_settings()
+    ensure_raw_schema(settings, url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into raw.rejected_records (source, source_ref, reason)"
+            " select case when i % 3 = 0 then 'kafka:orders' else 'pbx_cdr:file' end, 'ref',"
+            " case when i % 2 = 0 then 'invalid JSON: Expecting value' else 'missing required field id' end"
+            " from generate_series(1, 1000000) i"
+        )
+        conn.execute("vacuum analyze raw.rejected_records")
+    registry = collect(settings, url, None, dbt_target_dir=tmp_path / "target")
+
+    catch_up = []
+    for _ in range(30):  # the first start settles in steps, never over the statement timeout
+        samples = scrape(registry)
+        assert one(samples, "pantao_scrape_error", source="rejected") == 0
+        catch_up.append(one(samples, "pantao_scrape_duration_seconds", source="rejected"))
+        if "pantao_records_rejected_total" in samples:
+            break
+    assert sum(rejected_total(samples).values()) == 1_000_000
+    assert len(catch_up) < 30
+
+    steady, steady_rejected = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        samples = scrape(registry)
+        steady.append(time.perf_counter() - started)
+        steady_rejected.append(one(samples, "pantao_scrape_duration_seconds", source="rejected"))
+    add_rejects(url, 10, source="pbx_cdr:file", reason="expected 17 field(s), got 3")
+    samples = scrape(registry)
+    assert rejected_total(samples)[("pbx_cdr", "parse_error")] == 10
+    assert sum(rejected_total(samples).values()) == 1_000_010
+    print(f"\n1M rejected rows: catch-up scrapes {[round(s, 3) for s in catch_up]} s,"
+          f" steady: whole scrape median {statistics.median(steady) * 1000:.0f} ms,"
+          f" rejected {statistics.median(steady_rejected) * 1000:.1f} ms")
+    assert max(catch_up) < 4, catch_up  # under the 5 s statement timeout with room to spare
+    assert statistics.median(steady_rejected) < 0.1, steady_rejected
+    assert statistics.median(steady) < 0.5, steady
+    assert REJECTED_TALLY.column == "id"  # the primary key index is what keeps this cheap
