@@ -46,6 +46,7 @@ create table if not exists raw.pbx_cdr (
     landed_at timestamptz not null default now(),
     constraint pbx_cdr_natural_key unique (uniqueid, linkedid, sequence)
 );
+create index if not exists pbx_cdr_landed_at_brin on raw.pbx_cdr using brin (landed_at);
 create index if not exists pbx_cdr_calldate_idx on raw.pbx_cdr (calldate);
 create index if not exists pbx_cdr_linkedid_idx on raw.pbx_cdr (linkedid);
 
@@ -64,6 +65,7 @@ create table if not exists raw.pbx_queue_log (
     source text not null,
     landed_at timestamptz not null default now()
 );
+create index if not exists pbx_queue_log_landed_at_brin on raw.pbx_queue_log using brin (landed_at);
 create index if not exists pbx_queue_log_event_at_idx on raw.pbx_queue_log (event_at);
 create index if not exists pbx_queue_log_callid_idx on raw.pbx_queue_log (callid);
 
