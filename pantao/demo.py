@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,12 +98,52 @@ RUN_TIMEOUT_SECONDS = 3600
 def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
     """Run the Dagster graph in-process (`pantao run`), streaming its progress."""
     cmd = [sys.executable, "-m", "pantao.cli", "run", "--date", business_date.isoformat()]
-    try:
-        result = subprocess.run(cmd, env=_run_env(settings, endpoints), timeout=RUN_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        raise click.ClickException(f"the pipeline run did not finish in {RUN_TIMEOUT_SECONDS} s") from None
-    if result.returncode != 0:
-        raise click.ClickException(f"the pipeline run failed (exit {result.returncode}); see the output above")
+    log_path = settings.data_dir / "logs" / f"demo-run-{business_date}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
+        cmd, env=_run_env(settings, endpoints), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, errors="replace",
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            shown = _progress_line(line)
+            if shown:
+                click.echo(shown)
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise click.ClickException(f"the pipeline run did not finish in {RUN_TIMEOUT_SECONDS} s; log: {log_path}")
+    click.echo(f"    full log: {log_path}")
+    if proc.returncode != 0:
+        raise click.ClickException(f"the pipeline run failed (exit {proc.returncode}); see {log_path}")
+
+
+_STEP_EVENT = re.compile(r" - (?P<step>[\w.]+) - (?P<event>STEP_START|STEP_FAILURE) - ")
+_RUN_SUMMARY = ("run ", "materialized ", "checks: ", "failed step ", "details: ")
+
+
+def _progress_line(line: str) -> str | None:
+    """What of the run's output a person watching the demo wants: steps starting, failures, the summary."""
+    match = _STEP_EVENT.search(line)
+    if match:
+        verb = "running" if match["event"] == "STEP_START" else "FAILED"
+        return f"    {verb} {match['step']}"
+    if line.startswith(_RUN_SUMMARY):
+        return "    " + line.rstrip()[:300]
+    return None
+
+
+def print_morning_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
+    """The morning message as Telegram would show it (printed here: the demo has no bot token)."""
+    from reports.snapshot import current_report
+    from reports.summary import morning_summary, to_plain
+
+    report = current_report(settings, endpoints.database_url, business_date)
+    click.echo("")
+    click.echo(click.style("The morning Telegram summary (not sent: TELEGRAM_BOT_TOKEN is not set):", bold=True))
+    for line in to_plain(morning_summary(report, settings.report_lang)).splitlines():
+        click.echo(f"  | {line}")
 
 
 def last_day_figures(database_url: str, business_date: dt.date) -> dict | None:
@@ -198,4 +239,6 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
         prepare(settings, endpoints.database_url)
     with step(f"Running the pipeline in Dagster for {last_day} (landing → dbt marts → reports)"):
         materialize(settings, endpoints, last_day)
+    if not settings.telegram_bot_token:
+        print_morning_summary(settings, endpoints, last_day)
     print_summary(settings, endpoints, last_day, truth)
