@@ -1,0 +1,53 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='rating_id',
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': ['rating_id'], 'unique': True},
+            {'columns': ['call_linkedid']},
+            {'columns': ['order_id']},
+            {'columns': ['landed_at']},
+        ],
+    )
+}}
+
+{#- A rating never changes; a re-sent one (same rating_id) is kept once, its first landing. -#}
+
+with
+
+ratings as (
+
+    select * from {{ ref('stg_kafka__ratings') }} as stg_kafka__ratings
+    {% if is_incremental() %}
+    where landed_at > {{ landed_watermark('landed_at') }}
+      and not exists (select 1 from {{ this }} as stored where stored.rating_id = stg_kafka__ratings.rating_id)
+    {% endif %}
+
+),
+
+final as (
+
+    select distinct on (rating_id)
+        -- ids
+        rating_id,
+        call_linkedid,
+        order_id,
+        operator_extension,
+        customer_phone,
+
+        -- attributes
+        subject_type,
+        score,
+        comment,
+
+        -- timestamps
+        submitted_at,
+        landed_at
+
+    from ratings
+    order by rating_id, landed_at, submitted_at
+
+)
+
+select * from final

@@ -1,0 +1,127 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='business_date',
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': ['linkedid'], 'unique': True},
+            {'columns': ['business_date']},
+            {'columns': ['customer_phone']},
+        ],
+    )
+}}
+
+with
+
+calls as (
+
+    select * from {{ ref('int_calls_outcomes') }}
+    {% if is_incremental() %}
+    where business_date >= {{ incremental_start_date() }}
+    {% endif %}
+
+),
+
+callbacks as (
+
+    select * from {{ ref('int_calls_callbacks') }}
+
+),
+
+extensions as (
+
+    select * from {{ ref('stg_freepbx__extensions') }}
+
+),
+
+-- the order a phone call placed (the first, should a call place several)
+call_orders as (
+
+    select distinct on (call_linkedid)
+        call_linkedid as linkedid,
+        order_id
+    from {{ ref('orders') }}
+    where call_linkedid in (select linkedid from calls)
+      and not is_cancelled
+    order by call_linkedid, created_at, order_id
+
+),
+
+call_ratings as (
+
+    select distinct on (call_linkedid)
+        call_linkedid as linkedid,
+        rating_id,
+        score as rating_score
+    from {{ ref('int_ratings_deduplicated') }}
+    where subject_type = 'call'
+      and call_linkedid in (select linkedid from calls)
+    order by call_linkedid, submitted_at, rating_id
+
+),
+
+known_customers as (
+
+    select customer_phone from {{ ref('int_customer_profiles_latest') }}
+    where customer_phone in (select caller_phone from calls)
+    union
+    select customer_phone from {{ ref('orders') }}
+    where customer_phone in (select caller_phone from calls)
+
+),
+
+final as (
+
+    select
+        -- ids
+        calls.linkedid,
+        calls.queue_name,
+        calls.answered_by_extension,
+        extensions.operator_name as answered_by_name,
+        calls.caller_phone,
+        known_customers.customer_phone,
+        call_orders.order_id,
+        call_ratings.rating_id,
+
+        -- outcome
+        calls.outcome,
+        calls.is_answered,
+        calls.is_short_abandon,
+        calls.is_answered_within_service_level,
+        calls.is_transferred,
+        call_orders.order_id is not null as led_to_order,
+        call_ratings.rating_score,
+        coalesce(callbacks.is_called_back, false) as is_called_back,
+        coalesce(callbacks.is_answered_again, false) as is_answered_again,
+        coalesce(callbacks.is_reached_later, false) as is_reached_later,
+        coalesce(callbacks.callback_attempts_count, 0) as callback_attempts_count,
+
+        -- durations
+        calls.wait_seconds,
+        calls.hold_seconds,
+        calls.pickup_seconds,
+        calls.talk_seconds,
+
+        -- counts
+        calls.transfer_count,
+        calls.missed_rings_count,
+
+        -- timestamps
+        calls.entered_at,
+        calls.business_date,
+        calls.business_hour,
+        calls.connected_at,
+        calls.ended_at,
+        callbacks.reached_at,
+        calls.last_landed_at
+
+    from calls
+    left join callbacks using (linkedid)
+    left join extensions on extensions.operator_extension = calls.answered_by_extension
+    left join call_orders using (linkedid)
+    left join call_ratings using (linkedid)
+    left join known_customers on known_customers.customer_phone = calls.caller_phone
+
+)
+
+select * from final

@@ -1,0 +1,103 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': ['order_id'], 'unique': True},
+            {'columns': ['business_date']},
+            {'columns': ['customer_phone']},
+            {'columns': ['call_linkedid']},
+            {'columns': ['customer_last_landed_at']},
+        ],
+    )
+}}
+
+{#- is_first_order depends on the customer's other orders (an earlier order landing late, or the
+    first order being cancelled, moves it), so an incremental run rebuilds every order of each
+    customer whose orders changed since the last run: the "customers affected". -#}
+
+with
+
+latest as (
+
+    select * from {{ ref('int_orders_latest') }}
+
+),
+
+{% if is_incremental() %}
+changed as (
+
+    select order_id, customer_phone
+    from latest
+    where last_landed_at > {{ landed_watermark('customer_last_landed_at') }}
+
+),
+
+scope as (
+
+    select * from latest
+    where order_id in (select order_id from changed)
+       or customer_phone in (select customer_phone from changed where customer_phone is not null)
+
+),
+{% else %}
+scope as (
+
+    select * from latest
+
+),
+{% endif %}
+
+customer_history as (
+
+    select
+        order_id,
+        -- the customer's first non-cancelled order ever (ties: the smaller order_id)
+        customer_phone is not null
+            and status <> 'cancelled'
+            and row_number() over (
+                partition by customer_phone
+                order by (status = 'cancelled'), created_at, order_id
+            ) = 1 as is_first_order,
+        max(last_landed_at) over (partition by coalesce(customer_phone, order_id)) as customer_last_landed_at
+    from scope
+
+),
+
+final as (
+
+    select
+        -- ids
+        scope.order_id,
+        scope.restaurant_id,
+        scope.customer_phone,
+        scope.call_linkedid,
+        scope.operator_extension,
+
+        -- attributes
+        scope.status,
+        scope.channel,
+        scope.items_count,
+        scope.status = 'cancelled' as is_cancelled,
+        customer_history.is_first_order,
+
+        -- amounts
+        scope.subtotal_amount,
+        scope.discount_amount,
+        scope.total_amount,
+
+        -- timestamps
+        scope.created_at,
+        scope.business_date,
+        {{ business_hour('scope.created_at') }} as business_hour,
+        scope.latest_event_at,
+        scope.last_landed_at,
+        customer_history.customer_last_landed_at
+
+    from scope
+    inner join customer_history using (order_id)
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+with
+
+source as (
+
+    select * from {{ source('freepbx', 'pbx_extensions') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        extension as operator_extension,
+
+        -- attributes
+        name as operator_name,
+
+        -- lineage
+        source as landing_source,
+        landed_at
+
+    from source
+
+)
+
+select * from renamed

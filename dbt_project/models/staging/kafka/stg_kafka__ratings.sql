@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    select * from {{ source('kafka', 'feedback') }}
+
+),
+
+parsed as (
+
+    select
+        landed_at,
+        payload::jsonb as doc
+    from source
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        doc ->> 'event_id' as event_id,
+        doc ->> 'rating_id' as rating_id,
+        doc ->> 'call_linkedid' as call_linkedid,
+        doc ->> 'order_id' as order_id,
+        doc ->> 'operator_extension' as operator_extension,
+        doc ->> 'customer_phone' as customer_phone,
+
+        -- attributes
+        doc ->> 'subject_type' as subject_type,
+        (doc ->> 'score')::int as score,
+        doc ->> 'comment' as comment,
+
+        -- timestamps
+        (doc ->> 'event_at')::timestamptz as submitted_at,
+
+        -- lineage
+        landed_at
+
+    from parsed
+
+)
+
+select * from renamed
