@@ -24,21 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def warehouse(request, tmp_path_factory):
-    """The shared `built_warehouse` when the pipeline plugin is loaded; otherwise the same build, here."""
-    try:
-        return request.getfixturevalue("built_warehouse")
-    except pytest.FixtureLookupError:
-        from pantao.db import with_database
-        from tests.pipeline import SMALL_SIM, build_simulated_warehouse
-
-        admin = request.getfixturevalue("pg_server").dsn("postgres")
-        name = "monitoring_pipeline_warehouse"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
-            conn.execute(f'create database "{name}"')
-        return build_simulated_warehouse(with_database(admin, name), tmp_path_factory.mktemp("wh"),
-                                         request.getfixturevalue("kafka_bootstrap"), SMALL_SIM)
+def warehouse(built_warehouse):
+    """The shared small warehouse built once per session by tests/pipeline.py."""
+    return built_warehouse
 
 
 @pytest.fixture(scope="module")

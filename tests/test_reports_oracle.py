@@ -3,7 +3,6 @@ marts.daily_kpis and the simulator's truth.json for that day."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import psycopg
@@ -21,24 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def warehouse(request, tmp_path_factory):
-    """The shared `built_warehouse` when the pipeline plugin is loaded; otherwise the same build, here."""
-    try:
-        return request.getfixturevalue("built_warehouse")
-    except pytest.FixtureLookupError:
-        from tests.pipeline import SMALL_SIM, build_simulated_warehouse
-
-        admin = request.getfixturevalue("pg_server").dsn("postgres")
-        name = "reports_oracle_warehouse"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
-            conn.execute(f'create database "{name}"')
-        from pantao.db import with_database
-
-        # Malformed records are the landing's concern (its own tests); the report needs clean days.
-        config = dataclasses.replace(SMALL_SIM, malformed_share=0.0)
-        return build_simulated_warehouse(with_database(admin, name), tmp_path_factory.mktemp("wh"),
-                                         request.getfixturevalue("kafka_bootstrap"), config)
+def warehouse(built_warehouse):
+    """The shared small warehouse built once per session by tests/pipeline.py."""
+    return built_warehouse
 
 
 @pytest.fixture(scope="module")
