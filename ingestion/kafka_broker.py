@@ -40,6 +40,11 @@ def consumer_config(settings: Settings, bootstrap: str, **overrides: object) -> 
         "auto.offset.reset": "error",  # an offset that vanished must surface, never be skipped silently
         "enable.partition.eof": False,
         "queued.max.messages.kbytes": 32768,  # bounds prefetch memory per partition
+        # When the prefetch queue is full, librdkafka postpones the next fetch by this much
+        # (default 1000 ms), so a reader that drains the queue quickly then finds it empty and
+        # waits. Measured on the embedded broker: the reader stalled ~200 ms every ~60,000 records,
+        # a third of its run; with 20 ms it never waits, at no measurable CPU cost.
+        "fetch.queue.backoff.ms": 20,
         "socket.connection.setup.timeout.ms": 5000,
         "reconnect.backoff.max.ms": 2000,
         "logger": librdkafka_log,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 import orjson
 import psycopg
 import pytest
+from confluent_kafka import Producer
 
 from ingestion.kafka_landing import LandingError, land_topics, stream_lag
 from ingestion.schema import ensure_raw_schema
@@ -235,3 +237,35 @@ def test_invalid_worker_split_is_refused(landing_env):
     settings, db, bootstrap = landing_env
     with pytest.raises(LandingError, match="worker index 2 of 2"):
         land_topics(settings, db, bootstrap, worker_index=2, worker_count=2)
+
+
+def test_payloads_keys_and_timestamps_land_byte_for_byte(landing_env, unique_topics):
+    """Whitespace, escapes and non-ASCII text reach raw.<stream> exactly as sent; bad keys are quarantined."""
+    settings, db, bootstrap = landing_env
+    topic = unique_topics["orders"]
+    event = order_event(1, customer_phone='quote " backslash \\ tab \t newline \n', operator_extension="доб. 101")
+    values = [
+        orjson.dumps(event),  # escapes inside strings
+        orjson.dumps(order_event(2), option=orjson.OPT_INDENT_2).replace(b"\n  ", b"\r\n\t"),  # CR, LF, tab between tokens
+        orjson.dumps(order_event(3)).replace("Бургер".encode(), b"\\u0411\\u0443\\u0440\\u0433\\u0435\\u0440"),
+        *(orjson.dumps(order_event(i)) for i in range(4, 8)),
+    ]
+    keys = [b"k\\1\t\n", "ключ".encode(), None, b"", b"\xff\xfe", b"a\x00b", b"ORD-7"]
+    stamp = 1_793_612_096_789  # 2026-11-02T08:54:56.789Z, milliseconds
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        producer.produce(topic, value=value, key=key, partition=0, timestamp=stamp + i)
+    assert producer.flush(30) == 0
+
+    result = land_topics(settings, db, bootstrap, streams=["orders"])
+
+    assert (result.landed, result.rejected) == (5, 2)
+    with psycopg.connect(db) as conn:
+        rows = conn.execute("select kafka_offset, kafka_key, convert_to(payload, 'UTF8'), kafka_timestamp "
+                            "from raw.orders order by kafka_offset").fetchall()
+        rejected = conn.execute("select source_ref, reason from raw.rejected_records order by id").fetchall()
+    assert [r[0] for r in rows] == [0, 1, 2, 3, 6]
+    assert [r[1] for r in rows] == ["k\\1\t\n", "ключ", None, "", "ORD-7"]
+    assert [bytes(r[2]) for r in rows] == [values[i] for i in (0, 1, 2, 3, 6)]
+    assert [r[3] for r in rows] == [dt.datetime.fromtimestamp((stamp + i) / 1000, dt.UTC) for i in (0, 1, 2, 3, 6)]
+    assert rejected == [(f"{topic}/0/4", "message key is not UTF-8"), (f"{topic}/0/5", "message key contains a NUL byte")]

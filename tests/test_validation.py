@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingestion.validation import SCHEMAS, make_validator
+from ingestion.validation import SCHEMAS, Field, _one_of, make_validator
 from tests.test_kafka_landing_helpers import customer_event, feedback_event, order_event
 
 GOOD = {"orders": order_event, "customers": customer_event, "feedback": feedback_event}
@@ -83,3 +83,80 @@ def test_every_stream_has_version_1():
     assert all(1 in versions for versions in SCHEMAS.values())
     with pytest.raises(ValueError, match="no schema for stream 'calls'"):
         make_validator("calls")
+
+
+# -- the fast path (msgspec) and the detailed path (orjson + checks) must give the same verdict
+
+_PLACEHOLDER = "\x01placeholder\x01"
+# JSON literals as raw text: numbers orjson and msgspec read differently at the edges, strings
+# each path must accept or reject alike, and input that is not valid at all.
+LITERALS: list[bytes] = [
+    b"null", b"true", b"false", b"0", b"1", b"-1", b"5", b"6", b"-0", b"1.0", b"1E2", b"1.5", b"-0.0",
+    b"9223372036854775807", b"9223372036854775808", b"18446744073709551615", b"18446744073709551616",
+    b"-9223372036854775808", b"-9223372036854775809", b"1e308", b"1e400", b"-1e400", b"1" + b"0" * 400,
+    b'""', b'"x"', b'"3"', b'"RUB"', b'"rub"', b'"created"', b'"order_created"', b'"call"', b'"phone"',
+    b'"rating_submitted"', b'"customer_created"',
+    b'"00000000-0000-0000-0000-000000000001"', b'"00000000000000000000000000000001"',
+    b'"zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"', b'"\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf-'
+    b'\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf-\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf-\xd0\xaf\xd0\xaf\xd0\xaf\xd0\xaf-'
+    + b"\xd0\xaf" * 12 + b'"',
+    b'"2026-11-01T12:34:56.789+03:00"', b'"2026-11-01T12:34:56Z"', b'"2026-11-01t12:34:56z"',
+    b'"2026-11-01T12:34:56"', b'"2026-11-01 12:34:56+03:00"', b'"2026-11-01T12:34:56+0300"',
+    b'"20261101T123456+0300"', b'"2026-11-01T12:34:56,5+03:00"', b'"2026-11-01T24:00:00Z"',
+    b'"2026-02-30T12:00:00Z"', b'"2026-11-01T12:34+03:00"', b'"2026-11-01T12:34:56.1234567891-00:00"',
+    b'"2026-11-01"',
+    b"[]", b"{}", b"[{}]", b'[{"sku": "A", "name": "x", "qty": 1, "unit_price": 1}]',
+    b'[{"sku": "A", "name": "x", "qty": 1, "unit_price": 1, "note": "extra keys are fine"}]',
+    b'[{"sku": "A", "name": "x", "qty": 0, "unit_price": 1}]', b'[{"sku": "A", "name": "x", "qty": 1}]',
+    b'[{"sku": "A", "name": null, "qty": 1, "unit_price": 1}]', b'[{"sku": "A", "name": "x", "qty": 1, "unit_price": true}]',
+    b'"\\u0000"', b'"a\\\\u0000"', b'"\\ud800"', b'"\\ud83d\\ude00"', b'"\xff"', b'"\xed\xa0\x80"', b'"a\tb"',
+    b"NaN", b"[1,,2]", b"0" * 3 + b"1", b"[" * 1100 + b"]" * 1100,
+]
+
+
+def _with_literal(event: dict, name: str, literal: bytes) -> bytes:
+    return orjson.dumps({**event, name: _PLACEHOLDER}).replace(orjson.dumps(_PLACEHOLDER), literal)
+
+
+def _variants(stream: str) -> list[bytes]:
+    event = GOOD[stream](3)
+    names = [*event, "loyalty_tier"]  # every field, and one the schema does not list
+    variants = [orjson.dumps(event), orjson.dumps(event, option=orjson.OPT_INDENT_2),
+                orjson.dumps(event)[:-1] + b', "schema_version": 2}', orjson.dumps(event)[:-1] + b', "schema_version": 1}',
+                b'{"schema_version": 1}', b"[]", b"1", b"\xef\xbb\xbf" + orjson.dumps(event), orjson.dumps(event) + b" x"]
+    for name in names:
+        variants.append(_without(event, name))
+        variants += [_with_literal(event, name, literal) for literal in LITERALS]
+    return variants
+
+
+@pytest.mark.parametrize("stream", sorted(GOOD))
+def test_fast_path_gives_the_detailed_paths_verdict_on_every_variant(stream):
+    fast, detailed = make_validator(stream), make_validator(stream, fast=False)
+    variants = _variants(stream)
+    verdicts = [(raw, fast(raw), detailed(raw)) for raw in variants]
+    assert [v for v in verdicts if v[1] != v[2]] == []
+    accepted = sum(1 for _, verdict, _ in verdicts if verdict is None)
+    assert 20 < accepted < len(variants) - 200  # the variants exercise both verdicts
+
+
+def test_fields_beyond_the_schema_are_accepted_but_their_values_must_still_be_valid_json():
+    validate = make_validator("orders")
+    assert validate(_with_literal(order_event(1), "loyalty_tier", b'"gold"')) is None
+    assert validate(_with_literal(order_event(1), "loyalty_tier", b'"\xff"')).startswith("not UTF-8")
+    assert validate(_with_literal(order_event(1), "loyalty_tier", b"1e400")).startswith("invalid JSON")
+
+
+def test_a_second_schema_version_is_chosen_by_schema_version(monkeypatch):
+    fields_v1, rules_v1 = SCHEMAS["orders"][1]
+    fields_v2 = (*fields_v1, Field("loyalty_tier", "string", check=_one_of("bronze", "gold")))
+    monkeypatch.setitem(SCHEMAS, "orders", {1: (fields_v1, rules_v1), 2: (fields_v2, rules_v1)})
+    for fast in (True, False):
+        validate = make_validator("orders", fast=fast)
+        assert validate(orjson.dumps(order_event(1))) is None
+        assert validate(orjson.dumps(order_event(1, schema_version=2, loyalty_tier="gold"))) is None
+        assert validate(orjson.dumps(order_event(1, schema_version=2))) == "missing required field 'loyalty_tier'"
+        assert validate(orjson.dumps(order_event(1, schema_version=2, loyalty_tier="tin"))).startswith(
+            "field 'loyalty_tier' must be one of bronze, gold")
+        assert validate(orjson.dumps(order_event(1, schema_version=3))) == "unknown schema_version 3 (this landing reads 1, 2)"
+        assert validate(_without(order_event(1), "schema_version")) == "missing required field 'schema_version'"
