@@ -70,44 +70,33 @@ class PbxStore:
                 count += 1
         return count
 
-    def write_cdr(self, rows: Iterable[tuple]) -> tuple[int, int]:
-        """Land CDR tuples (formats.CDR_COLUMNS order); returns (rows read, rows new)."""
+    def _land(self, temp: str, columns: str, rows: Iterable, insert_sql: str) -> tuple[int, int]:
+        """COPY rows into a temp table, then move the new ones into the raw table (natural keys skip the
+        rest); returns (rows read, rows new)."""
         self._ensure_temp()
-        read = self._copy("pbx_cdr_in", _CDR_COLS, rows)
+        read = self._copy(temp, columns, rows)
         if not read:
             return 0, 0
-        cur = self.conn.execute(
-            f"insert into raw.pbx_cdr ({_CDR_COLS}, source) select {_CDR_COLS}, %s from pbx_cdr_in"
-            " on conflict (uniqueid, linkedid, sequence) do nothing",
-            (self.mode,),
-        )
+        cur = self.conn.execute(insert_sql, (self.mode,))
         return read, cur.rowcount
+
+    def write_cdr(self, rows: Iterable[tuple]) -> tuple[int, int]:
+        """Land CDR tuples (formats.CDR_COLUMNS order); returns (rows read, rows new)."""
+        return self._land("pbx_cdr_in", _CDR_COLS, rows,
+                          f"insert into raw.pbx_cdr ({_CDR_COLS}, source) select {_CDR_COLS}, %s from pbx_cdr_in"
+                          " on conflict (uniqueid, linkedid, sequence) do nothing")
 
     def write_master_csv(self, rows: Iterable[list[str]]) -> tuple[int, int]:
         """Land checked Master.csv rows (21 strings, file order); returns (rows read, rows new)."""
-        self._ensure_temp()
-        read = self._copy("pbx_master_csv_in", _CSV_COLS, rows)
-        if not read:
-            return 0, 0
-        cur = self.conn.execute(
-            f"insert into raw.pbx_cdr ({_CSV_TARGET}, source) select {_CSV_SELECT}, %s from pbx_master_csv_in"
-            " on conflict (uniqueid, linkedid, sequence) do nothing",
-            (self.mode,),
-        )
-        return read, cur.rowcount
+        return self._land("pbx_master_csv_in", _CSV_COLS, rows,
+                          f"insert into raw.pbx_cdr ({_CSV_TARGET}, source) select {_CSV_SELECT}, %s"
+                          " from pbx_master_csv_in on conflict (uniqueid, linkedid, sequence) do nothing")
 
     def write_queue_log(self, rows: Iterable[list]) -> tuple[int, int]:
         """Land queue_log rows (formats.QUEUE_LOG_COLUMNS order); returns (rows read, rows new)."""
-        self._ensure_temp()
-        read = self._copy("pbx_queue_log_in", _QL_COLS, rows)
-        if not read:
-            return 0, 0
-        cur = self.conn.execute(
-            f"insert into raw.pbx_queue_log ({_QL_TARGET}, source) select {_QL_SELECT}, %s"
-            " from pbx_queue_log_in on conflict (event_hash) do nothing",
-            (self.mode,),
-        )
-        return read, cur.rowcount
+        return self._land("pbx_queue_log_in", _QL_COLS, rows,
+                          f"insert into raw.pbx_queue_log ({_QL_TARGET}, source) select {_QL_SELECT}, %s"
+                          " from pbx_queue_log_in on conflict (event_hash) do nothing")
 
     def write_rejects(self, stream: str, rejects: Iterable[Reject]) -> int:
         """Quarantine unparseable records as `pbx_<stream>:<mode>` with their reason and bytes."""
