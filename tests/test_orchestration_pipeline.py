@@ -277,15 +277,18 @@ def _selector(repository, job):
 def test_a_failed_dbt_run_is_retried_from_asset_failure_without_rebuilding_what_succeeded(pipeline, dagster_ui):
     instance = pipeline.instance
     params = {"selector": _selector(dagster_ui.repository, "marts_job"), "runConfigData": {}}
+    # Break the queue_log staging model with a renamed column: unlike a renamed table, a landing run
+    # that happens to start meanwhile (a schedule tick queued before the fixture paused it) cannot
+    # repair it with its `create table if not exists`, so the dbt run fails as intended.
     with psycopg.connect(pipeline.database_url, autocommit=True) as conn:
-        conn.execute("alter table raw.pbx_queue_log rename to pbx_queue_log_moved_away")
+        conn.execute("alter table raw.pbx_queue_log rename column event to event_moved_away")
         try:
             launched = dagster_ui.gql(LAUNCH_RUN, {"params": params})["launchRun"]
             assert launched["__typename"] == "LaunchRunSuccess", launched
             first = launched["run"]["runId"]
             assert _wait_run(dagster_ui, first) == "FAILURE"
         finally:
-            conn.execute("alter table raw.pbx_queue_log_moved_away rename to pbx_queue_log")
+            conn.execute("alter table raw.pbx_queue_log rename column event_moved_away to event")
     built_first = _materialized(instance, first)
     assert "marts/orders" in built_first
     assert "marts/daily_kpis" not in built_first and "reporting_views" not in built_first
