@@ -1,38 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['linkedid'], 'unique': True},
-            {'columns': ['business_date']},
-            {'columns': ['customer_phone']},
-        ],
-    )
-}}
+{{ config(indexes=[
+    {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']},
+    {'columns': ['customer_phone']},
+]) }}
 
 with
 
-calls as (
-
-    select * from {{ ref('int_calls_outcomes') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-callbacks as (
-
-    select * from {{ ref('int_calls_callbacks') }}
-
-),
-
-extensions as (
-
-    select * from {{ ref('stg_freepbx__extensions') }}
-
-),
+calls as (select * from {{ ref('int_calls_outcomes') }} where {{ in_lookback_window() }}),
+callbacks as (select * from {{ ref('int_calls_callbacks') }}),
+extensions as (select * from {{ ref('stg_freepbx__extensions') }}),
 
 -- the order a phone call placed (the first, should a call place several)
 call_orders as (
