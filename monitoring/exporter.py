@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from ingestion.kafka_broker import LandingError
 from ingestion.kafka_landing import PartitionLag, stream_lag
 from monitoring import readers
-from monitoring.catalog import KPI_GAUGES, METRICS, SCRAPE_SOURCES
+from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
 from monitoring.dbt_results import (
     DbtResultsError,
     RunResults,
@@ -59,7 +59,7 @@ class _Families:
 
     def __init__(self) -> None:
         self._families: dict[str, Metric] = {}
-        for spec in METRICS:
+        for spec in metrics():
             family_type = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
             self._families[spec.name] = family_type(spec.name, spec.help, labels=list(spec.labels))
 
@@ -244,14 +244,15 @@ class PantaoCollector(Collector):
             out.add("pantao_last_success_timestamp_seconds", found.last_morning_sent_at, "morning_delivery")
 
     def _kpis(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
-        found = readers.chain_kpis(conn, list(KPI_GAUGES), through=yesterday)
+        gauges = kpi_gauges()
+        found = readers.chain_kpis(conn, list(gauges), through=yesterday)
         if found is None:
             return
         business_date, values = found
         day_start = datetime.combine(business_date, datetime.min.time(), self.settings.tz)
         out.add("pantao_kpi_business_date_timestamp_seconds", day_start.timestamp())
         for column, value in values.items():
-            out.add(KPI_GAUGES[column], value)
+            out.add(gauges[column], value)
 
     def _dbt(self, out: _Families, conn: psycopg.Connection | None) -> None:
         """The last invocation from run_results.json, and the last successful build, which is also

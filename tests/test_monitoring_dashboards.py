@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from monitoring import dashboards as dash
-from monitoring.catalog import METRICS
+from monitoring.catalog import metrics
 from tests import monitoring_support as support
 
 GRAFANA_DIR = Path(dash.__file__).resolve().parent / "grafana"
-SERVED_SERIES = {spec.series_name for spec in METRICS} | {"up"}
+SERVED_SERIES = {spec.series_name for spec in metrics()} | {"up"}
 TIME_FROM = datetime(2026, 11, 1, tzinfo=support.TZ)
 TIME_TO = datetime(2026, 11, 4, tzinfo=support.TZ)
 
