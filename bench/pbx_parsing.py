@@ -32,9 +32,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ingestion.pbx.cdr_csv import parse_master_csv  # noqa: E402
 from ingestion.pbx.files import DEFAULT_CHUNK_BYTES  # noqa: E402
 from ingestion.pbx.formats import MASTER_CSV_COLUMNS  # noqa: E402
-from ingestion.pbx.parsers import iter_pieces, parse_master_csv, parse_queue_log  # noqa: E402
+from ingestion.pbx.parsers import iter_pieces, parse_queue_log  # noqa: E402
 
 QL_COLUMNS = ["epoch", "callid", "queuename", "agent", "event", "data1", "data2", "data3", "data4", "data5"]
 NAMES = ["Иван Петров", "Ольга", "Сергей", "Anna", "Мария Кузнецова", ""]

@@ -6,8 +6,9 @@ import hashlib
 
 import pytest
 
+from ingestion.pbx.cdr_csv import parse_master_csv
 from ingestion.pbx.formats import MASTER_CSV_COLUMNS, event_hash
-from ingestion.pbx.parsers import iter_pieces, parse_master_csv, parse_queue_log
+from ingestion.pbx.parsers import iter_pieces, parse_queue_log
 from tests import pbx_samples
 
 # Every queue_log event kind of the domain reference, with realistic data fields.
