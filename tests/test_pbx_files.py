@@ -192,3 +192,24 @@ def test_renamed_operator_is_updated_and_unchanged_ones_are_not_counted(
     with psycopg.connect(fresh_database_url) as conn:
         assert conn.execute("select name from raw.pbx_extensions where extension = '101'").fetchone() == (
             "Анна Петрова-Иванова",)
+
+
+def test_an_operator_the_directory_drops_keeps_name_and_row_until_listed_again(
+        settings, fresh_database_url, pbx_files) -> None:
+    land_pbx(settings, fresh_database_url, source="files")
+    without_vera = [e for e in pbx_samples.EXTENSIONS if e["extension"] != "103"]
+    pbx_files["extensions.json"].write_text(json.dumps(without_vera, ensure_ascii=False), encoding="utf-8")
+    assert land_pbx(settings, fresh_database_url, source="files").counts("extensions").landed == 1  # 103 dropped
+
+    def directory() -> list[tuple]:
+        with psycopg.connect(fresh_database_url) as conn:
+            return conn.execute("select extension, name, removed_at is not null from raw.pbx_extensions"
+                                " order by 1").fetchall()
+
+    assert directory() == [("101", "Анна Петрова", False), ("102", "Борис Смирнов", False),
+                           ("103", "Вера Козлова", True)]
+    pbx_files["extensions.json"].write_text("[]", encoding="utf-8")  # an empty read is a failed read, not a purge
+    assert land_pbx(settings, fresh_database_url, source="files").counts("extensions").landed == 0
+    pbx_files["extensions.json"].write_text(json.dumps(pbx_samples.EXTENSIONS, ensure_ascii=False), encoding="utf-8")
+    land_pbx(settings, fresh_database_url, source="files")
+    assert [row[2] for row in directory()] == [False, False, False]

@@ -320,3 +320,15 @@ def test_unknown_operators_are_a_metric_and_a_line_in_the_daily_report(warehouse
     html = report.html_path.read_text(encoding="utf-8")
     assert "Нет в справочнике FreePBX: неизвестный (доб. 117)." in html
     assert html.count("неизвестный (доб. 117)") == 2  # its row in the operator table, and the line
+
+
+def test_unknown_operator_checks_are_dagster_warnings_that_never_block_the_report() -> None:
+    """dagster-dbt turns a dbt test into an asset check, blocking only when its severity is error."""
+    from orchestration.defs.marts.assets import dbt_models
+    from orchestration.defs.reports.assets import GUARDED_CHECKS
+
+    specs = [s for s in dbt_models.check_specs
+             if s.name.startswith("relationships_") and s.name.endswith("ref_stg_freepbx__extensions_")]
+    assert sorted(s.asset_key.to_user_string() for s in specs) == ["marts/calls", "marts/operator_daily"]
+    assert not any(s.blocking for s in specs)
+    assert not {s.key for s in specs} & set(GUARDED_CHECKS)
