@@ -67,25 +67,28 @@ def test_db_mode_lands_cdrs_and_queue_log(make_settings, fresh_database_url, loa
     assert cdr == [("2026-11-01 12:00:00", "74950000000", "+79161234567", "db")]
 
 
-def test_db_queue_log_local_time_hashes_like_the_file_line(
-        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
-    files = pbx_samples.write_files(tmp_path / "pbx")
-    land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
-    from_db = _rows(fresh_database_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
-
+def landed_from_files(pg_server, settings, files: dict, sql: str) -> list[tuple]:
+    """Land `files` (queue_log, Master.csv) in a database of their own and return `sql`'s rows there."""
     other = f"t_{uuid.uuid4().hex[:12]}"
     admin = pg_server.dsn("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'create database "{other}"')
     try:
         file_url = admin.rsplit("/", 1)[0] + f"/{other}"
-        land_pbx(make_settings(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]), file_url,
-                 source="files")
-        from_file = _rows(file_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
+        land_pbx(settings.with_overrides(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]),
+                 file_url, source="files")
+        return _rows(file_url, sql)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{other}" with (force)')
-    assert from_db == from_file
+
+
+def test_db_queue_log_local_time_hashes_like_the_file_line(
+        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
+    files = pbx_samples.write_files(tmp_path / "pbx")
+    land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
+    sql = "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1"
+    assert _rows(fresh_database_url, sql) == landed_from_files(pg_server, make_settings(), files, sql)
 
 
 def test_db_rerun_is_idempotent_and_late_rows_inside_the_overlap_land(
@@ -182,22 +185,9 @@ def test_db_queuelog_table_with_one_data_column_lands_like_the_file(
               rows))
     result = land_pbx(make_settings(pbx_db_url=pbx_db_url, pbx_timezone=berlin), fresh_database_url, source="db")
     assert result.counts("queue_log").landed == 11  # every line of the FreePBX 17 day
-    from_db = _rows(fresh_database_url, "select event_hash, event_at, data5 from raw.pbx_queue_log order by 1")
-
-    paths = FREEPBX17.write(tmp_path / "files", [])
-    other = f"t_{uuid.uuid4().hex[:12]}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{other}"')
-    try:
-        file_url = admin.rsplit("/", 1)[0] + f"/{other}"
-        land_pbx(make_settings(pbx_queue_log=paths["queue_log"], pbx_cdr_csv=paths["Master.csv"]), file_url,
-                 source="files")
-        from_file = _rows(file_url, "select event_hash, event_at, data5 from raw.pbx_queue_log order by 1")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{other}" with (force)')
-    assert from_db == from_file
+    sql = "select event_hash, event_at, data5 from raw.pbx_queue_log order by 1"
+    from_db = _rows(fresh_database_url, sql)
+    assert from_db == landed_from_files(pg_server, make_settings(), FREEPBX17.write(tmp_path / "files", []), sql)
     assert ("75|1",) in {(r[2],) for r in from_db}  # ATTENDEDTRANSFER LINK: talk|origposition in data5
 
 

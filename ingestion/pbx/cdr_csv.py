@@ -19,15 +19,7 @@ import re
 from collections.abc import Callable
 
 from ingestion.pbx.formats import AMAFLAGS, CDR_CSV_LAYOUTS, MASTER_CSV_COLUMNS
-from ingestion.pbx.parsers import (
-    DATETIME_RE,
-    Parsed,
-    Reject,
-    no_gc,
-    reject_nul_lines,
-    split_lines,
-    valid_datetime,
-)
+from ingestion.pbx.parsers import DATETIME_RE, Parsed, Reject, begin_block, no_gc, valid_datetime
 
 _INDEX = {name: i for i, name in enumerate(MASTER_CSV_COLUMNS)}
 _N = len(MASTER_CSV_COLUMNS)
@@ -124,12 +116,9 @@ def parse_master_csv(block: bytes, *, name: str = "Master.csv", first_line: int 
     """
     if layout != "auto" and layout not in PLACE:
         raise ValueError(f"unknown cdr_csv layout {layout!r}; expected auto or one of {', '.join(PLACE)}")
-    lines, raw_lines = split_lines(block)
-    out = Parsed(lines=len(lines))
+    lines, raw_lines, out = begin_block(block, name, first_line)
     rows, rejects = out.rows, out.rejects
     append = rows.append
-    if b"\x00" in block:
-        reject_nul_lines(lines, raw_lines, name, first_line, rejects)
     auto = layout == "auto"
     fixed_n = LAYOUT_FIELDS.get(layout, 0)
     fixed_place = PLACE.get(layout)

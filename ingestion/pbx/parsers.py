@@ -133,6 +133,16 @@ def reject_nul_lines(lines: list[str], raw_lines: list[bytes] | None, name: str,
             lines[i] = ""
 
 
+def begin_block(block: bytes, name: str, first_line: int) -> tuple[list[str], list[bytes] | None, Parsed]:
+    """The decoded lines of a block, its byte lines when it was not UTF-8, and an empty result
+    holding the rejects of lines with a NUL byte (blanked out, so the parser skips them)."""
+    lines, raw_lines = split_lines(block)
+    out = Parsed(lines=len(lines))
+    if b"\x00" in block:
+        reject_nul_lines(lines, raw_lines, name, first_line, out.rejects)
+    return lines, raw_lines, out
+
+
 def parse_queue_log(block: bytes, *, name: str = "queue_log", first_line: int = 1,
                     epoch_range: tuple[int, int] | None = None) -> Parsed:
     """Parse `epoch|callid|queuename|agent|event|data1..data5` lines into queue_log COPY rows.
@@ -142,12 +152,9 @@ def parse_queue_log(block: bytes, *, name: str = "queue_log", first_line: int = 
     line is used as split, with no per-field work. `epoch_range` (inclusive start, exclusive
     end) keeps only events inside a re-landing window.
     """
-    lines, raw_lines = split_lines(block)
-    out = Parsed(lines=len(lines))
+    lines, raw_lines, out = begin_block(block, name, first_line)
     rows, rejects = out.rows, out.rejects
     append = rows.append
-    if b"\x00" in block:
-        reject_nul_lines(lines, raw_lines, name, first_line, rejects)
     with no_gc():
         for i, line in enumerate(lines):
             if line and line[-1] == "\r":
