@@ -231,3 +231,19 @@ def test_master_csv_rotations_are_followed_the_same_way(make_settings, fresh_dat
     assert (counts.landed, counts.duplicates) == (4, 0)
     with psycopg.connect(fresh_database_url) as conn:
         assert conn.execute("select count(*), count(distinct cdr_key) from raw.pbx_cdr").fetchone() == (9, 9)
+
+
+def test_a_gzip_still_being_written_is_finished_on_a_later_run(settings, fresh_database_url, queue_log) -> None:
+    run(settings, fresh_database_url)
+    append(queue_log, lines(11, 400))
+    rotated = rotate_create(queue_log, "queue_log.1")
+    append(queue_log, lines(401, 402))
+    whole = gzip.compress(rotated.read_bytes())
+    rotated.unlink()
+    partial = queue_log.with_name("queue_log.1.gz")
+    partial.write_bytes(whole[: len(whole) // 2])  # logrotate's gzip is halfway through
+    first = run(settings, fresh_database_url)
+    assert first.rejected == 0 and 2 <= first.landed < 392  # what was readable, and the live file
+    partial.write_bytes(whole)
+    run(settings, fresh_database_url)
+    assert landed_epochs(fresh_database_url) == list(range(1, 403))

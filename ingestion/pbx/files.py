@@ -255,7 +255,12 @@ def _read(c: _Candidate, start: FileState | None, *, closed: bool, chunk_bytes: 
 
         carry = b""
         while True:
-            buf = f.read(chunk_bytes)
+            try:
+                buf = f.read(chunk_bytes)
+            except (EOFError, OSError, lzma.LZMAError) as exc:  # e.g. a .gz logrotate is still writing
+                log.warning("%s: stopped reading at byte %d (%s); the rest is read on a later run", c.path, offset, exc)
+                closed = False
+                break
             if not buf:
                 break
             buf = carry + buf
