@@ -15,6 +15,7 @@ import pytest
 from ingestion.schema import ensure_raw_schema
 from monitoring.exporter import collect
 from monitoring.readers import REJECTED_TALLY
+from monitoring.tally import Tracked, ensure_ops_tables, tally
 from tests import monitoring_support as support
 from tests.test_monitoring_exporter import one, scrape
 
@@ -160,3 +161,47 @@ def test_scrape_stays_fast_with_a_million_rejected_rows(make_settings, fresh_dat
     assert statistics.median(steady_rejected) < 0.1, steady_rejected
     assert statistics.median(steady) < 0.5, steady
     assert REJECTED_TALLY.column == "id"  # the primary key index is what keeps this cheap
+
+
+def test_the_first_scrape_reports_a_table_larger_than_the_tail_limit(make_settings, fresh_database_url, tmp_path,
+                                                                     monkeypatch, caplog):
+    """`pantao metrics --once` is a first scrape: a table past TAIL_LIMIT rows must still be in it."""
+    monkeypatch.setattr("monitoring.tally.TAIL_LIMIT", 1000)
+    url = fresh_database_url
+    settings = make_settings()
+    ensure_raw_schema(settings, url)
+    add_orders(url, 3000)
+    add_rejects(url, 2500)
+    registry = collect(settings, url, None, dbt_target_dir=tmp_path / "target")
+    with caplog.at_level("INFO", logger="monitoring"):
+        for expected_orders in range(3000, 3005):  # the first scrape, and on as the watermark settles
+            samples = scrape(registry)
+            assert one(samples, "pantao_records_landed_total", source="kafka:orders") == expected_orders
+            assert rejected_total(samples) == {("kafka:orders", "invalid_json"): 2500}
+            add_orders(url, 1)
+    assert settled_through(url, "raw.orders") is not None
+    assert settled_through(url, "raw.rejected_records") is not None
+    assert "None" not in caplog.text
+
+
+def test_a_tail_too_large_for_the_statement_timeout_is_tallied_in_steps(make_settings, fresh_database_url,
+                                                                        monkeypatch, caplog):
+    """Counting the whole tail is tried once; on a statement timeout the table is settled in steps
+    (each well within the timeout) and reported exactly once it has caught up."""
+    monkeypatch.setattr("monitoring.tally.TAIL_LIMIT", 50)
+    url = fresh_database_url
+    ensure_raw_schema(make_settings(), url)
+    add_rejects(url, 400)
+    tracked = Tracked("raw.rejected_records", "id", "20")
+    slowly = ["source || pg_sleep(0.002)::text"]  # 2 ms a row: 400 rows take 0.8 s, a step of 20 takes 40 ms
+    slow: set[str] = set()
+    with psycopg.connect(url, autocommit=True, options="-c statement_timeout=300") as conn, \
+            caplog.at_level("INFO", logger="monitoring"):
+        ensure_ops_tables(conn)
+        results = [tally(conn, tracked, slowly, {}, lambda row: (row[0], ""), slow) for _ in range(40)]
+    assert results[0] is None and "raw.rejected_records" not in slow  # caught up by the end
+    assert "takes longer than the statement timeout" in caplog.text
+    first_complete = next(i for i, found in enumerate(results) if found is not None)
+    assert first_complete >= (400 - 50) // 20, "it did not settle in steps"
+    assert all(found is not None and found.counts == {("kafka:orders", ""): 400} for found in results[first_complete:])
+    assert "None" not in caplog.text
