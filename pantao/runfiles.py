@@ -124,6 +124,12 @@ def read_all(data_dir: Path) -> tuple[list[RunFile], list[tuple[Path, str]]]:
     return entries, broken
 
 
+def running(data_dir: Path, name: str) -> RunFile | None:
+    """The registered process `name` when it is running, else None."""
+    entries, _ = read_all(data_dir)
+    return next((entry for entry in entries if entry.name == name and entry.running()), None)
+
+
 def statuses(data_dir: Path) -> list[ServiceStatus]:
     """A `stack status` line per run file: running, stale (its pid is gone) or unreadable."""
     entries, broken = read_all(data_dir)
