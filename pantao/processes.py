@@ -162,17 +162,18 @@ class ProcessGroup:
         return group_members(self.pgid, exclude=(self.pgid or 0,))
 
     def stop(self) -> list[str]:
-        """SIGINT to the whole group, SIGKILL after the grace period; then release the guard."""
-        if self._guard is None:
+        """SIGINT to the whole group, SIGKILL after the grace period; then release the guard.
+        Returns the names of the processes it found; a second call finds nothing to do."""
+        if self._guard is None or self._guard.returncode is not None:
             return []
         names = stop_group(self._guard.pid, signal.SIGINT, self.grace_seconds, exclude=(self._guard.pid,))
         for proc in self._children:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5)  # reap them: they have exited, or were killed above
-        with contextlib.suppress(OSError):
-            assert self._guard.stdin is not None
-            self._guard.stdin.write(b"done\n")
-            self._guard.stdin.close()
+        if self._guard.stdin is not None and not self._guard.stdin.closed:
+            with contextlib.suppress(OSError):  # the guard may be gone already (killed by someone)
+                self._guard.stdin.write(b"done\n")
+                self._guard.stdin.close()
         try:
             self._guard.wait(10)
         except subprocess.TimeoutExpired:

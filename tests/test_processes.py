@@ -75,7 +75,8 @@ def test_stop_interrupts_the_group_and_kills_what_ignores_it_then_releases_the_g
     polite = group.start(["sleep", "300"])
     # a non-interactive shell runs `&` jobs with SIGINT ignored: the grandchild needs the SIGKILL
     stubborn = group.start(["sh", "-c", "sleep 301 & wait"])
-    wait_until(lambda: len(group.members()) == 3, 10, lambda: f"members: {group.members()}")
+    names = lambda: sorted(p.name() for p in group.members())  # noqa: E731
+    wait_until(lambda: names() == ["sh", "sleep", "sleep"], 10, lambda: f"members: {names()}")
     guard_pid = group.pgid
     names = group.stop()
     assert sorted(names) == ["sh", "sleep", "sleep"]
@@ -100,3 +101,10 @@ def test_children_get_sigterm_when_the_parent_dies_even_if_the_guard_was_killed_
     proc.wait()
     wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, 10,
                lambda: f"{child} outlived its parent")
+
+
+def test_stop_twice_is_harmless_and_finds_nothing_the_second_time():
+    group = ProcessGroup(grace_seconds=5)
+    group.start(["sleep", "305"])
+    assert group.stop() == ["sleep"]
+    assert group.stop() == []
