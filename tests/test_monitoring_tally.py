@@ -132,17 +132,14 @@ def test_scrape_stays_fast_with_a_million_rejected_rows(make_settings, fresh_dat
             " from generate_series(1, 1000000) i"
         )
         conn.execute("vacuum analyze raw.rejected_records")
-    registry = collect(settings, url, None, dbt_target_dir=tmp_path / "target")
+    # a timeout no busy machine reaches: the first scrape counts the table whole, as `--once` needs
+    # (the fallback to steps when that does not fit is test_a_tail_too_large_..._is_tallied_in_steps)
+    registry = collect(settings, url, None, dbt_target_dir=tmp_path / "target", statement_timeout_ms=60_000)
 
-    catch_up = []
-    for _ in range(30):  # the first start settles in steps, never over the statement timeout
-        samples = scrape(registry)
-        assert one(samples, "pantao_scrape_error", source="rejected") == 0
-        catch_up.append(one(samples, "pantao_scrape_duration_seconds", source="rejected"))
-        if "pantao_records_rejected_total" in samples:
-            break
+    samples = scrape(registry)
+    assert one(samples, "pantao_scrape_error", source="rejected") == 0
+    catch_up = [one(samples, "pantao_scrape_duration_seconds", source="rejected")]
     assert sum(rejected_total(samples).values()) == 1_000_000
-    assert len(catch_up) < 30
 
     steady, steady_rejected = [], []
     for _ in range(5):
@@ -154,10 +151,9 @@ def test_scrape_stays_fast_with_a_million_rejected_rows(make_settings, fresh_dat
     samples = scrape(registry)
     assert rejected_total(samples)[("pbx_cdr", "parse_error")] == 10
     assert sum(rejected_total(samples).values()) == 1_000_010
-    print(f"\n1M rejected rows: catch-up scrapes {[round(s, 3) for s in catch_up]} s,"
+    print(f"\n1M rejected rows: first scrape {[round(s, 3) for s in catch_up]} s,"
           f" steady: whole scrape median {statistics.median(steady) * 1000:.0f} ms,"
           f" rejected {statistics.median(steady_rejected) * 1000:.1f} ms")
-    assert max(catch_up) < 4, catch_up  # under the 5 s statement timeout with room to spare
     assert statistics.median(steady_rejected) < 0.1, steady_rejected
     assert statistics.median(steady) < 0.5, steady
     assert REJECTED_TALLY.column == "id"  # the primary key index is what keeps this cheap
