@@ -7,6 +7,7 @@ DAGSTER_HOME, whichever process group it ended up in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -36,7 +37,11 @@ def dagster_processes(home: Path) -> list[psutil.Process]:
 
 
 def describe(processes: list[psutil.Process]) -> str:
-    return "; ".join(" ".join(p.cmdline()[:6]) for p in processes if p.is_running())
+    words = []
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            words.append(" ".join(proc.cmdline()[:6]))
+    return "; ".join(words)
 
 
 @dataclass
@@ -61,26 +66,29 @@ def ui(fresh_database_url, kafka_bootstrap, tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "pantao.cli", "ui", "--port", str(free_port())], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
-    home = data_dir / "dagster_home"
+    home = (data_dir / "dagster_home").resolve()
     run_file = data_dir / "run" / "ui.json"
-    deadline = time.monotonic() + 240
-    while True:
-        assert proc.poll() is None, f"pantao ui exited with {proc.returncode}: {log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no code server after 240 s: {log.read_text()[-3000:]}"
-        if run_file.exists():
-            pgid = json.loads(run_file.read_text())["pgid"]
-            if any("grpc" in p.cmdline() for p in group_members(pgid)):
-                break
-        time.sleep(0.5)
-    running = RunningUI(proc, data_dir, home.resolve(), pgid, log)
-    started = describe(dagster_processes(running.home))
-    assert "dagster-webserver" in started and "dagster-daemon" in started and "grpc" in started, started
-    yield running
-    for leftover in [*dagster_processes(running.home), *group_members(pgid)]:
-        leftover.kill()
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    pgid = None
+    try:  # whatever happens while it starts, nothing it started outlives the test
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, f"pantao ui exited with {proc.returncode}: {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no code server after 240 s: {log.read_text()[-3000:]}"
+            if run_file.exists():
+                pgid = json.loads(run_file.read_text())["pgid"]
+                if "grpc" in describe(group_members(pgid)):
+                    break
+            time.sleep(0.5)
+        started = describe(dagster_processes(home))
+        assert "dagster-webserver" in started and "dagster-daemon" in started and "grpc" in started, started
+        yield RunningUI(proc, data_dir, home, pgid, log)
+    finally:
+        for leftover in [*dagster_processes(home), *group_members(pgid)]:
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def wait_until_gone(ui: RunningUI, seconds: float) -> None:
