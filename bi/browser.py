@@ -1,0 +1,78 @@
+"""A real browser on the dashboards: Debian's chromium driven by playwright, for screenshots and tests.
+
+Playwright's own browser download cannot be used here, so it always drives the system's
+chromium (`PANTAO_CHROMIUM`, default /usr/bin/chromium) with a fresh profile that is removed
+afterwards, and with the flags that keep it from reaching the network on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = os.environ.get("PANTAO_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+# Charts render asynchronously; a dashboard is ready when no chart shows a loading spinner.
+CHART_TIMEOUT_MS = 90_000
+
+
+class BrowserError(RuntimeError):
+    """The browser could not be started or a page did not behave; the message says what to check."""
+
+
+@contextmanager
+def chromium_page(locale: str = "ru-RU", width: int = 1600, height: int = 1000) -> Iterator:
+    """A page in a fresh chromium profile; everything is closed and removed on exit."""
+    if not Path(CHROMIUM).exists():
+        raise BrowserError(f"no chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`) "
+                           "or point PANTAO_CHROMIUM at one")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="pantao-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, args=FLAGS, headless=True, locale=locale,
+                viewport={"width": width, "height": height}, accept_downloads=True)
+            try:
+                yield context.pages[0] if context.pages else context.new_page()
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in(page, address: str, username: str, password: str) -> None:  # noqa: ANN001
+    page.goto(f"{address}/login/")
+    page.fill("input#username, input[name=username]", username)
+    page.fill("input#password, input[name=password]", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+
+
+def open_dashboard(page, address: str, slug: str) -> None:  # noqa: ANN001
+    """Open a dashboard and wait until every chart has rendered (or shown its error)."""
+    page.goto(f"{address}/superset/dashboard/{slug}/?standalone=0")
+    wait_for_charts(page)
+
+
+def wait_for_charts(page) -> None:  # noqa: ANN001
+    page.wait_for_selector(".dashboard-component-chart-holder", timeout=CHART_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.dashboard-component-chart-holder').length > 0 && "
+        "document.querySelectorAll('.dashboard-component-chart-holder .loading, "
+        ".dashboard-component-chart-holder [aria-label=\"loading\"]').length === 0",
+        timeout=CHART_TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # echarts animate their first paint
+
+
+def screenshot_dashboard(page, address: str, slug: str, path: Path) -> Path:  # noqa: ANN001
+    open_dashboard(page, address, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
