@@ -53,6 +53,7 @@ def sign_in(page, address: str, username: str, password: str) -> None:  # noqa: 
     page.fill("input#password, input[name=password]", password)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    page.wait_for_load_state("networkidle")
 
 
 def open_dashboard(page, address: str, slug: str) -> None:  # noqa: ANN001
@@ -69,6 +70,48 @@ def wait_for_charts(page) -> None:  # noqa: ANN001
         ".dashboard-component-chart-holder [aria-label=\"loading\"]').length === 0",
         timeout=CHART_TIMEOUT_MS)
     page.wait_for_timeout(1500)  # echarts animate their first paint
+
+
+def set_period(page, start: str, end_exclusive: str) -> None:  # noqa: ANN001
+    """Set the dashboard's period filter through its own editor (range type «Advanced»), not yet applied."""
+    page.locator(".ant-form-item", has_text="Период").locator("[data-test='time-range-trigger'], .ant-tag, span",
+                                                            has_text="Без фильтрации").first.click()
+    popover = page.locator(".ant-popover").last
+    popover.locator(".ant-select").first.click()
+    page.locator(".ant-select-item-option", has_text="Продвинутая настройка").first.click()
+    inputs = popover.locator("input:not(.ant-select-selection-search-input)")
+    inputs.nth(0).fill(start)
+    inputs.nth(1).fill(end_exclusive)
+    popover.get_by_text(f"{start} ≤ col < {end_exclusive}").wait_for()
+    popover.get_by_role("button", name="Применить").click()
+
+
+def choose_filter_value(page, filter_name: str, value: str) -> None:  # noqa: ANN001
+    """Pick one value in a select filter of the filter bar (typed, as a person would search it)."""
+    page.locator(".ant-form-item", has_text=filter_name).locator(".ant-select").first.click(force=True)
+    page.keyboard.type(value)
+    page.locator(".ant-select-item-option", has_text=value).first.click()
+    page.keyboard.press("Escape")
+
+
+def apply_filters(page) -> None:  # noqa: ANN001
+    page.get_by_role("button", name="Применить").last.click()
+    wait_for_charts(page)
+
+
+def chart_text(page, title: str) -> str:  # noqa: ANN001
+    return page.locator(".dashboard-component-chart-holder", has_text=title).first.inner_text()
+
+
+def export_csv(page, title: str) -> str:  # noqa: ANN001
+    """Download a chart's data as CSV through its menu («Сохранить» → «Экспорт в CSV»); returns the text."""
+    chart = page.locator(".dashboard-component-chart-holder", has_text=title).first
+    chart.hover()
+    chart.locator(".ant-dropdown-trigger").first.click()
+    page.locator(".ant-dropdown-menu-submenu-title", has_text="Сохранить").first.hover()
+    with page.expect_download() as download:
+        page.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first.click()
+    return Path(download.value.path()).read_text(encoding="utf-8-sig")
 
 
 def screenshot_dashboard(page, address: str, slug: str, path: Path) -> Path:  # noqa: ANN001

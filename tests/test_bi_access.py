@@ -7,6 +7,8 @@ run over that person's own login, or with the simulator's truth.json.
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 import requests
@@ -128,3 +130,33 @@ def test_a_bi_login_acts_as_its_person_and_can_become_no_one_else(bi_stack: BiSt
             conn.execute("select count(*) from reporting.customers")
     with pytest.raises(psycopg.OperationalError, match="permission denied to set role"):
         psycopg.connect(dsn, options=f"-c role={admin.username}").close()
+
+
+def test_bi_down_leaves_no_process_of_the_server_behind(bi_stack: BiStack, tmp_path):
+    """A second server from the same metadata on its own port: `stop` must take every worker with it."""
+    import dataclasses
+
+    import psutil
+
+    from bi import server
+    from pantao.stack import free_port
+
+    config = dataclasses.replace(bi_stack.config, port=free_port(), run_dir=tmp_path / "run")
+    started = server.start(config)
+    assert server.start(config).pid == started.pid, "up is idempotent"
+    record = json.loads(server.run_file(config).read_text())
+    assert set(record) == {"name", "pid", "pgid", "address", "cmd_hint", "started_at"}
+    group = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == record["pgid"]]
+    assert len(group) >= 2, "gunicorn's master and at least one worker"
+    assert server.stop(config) is True
+    assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert server.status(config).state == "stopped" and not server.run_file(config).exists()
+
+
+def _pgid(pid: int) -> int | None:
+    import os
+
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
