@@ -58,7 +58,7 @@ def sign_in(page, address: str, username: str, password: str) -> None:  # noqa: 
 
 def open_dashboard(page, address: str, slug: str) -> None:  # noqa: ANN001
     """Open a dashboard and wait until every chart has rendered (or shown its error)."""
-    page.goto(f"{address}/superset/dashboard/{slug}/?standalone=0")
+    page.goto(f"{address}/superset/dashboard/{slug}/?standalone=0", wait_until="networkidle")
     wait_for_charts(page)
 
 
@@ -69,6 +69,7 @@ def wait_for_charts(page) -> None:  # noqa: ANN001
         "document.querySelectorAll('.dashboard-component-chart-holder .loading, "
         ".dashboard-component-chart-holder [aria-label=\"loading\"]').length === 0",
         timeout=CHART_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1500)  # echarts animate their first paint
 
 
