@@ -191,6 +191,9 @@ def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.da
     click.echo(f"Database:       {redact(endpoints.database_url)}   (schemas marts, reporting)")
     click.echo(f"Kafka:          {endpoints.kafka_bootstrap}")
     click.echo("Dagster UI:     `make ui` or `.venv/bin/pantao ui`, then open " + settings.dagster_ui_url)
+    click.echo(f"Dashboards:     `.venv/bin/pantao bi up` (first start installs Superset), then open "
+               f"http://127.0.0.1:{settings.bi_port}; sign in with a login from "
+               "`.venv/bin/pantao users add NAME --role crm_analyst`")
     click.echo("Stop the stack: `.venv/bin/pantao stack down`")
     if mismatches:
         raise click.ClickException(f"{mismatches} figure(s) differ from the simulator's truth")
@@ -201,7 +204,8 @@ def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.da
 @click.option("--restaurants", default=8, show_default=True, help="Restaurants in the simulated chain.")
 @click.option("--seed", default=2026, show_default=True, help="Simulation seed (same seed, same data).")
 @click.option("--keep", is_flag=True, help="Do not reset the demo's schemas and topics first.")
-def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
+@click.option("--bi", "with_bi", is_flag=True, help="Also start the Superset dashboards (`pantao bi up`).")
+def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bool) -> None:
     """Run the whole system end to end on the embedded stack and print the key figures."""
     import simulator
     from pantao.prepare import prepare
@@ -242,3 +246,8 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
     if not settings.telegram_bot_token:
         print_morning_summary(settings, endpoints, last_day)
     print_summary(settings, endpoints, last_day, truth)
+    if with_bi:
+        with step("Starting the dashboards (Superset on the reporting views)"):
+            # a child process, as `pantao run` is: the core never imports the BI package
+            subprocess.run([sys.executable, "-m", "pantao.cli", "bi", "up"], env=_run_env(settings, endpoints),
+                           check=True)
