@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("access.cli:export_command", "Stream a reporting view to CSV as a given user."),
     "metrics": ("monitoring.cli:metrics_command", "Serve Prometheus metrics for the pipeline and the KPIs."),
     "bi": ("bi.cli:bi", "Business dashboards (Apache Superset) on the reporting views: up, down, status."),
-    "demo": ("pantao.demo:demo_command", "Run the whole system end to end on the embedded stack."),
+    "demo": ("app.demo:demo_command", "Run the whole system end to end on the embedded stack."),
 }
 
 
