@@ -77,6 +77,12 @@ class Settings:
     metrics_port: int = 9108
     http_timeout_seconds: float = 10.0
 
+    # BI (Superset): metadata in SQLite under data_dir/superset unless SUPERSET_DATABASE_URL is set;
+    # the secret key is generated there on first use unless SUPERSET_SECRET_KEY is set.
+    bi_port: int = 8088
+    superset_database_url: str | None = field(default=None, repr=False)
+    superset_secret_key: str | None = field(default=None, repr=False)
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)
@@ -116,6 +122,10 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
+
+    @property
+    def superset_home(self) -> Path:
+        return self.data_dir / "superset"
 
     @property
     def pbx_dir(self) -> Path:
@@ -223,6 +233,22 @@ def _http_url(var: str, raw: str) -> str:
     return value
 
 
+def _sqlalchemy_url(var: str, raw: str) -> str:
+    value = raw.strip()
+    scheme = urlparse(value).scheme
+    if not scheme:
+        raise SettingsError(f"{var} must be a SQLAlchemy URL such as postgresql://user:password@host:5432/superset")
+    return value
+
+
+def _secret(var: str, raw: str) -> str:
+    value = raw.strip()
+    if len(value) < 32:
+        raise SettingsError(f"{var} is too short ({len(value)} characters); use at least 32 random characters, "
+                            "e.g. `openssl rand -base64 42`")
+    return value
+
+
 def _bootstrap(var: str, raw: str) -> str:
     value = raw.strip()
     for part in value.split(","):
@@ -291,6 +317,9 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
+    "BI_PORT": ("bi_port", _int_range(1, 65535)),
+    "SUPERSET_DATABASE_URL": ("superset_database_url", _sqlalchemy_url),
+    "SUPERSET_SECRET_KEY": ("superset_secret_key", _secret),
 }
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:
