@@ -8,6 +8,7 @@ import threading
 
 import click
 
+from pantao.runfiles import register, unregister
 from pantao.settings import load_settings
 from pantao.stack import StackError, resolve_endpoints
 
@@ -56,6 +57,9 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+    # a following landing is listed by `pantao stack status` and stopped by `pantao stack down`
+    run_file = register(settings.data_dir, "landing" if worker_count == 1 else f"landing-{worker_index}",
+                        address=endpoints.kafka_bootstrap) if follow else None
     try:
         result = land_topics(settings, endpoints.database_url, endpoints.kafka_bootstrap,
                              streams or ("orders", "customers", "feedback"), follow=follow,
@@ -63,6 +67,9 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
                              reset_offsets_to=reset_offsets_to)
     except LandingError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        if run_file is not None:
+            unregister(settings.data_dir, run_file)
     for name, stats in result.streams.items():
         click.echo(f"{name:<10} landed {stats.landed:>9}  rejected {stats.rejected:>6}  batches {stats.batches:>4}")
     rate = result.landed / result.seconds if result.seconds else 0.0
@@ -73,11 +80,11 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
 @ingest.command("pbx")
 @click.option("--source", type=click.Choice(["files", "db", "api"]), default=None,
               help="Where the call data comes from. Default: PBX_SOURCE.")
-@click.option("--since", default=None, help="Start of the window (ISO date or datetime, PBX local time).")
+@click.option("--since", default=None, help="Start of the window (ISO date or datetime, BUSINESS_TIMEZONE time).")
 @click.option("--until", default=None, help="End of the window (exclusive).")
 def pbx_command(source: str | None, since: str | None, until: str | None) -> None:
     """Land FreePBX CDRs, queue_log events and the operator directory."""
-    from ingestion.pbx import land_pbx
+    from ingestion.pbx import PbxFileGapError, land_pbx
     from ingestion.pbx.api import FreePbxApiError
     from ingestion.pbx.db import PbxDatabaseError
     from ingestion.schema import ensure_raw_schema
@@ -88,5 +95,8 @@ def pbx_command(source: str | None, since: str | None, until: str | None) -> Non
     try:
         result = land_pbx(settings, endpoints.database_url, source=source, since=since, until=until)
     except (FreePbxApiError, PbxDatabaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except PbxFileGapError as exc:  # everything reachable landed; the loss must still fail the command
+        click.echo(str(exc.result))
         raise click.ClickException(str(exc)) from None
     click.echo(str(result))

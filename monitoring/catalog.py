@@ -74,6 +74,9 @@ PIPELINE_METRICS: tuple[MetricSpec, ...] = (
     # business gauges, chain row of marts.daily_kpis for the last complete business day
     MetricSpec("pantao_kpi_business_date_timestamp_seconds", "gauge", (),
                "Midnight (business time zone) starting the business day the pantao_kpi_* gauges describe."),
+    # the operators of the last complete business day the FreePBX directory has never listed
+    MetricSpec("pantao_unknown_operators", "gauge", (),
+               "Operators active that day whom the FreePBX directory has never listed (operator_daily)."),
 )
 
 # The mart the pantao_kpi_* gauges are read from (its row for the last complete business day).

@@ -21,8 +21,9 @@ from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation.
-pytest_plugins = ["tests.pipeline"]
+# `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
+# `bi_stack`: one Superset server on it for the BI tests.
+pytest_plugins = ["tests.pipeline", "tests.bi_server"]
 
 
 @pytest.fixture(scope="session")

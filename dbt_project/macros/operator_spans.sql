@@ -1,4 +1,4 @@
-{#- The body of a model of operator spans paired from queue_log events, per operator and queue:
+{#- The body of a model of operator spans paired from queue_log events (int_queue_log_events), per operator and queue:
     each start event is closed by that operator's next event in that queue when it is an end event.
     A span still open (no end landed yet) has no end and counts no time until it closes; it is
     rebuilt on later runs while its day is inside the late-data window. `extra_columns` are event
@@ -10,7 +10,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_freepbx__queue_log') }}
+    select * from {{ ref('int_queue_log_events') }}
     where event_type in ({{ starts }}, {{ ends }})
       and operator_extension is not null
       and {{ in_lookback_window('event_at', timestamp=true) }}

@@ -1,8 +1,7 @@
-{{ config(materialized='view') }}
-
 {#- The call figures of each business day and local hour, summed from the calls: the base of the
-    hourly call KPIs and, summed over a day's hours, of the daily ones, so both count alike. A view:
-    the KPI marts read it for their late-data window only, through int_calls_outcomes' index. -#}
+    hourly call KPIs and, summed over a day's hours, of the daily ones, so both count alike. A view
+    (the intermediate default): the KPI marts read it for their late-data window only, through
+    int_calls_outcomes' index. -#}
 
 with
 

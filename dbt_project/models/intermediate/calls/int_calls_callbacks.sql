@@ -1,4 +1,6 @@
-{{ config(indexes=[{'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']}]) }}
+{{ config(materialized='incremental', indexes=[
+    {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']},
+]) }}
 
 {#- For each unanswered call: did the caller get through within var('callback_window_hours')
     after the call ended — an operator called the number back (outbound CDR from a directory

@@ -1,4 +1,4 @@
-{{ config(unique_key='customer_phone', indexes=[
+{{ config(materialized='incremental', unique_key='customer_phone', indexes=[
     {'columns': ['customer_phone'], 'unique': True}, {'columns': ['last_landed_at']},
 ]) }}
 

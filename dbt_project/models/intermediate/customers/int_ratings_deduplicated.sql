@@ -1,4 +1,4 @@
-{{ config(unique_key='rating_id', indexes=[
+{{ config(materialized='incremental', unique_key='rating_id', indexes=[
     {'columns': ['rating_id'], 'unique': True}, {'columns': ['call_linkedid']},
     {'columns': ['order_id']}, {'columns': ['landed_at']},
 ]) }}

@@ -1,4 +1,4 @@
-{{ config(unique_key='order_id', indexes=[
+{{ config(materialized='incremental', unique_key='order_id', indexes=[
     {'columns': ['order_id'], 'unique': True}, {'columns': ['last_landed_at']},
     {'columns': ['customer_phone']},
 ]) }}
