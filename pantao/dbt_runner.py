@@ -161,9 +161,9 @@ def prepare_manifest(settings: Settings) -> Path:
 )
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def dbt_command(dbt_args: tuple[str, ...]) -> None:
-    """Run dbt on the project against the configured (or embedded) database, e.g. `pantao dbt build`.
+    """Run dbt (build, test, ...) on the project against the configured (or embedded) database.
 
-    The business vars (timezone, thresholds, lookback) come from the settings unless --vars is given.
+    For example `pantao dbt build`. The business vars (timezone, thresholds, lookback) come from the settings unless --vars is given.
     """
     from pantao.stack import resolve_endpoints
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from app.prepare import prepare_database
 from pantao.dbt_runner import run_dbt
-from pantao.prepare import DATABASE_STEPS
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -59,15 +59,6 @@ def pipeline_settings(database_url: str, kafka_bootstrap: str, work_dir: Path, o
         pbx_extensions_file=pbx / "extensions.json",
         business_timezone=timezone,
     )
-
-
-def prepare_database(settings: Settings, database_url: str) -> None:
-    """`pantao prepare`'s database steps, skipping a subsystem whose module does not exist in this tree."""
-    for _name, target in DATABASE_STEPS:
-        module_name, attr = target.split(":")
-        if importlib.util.find_spec(module_name.split(".")[0]) is None or importlib.util.find_spec(module_name) is None:
-            continue
-        getattr(importlib.import_module(module_name), attr)(settings, database_url)
 
 
 def apply_reporting_layer(settings: Settings, database_url: str) -> None:

@@ -295,7 +295,7 @@ def _peak_rss_kib_of_export(url: str, date_from: str, date_to: str, out: Path, c
     """Run the real `pantao export` in a child process; its own peak RSS (ru_maxrss, KiB) and the row count."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pantao.cli", "export", "orders", "--from", date_from, "--to", date_to,
+        [sys.executable, "-m", "app.cli", "export", "orders", "--from", date_from, "--to", date_to,
          "-o", str(out)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -24,7 +24,7 @@ def run_demo(data_dir, extra_env=None):
     env["PANTAO_DATA_DIR"] = str(data_dir)
     env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "-m", "pantao.cli", "demo", "--days", "4", "--restaurants", "3", "--seed", "5"],
+        [sys.executable, "-m", "app.cli", "demo", "--days", "4", "--restaurants", "3", "--seed", "5"],
         capture_output=True, text=True, env=env, timeout=1800, cwd=data_dir.parent,
     )
 

@@ -248,7 +248,7 @@ def test_metrics_once_prints_the_exposition(fresh_database_url, kafka_bootstrap,
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    from pantao.cli import cli
+    from app.cli import cli
 
     result = CliRunner().invoke(cli, ["metrics", "--once"])
     assert result.exit_code == 0, result.output
@@ -266,7 +266,7 @@ def test_metrics_serves_http_until_sigterm(fresh_database_url, kafka_bootstrap, 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "PANTAO_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([sys.executable, "-m", "pantao.cli", "metrics", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "metrics", "--port", str(port)],
                                env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -17,11 +17,11 @@ import psycopg
 import pytest
 import requests
 
+from app.prepare import prepare_database
 from orchestration.lib.instance import PG_URL_VAR, REPO_ROOT, open_instance, prepare_dagster_home
 from orchestration.lib.runner import materialize_all
 from orchestration.lib.services import start_dagster
 from pantao.db import sqlalchemy_url, with_database
-from pantao.prepare import prepare_database
 from pantao.settings import load_settings
 from pantao.stack import free_port
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs

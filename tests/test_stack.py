@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 
 from pantao.stack import LocalStack, resolve_endpoints
 
-PANTAO = [sys.executable, "-m", "pantao.cli"]
+PANTAO = [sys.executable, "-m", "app.cli"]
 
 
 def run_cli(args, data_dir, check=True):
