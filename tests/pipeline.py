@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,18 +109,12 @@ def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(pg_server, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> WarehouseInfo:
+def built_warehouse(new_database, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory,
+                    ) -> Iterator[WarehouseInfo]:
     """A small simulated chain (5 days, 3 restaurants, seed 11) landed and built, in its own database.
 
     Session-scoped and shared: tests must only read it (write in their own `fresh_database_url`).
     """
-    import psycopg
-
-    from pantao.db import with_database
-
-    admin = pg_server.dsn("postgres")
-    name = f"warehouse_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return build_simulated_warehouse(with_database(admin, name), tmp_path_factory.mktemp("warehouse"),
-                                     kafka_bootstrap, SMALL_SIM)
+    with new_database("warehouse") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("warehouse"), kafka_bootstrap,
+                                        SMALL_SIM)

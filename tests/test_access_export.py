@@ -43,8 +43,8 @@ LOGINS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("export"), LOGINS) as built:
+def warehouse(new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("export"), LOGINS) as built:
         yield built
 
 

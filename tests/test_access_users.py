@@ -16,10 +16,10 @@ from tests.test_access_helpers import Users, fetch, login_dsn, mini_warehouse, u
 
 
 @pytest.fixture(scope="module")
-def shared_database(pg_server, tmp_path_factory) -> Iterator[str]:
+def shared_database(new_database, tmp_path_factory) -> Iterator[str]:
     """One small warehouse for the module: every test works on logins of its own (unique names),
     so none sees another's changes; only the no-marts test needs an empty database of its own."""
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("users")) as (url, _):
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("users")) as (url, _):
         yield url
 
 

@@ -67,23 +67,15 @@ def test_db_mode_lands_cdrs_and_queue_log(make_settings, fresh_database_url, loa
 
 
 def test_db_queue_log_local_time_hashes_like_the_file_line(
-        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
+        make_settings, fresh_database_url, loaded_db, tmp_path, new_database) -> None:
     files = pbx_samples.write_files(tmp_path / "pbx")
     land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
     from_db = _rows(fresh_database_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
 
-    other = f"t_{uuid.uuid4().hex[:12]}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{other}"')
-    try:
-        file_url = admin.rsplit("/", 1)[0] + f"/{other}"
+    with new_database() as file_url:
         land_pbx(make_settings(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]), file_url,
                  source="files")
         from_file = _rows(file_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{other}" with (force)')
     assert from_db == from_file
 
 
