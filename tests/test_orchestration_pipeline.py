@@ -181,10 +181,6 @@ STOP_SCHEDULE = """
 mutation($id: String!) { stopRunningSchedule(id: $id) {
   __typename ... on ScheduleStateResult { scheduleState { status } } ... on PythonError { message } } }
 """
-STOP_SENSOR = """
-mutation($id: String!) { stopSensor(id: $id) {
-  __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } } }
-"""
 BACKFILL_QUERY = "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -225,9 +221,6 @@ def dagster_ui(pipeline):
     # Pause the schedules (as an operator would) so their ticks do not launch runs in the middle
     # of the tests below; `loaded` keeps the state the webserver reported before that.
     paused = [gql(STOP_SCHEDULE, {"id": s["id"]})["stopRunningSchedule"] for s in loaded["schedules"]]
-    for sensor in loaded["sensors"]:
-        if sensor["name"] == "marts_freshness_sensor":
-            gql(STOP_SENSOR, {"id": sensor["id"]})
     yield SimpleNamespace(gql=gql, repository=loaded, paused=paused, log=log_path)
     services.stop()
 
