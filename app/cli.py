@@ -15,6 +15,7 @@ import sys
 import click
 
 from access.cli import export_command, users
+from app.demo import demo_command
 from app.prepare import prepare_command
 from app.simulate import simulate
 from ingestion.cli import ingest
@@ -22,9 +23,6 @@ from monitoring.cli import metrics_command
 from notifications.cli import bot_command, send_command
 from orchestration.cli import run_command, ui_command
 from pantao.dbt_runner import dbt_command
-
-# Moves with the demo to `from app.demo import demo_command` when that branch lands.
-from pantao.demo import demo_command
 from pantao.settings import SettingsError
 from pantao.stack_cli import stack
 from reports.cli import report

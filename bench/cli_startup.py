@@ -1,10 +1,10 @@
 """Benchmark: how long `pantao --help` and `pantao stack status` take to start, against a baseline.
 
-    .venv/bin/python -m bench.cli_startup [--baseline REV] [--runs 15]
+    .venv/bin/python -m bench.cli_startup --baseline b3bb912 [--runs 15]
 
 The command line moved from a lazy string registry (pantao/cli.py, "module:attr" entries loaded
 on demand) to plain imports (app/cli.py). This times both in one run, alternating, on the same
-interpreter: `--baseline` (a git revision, default `main`) is exported with `git archive` into a
+interpreter: `--baseline` (a git revision; b3bb912 is the last with the lazy registry) is exported with `git archive` into a
 temporary folder and run from there; the current tree is run from the repository. The floor is
 an interpreter that only imports click. Each command runs in a fresh process with
 PANTAO_DATA_DIR in a temporary folder (status reads a state file there; nothing is started).
@@ -49,7 +49,8 @@ def time_once(code: str, tree: Path, env: dict[str, str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="main", help="git revision to compare with (default: main)")
+    parser.add_argument("--baseline", required=True,
+                        help="git revision to compare with, e.g. b3bb912 (the last with pantao/cli.py)")
     parser.add_argument("--runs", type=int, default=15, help="runs of each command and tree (default: 15)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pantao-cli-bench-") as tmp:

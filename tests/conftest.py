@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,9 @@ from pantao.settings import Settings
 from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The `pantao` console script as users run it. Its command line names `pantao`, which run files
+# (pantao/runfiles.py) check before trusting a pid; `python -m app.cli` would not.
+PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation.
 pytest_plugins = ["tests.pipeline"]

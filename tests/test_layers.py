@@ -33,16 +33,6 @@ OUTSIDE = frozenset({"tests", "bench"})
 # Folders that hold no first-party Python.
 NOT_CODE = frozenset({"dbt_project", "docs"})
 
-# pantao/demo.py moves to app/demo.py on another branch. Until it lands, it keeps importing reports
-# and the simulator, and reaches the composition through two shims it calls (`python -m pantao.cli`,
-# `pantao.prepare.prepare`). `test_temporary_exceptions_expire_with_pantao_demo` fails once
-# pantao/demo.py is gone, so these go with it.
-TEMPORARY_UPWARD: dict[str, str] = {
-    "pantao.demo": "moving to app/demo.py",
-    "pantao.cli": "shim for pantao/demo.py's `python -m pantao.cli run`",
-    "pantao.prepare": "shim for pantao/demo.py's `from pantao.prepare import prepare`",
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -170,8 +160,6 @@ def violation(edge: Import) -> str | None:
         return f"imports {target}/, which is outside the layers (tests and benchmarks only)"
     if source == ORACLE:
         return "the simulator is the oracle: it imports no first-party package"
-    if edge.source in TEMPORARY_UPWARD and (REPO_ROOT / "pantao" / "demo.py").is_file():
-        return None
     if target == ORACLE:
         if source in LAYERS[-1][1]:
             return None
@@ -227,15 +215,6 @@ def test_the_checker_flags_an_upward_a_sideways_and_an_oracle_import():
     assert violation(Import("app.cli", "simulator", here, 1)) is None
     assert violation(Import("notifications.bot", "reports.messages", here, 1)) is None
     assert cycles([Import("a", "b", here, 1), Import("b", "c", here, 2), Import("c", "a", here, 3)]) == [["a", "b", "c"]]
-
-
-def test_temporary_exceptions_expire_with_pantao_demo():
-    if (REPO_ROOT / "pantao" / "demo.py").is_file():
-        return
-    leftovers = [name for name in ("cli.py", "prepare.py") if (REPO_ROOT / "pantao" / name).is_file()]
-    assert not TEMPORARY_UPWARD and not leftovers, (
-        "pantao/demo.py is gone: point app/demo.py at `python -m app.cli` and `app.prepare`, delete "
-        f"pantao/{' and pantao/'.join(leftovers) or '-'} and empty TEMPORARY_UPWARD in {__file__}")
 
 
 def test_architecture_doc_draws_the_declared_layers():
