@@ -50,6 +50,17 @@ def _access_errors(command: Callable) -> Callable:
     return run
 
 
+# What else follows a login when `pantao users` adds, removes or re-roles it: callbacks taking
+# (database_url, login name). The composition layer registers them (app/cli.py: the person's
+# Superset account), because access/ imports nothing of the layers above it.
+USER_CHANGE_HOOKS: list[Callable[[str, str], None]] = []
+
+
+def _user_changed(database_url: str, name: str) -> None:
+    for hook in USER_CHANGE_HOOKS:
+        hook(database_url, name)
+
+
 @click.group("users")
 def users() -> None:
     """Add, remove and scope the people who may read the data (logins in PostgreSQL)."""
@@ -77,6 +88,7 @@ def add(name: str, role: str, operator_extension: str | None, restaurants: str |
     click.echo(f"added {name} ({role})")
     if not password_stdin:
         click.echo(f"password (shown once, store it now): {password}")
+    _user_changed(database_url, name)
 
 
 @users.command("remove")
@@ -89,6 +101,7 @@ def remove(name: str) -> None:
     database_url, _ = _database_url()
     ended = users_api.remove_user(database_url, name)
     click.echo(f"removed {name}; open sessions ended: {ended}")
+    _user_changed(database_url, name)
 
 
 @users.command("list")
@@ -120,6 +133,7 @@ def set_role(name: str, role: str) -> None:
     database_url, _ = _database_url()
     users_api.set_user_role(database_url, name, role)
     click.echo(f"{name} is now {role}")
+    _user_changed(database_url, name)
 
 
 @users.command("set-scope")

@@ -14,10 +14,11 @@ import sys
 
 import click
 
-from access.cli import export_command, users
+from access.cli import USER_CHANGE_HOOKS, export_command, users
 from app.demo import demo_command
 from app.prepare import prepare_command
 from app.simulate import simulate
+from bi.cli import bi, follow_user_change
 from ingestion.cli import ingest
 from monitoring.cli import metrics_command
 from notifications.cli import bot_command, send_command
@@ -56,9 +57,11 @@ def cli(verbose: bool) -> None:
 
 # `report send` delivers to Telegram, so notifications/ owns it; reports/ cannot import that layer.
 report.add_command(send_command)
+# A person's Superset account follows their login; access/ cannot import bi/, which sits above it.
+USER_CHANGE_HOOKS.append(follow_user_change)
 
 for command in (stack, simulate, prepare_command, ingest, dbt_command, run_command, ui_command, report,
-                bot_command, users, export_command, metrics_command, demo_command):
+                bot_command, users, export_command, metrics_command, bi, demo_command):
     cli.add_command(command)
 
 

@@ -26,8 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # (pantao/runfiles.py) check before trusting a pid; `python -m app.cli` would not.
 PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 
-# `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation.
-pytest_plugins = ["tests.pipeline"]
+# `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
+# `bi_stack`: one Superset server on it for the BI tests.
+pytest_plugins = ["tests.pipeline", "tests.bi_server"]
 
 
 @pytest.fixture(scope="session")

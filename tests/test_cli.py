@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 
-COMMANDS = {"bot", "dbt", "demo", "export", "ingest", "metrics", "prepare", "report", "run", "simulate", "stack",
+COMMANDS = {"bi", "bot", "dbt", "demo", "export", "ingest", "metrics", "prepare", "report", "run", "simulate", "stack",
             "ui", "users"}
 
 
@@ -40,3 +40,11 @@ def test_report_send_from_notifications_joins_the_report_group():
     assert set(_listed(result.output)) == {"build", "show", "send"}
     send = CliRunner().invoke(cli, ["report", "send", "--help"])
     assert "--force" in send.output and "--date" in send.output
+
+
+def test_pantao_users_changes_reach_the_bi_account_sync():
+    """access/ cannot import bi/ (it sits above it): the composition wires the sync in."""
+    from access.cli import USER_CHANGE_HOOKS
+    from bi.cli import follow_user_change
+
+    assert USER_CHANGE_HOOKS.count(follow_user_change) == 1

@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset({"pantao"})),
     ("parts", frozenset({"ingestion", "access", "reports"})),
-    ("delivery", frozenset({"notifications", "monitoring"})),
+    ("delivery", frozenset({"notifications", "monitoring", "bi"})),
     ("orchestration", frozenset({"orchestration"})),
     ("composition", frozenset({"app"})),
 )
