@@ -46,9 +46,9 @@ def _settings(database_url: str, bootstrap: str, work: Path, pbx_dir: Path, suff
 
 
 def _land(settings: Settings, database_url: str, day: dt.date | None = None) -> None:
+    from app.prepare import prepare_database
     from ingestion.kafka_landing import land_topics
     from ingestion.pbx import land_pbx
-    from pantao.prepare import prepare_database
 
     # `pantao prepare`'s database steps: the raw tables, and the roles the marts and views are granted to
     prepare_database(settings, database_url)

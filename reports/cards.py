@@ -12,7 +12,7 @@ from pantao.kpis import load_kpis, model_kpis
 from reports.messages import Messages
 
 if TYPE_CHECKING:
-    from reports.snapshot import DailyReport
+    from reports.report import DailyReport
 
 
 def kpi_rows(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:

@@ -104,9 +104,9 @@ CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", 
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+def warehouse(new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
     """One database with the small marts, the reporting layer and one login per matrix principal."""
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
         yield built
 
 

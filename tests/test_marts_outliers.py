@@ -24,7 +24,7 @@ from reports.snapshot import current_report
 from reports.summary import morning_summary, to_plain
 from simulator import SimConfig
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
-from tests.test_marts_oracle import drop_database, fetch, new_database
+from tests.test_marts_oracle import fetch
 
 SIM = SimConfig(days=3, restaurants=2, seed=7, scale=0.1, start=dt.date(2026, 5, 4), malformed_share=0.0)
 DAYS = [SIM.start + dt.timedelta(days=i) for i in range(SIM.days)]
@@ -75,17 +75,16 @@ def _counts(database_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def outliers(pg_server, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    url = new_database(pg_server)
-    warehouse = build_simulated_warehouse(url, tmp_path_factory.mktemp("outliers"), kafka_bootstrap, SIM,
-                                          dbt_args=["run"])
-    before = _counts(url)
-    [template] = fetch(url, "select payload::jsonb as doc from raw.orders limit 1")
-    _land(url, orders=_order_rows(template["doc"]), calls=_call_rows(OUTLIER_CALL, "9999-12-31T12:00:00+03:00"))
-    run_dbt(["build"], warehouse.settings, url, target_dir=warehouse.dbt_target_dir)
-    results = json.loads((warehouse.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
-    yield {"warehouse": warehouse, "before": before, "after": _counts(url), "results": results}
-    drop_database(pg_server, url)
+def outliers(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    with new_database("outliers") as url:
+        warehouse = build_simulated_warehouse(url, tmp_path_factory.mktemp("outliers"), kafka_bootstrap, SIM,
+                                              dbt_args=["run"])
+        before = _counts(url)
+        [template] = fetch(url, "select payload::jsonb as doc from raw.orders limit 1")
+        _land(url, orders=_order_rows(template["doc"]), calls=_call_rows(OUTLIER_CALL, "9999-12-31T12:00:00+03:00"))
+        run_dbt(["build"], warehouse.settings, url, target_dir=warehouse.dbt_target_dir)
+        results = json.loads((warehouse.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))["results"]
+        yield {"warehouse": warehouse, "before": before, "after": _counts(url), "results": results}
 
 
 def test_the_kpi_marts_keep_to_the_days_with_data(outliers):
