@@ -33,7 +33,6 @@ from tests.conftest import PANTAO_CLI
 from tests.test_pbx_db import pbx_connect, pbx_db_url  # noqa: F401  (fixture)
 
 FOLLOW_BOUND_SECONDS = 2.0  # the issue's bound: the board follows an appended line within 2 s
-NOW = int(time.time())
 
 
 def line(epoch: int, callid: str, queue: str, agent: str, event: str, *data: str) -> str:
@@ -77,13 +76,19 @@ def landed(url: str, sql: str = "select count(*), count(distinct event_hash) fro
 
 
 @pytest.fixture
-def pbx_dir(tmp_path: Path) -> Path:
+def morning_at() -> int:
+    """When the test's morning is: now, so its events are inside the board's 15-minute window."""
+    return int(time.time())
+
+
+@pytest.fixture
+def pbx_dir(tmp_path: Path, morning_at: int) -> Path:
     folder = tmp_path / "pbx"
     folder.mkdir()
     (folder / "extensions.json").write_text(json.dumps([{"extension": "101", "name": "Иван Сидоров"},
                                                         {"extension": "102", "name": "Анна Петрова"}],
                                                        ensure_ascii=False), encoding="utf-8")
-    (folder / "queue_log").write_text(morning(NOW), encoding="utf-8")
+    (folder / "queue_log").write_text(morning(morning_at), encoding="utf-8")
     return folder
 
 
@@ -107,7 +112,7 @@ def operators(board: LiveBoard) -> dict[str, int]:
 
 
 def test_appended_lines_land_once_and_move_the_board_through_a_rotation(make_settings, fresh_database_url,
-                                                                       pbx_dir):
+                                                                       pbx_dir, morning_at):
     log = pbx_dir / "queue_log"
     settings = make_settings(pbx_queue_log=log, pbx_cdr_csv=pbx_dir / "Master.csv",
                              pbx_extensions_file=pbx_dir / "extensions.json")
@@ -120,7 +125,7 @@ def test_appended_lines_land_once_and_move_the_board_through_a_rotation(make_set
 
         # logrotate renames the file; Asterisk writes on into the renamed one, then reopens its log
         os.rename(log, pbx_dir / "queue_log.1")
-        append(pbx_dir / "queue_log.1", line(now + 1, f"{NOW - 100}.1", "700", "Анна Петрова", "COMPLETEAGENT",
+        append(pbx_dir / "queue_log.1", line(now + 1, f"{morning_at - 100}.1", "700", "Анна Петрова", "COMPLETEAGENT",
                                              "10", "91", "1"))
         append(log, line(now + 2, f"{now}.7", "700", "PJSIP/101", "CONNECT", "2", f"{now}.8", "1")
                + line(now + 2, "NONE", "700", "PJSIP/101", "UNPAUSE", "Обед"))
@@ -171,10 +176,11 @@ def test_a_lost_database_connection_is_retried_and_nothing_is_lost(make_settings
 
 
 @pytest.mark.mariadb
-def test_db_mode_follows_the_pbx_table_by_id(make_settings, fresh_database_url, pbx_db_url, pbx_dir):  # noqa: F811
+def test_db_mode_follows_the_pbx_table_by_id(make_settings, fresh_database_url, pbx_db_url, pbx_dir,  # noqa: F811
+                                             morning_at):
     conn = pbx_connect(pbx_db_url)
     events = [tuple(part if i else int(part) for i, part in enumerate(text.rstrip("\n").split("|")))
-              for text in morning(NOW).splitlines(keepends=True)]
+              for text in morning(morning_at).splitlines(keepends=True)]
     pbx_samples.insert_queue_log(conn, pbx_samples.queue_log_db_rows([e + ("",) * (10 - len(e)) for e in events]))
     settings = make_settings(pbx_source="db", pbx_db_url=pbx_db_url, pbx_extensions_file=pbx_dir / "extensions.json")
     try:
