@@ -124,3 +124,26 @@ REJECT_REASONS: tuple[tuple[str, str], ...] = (
     ("invalid_value", r"must be|not a |one of|does not match|unknown|invalid|negative|expected"),
 )
 OTHER_REASON = "other"
+
+# --- the live queue board ------------------------------------------------------------------
+# Served by `pantao ingest pbx --follow` on its own port (monitoring/live.py; --metrics-port, 9109),
+# not by `pantao metrics`: the state lives in that process, built from the queue_log events as
+# they arrive. Documented in docs/operations.md (Live queue board).
+LIVE_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("pantao_live_calls_waiting", "gauge", ("queue",),
+               "Callers in the queue now: ENTERQUEUE seen, no CONNECT or exit from that queue yet."),
+    MetricSpec("pantao_live_longest_wait_seconds", "gauge", ("queue",),
+               "How long the caller waiting longest in the queue has waited so far; 0 when nobody waits."),
+    MetricSpec("pantao_live_operators", "gauge", ("state",),
+               "Operators now: logged_in, and of them on_call, paused (in every queue they are in), available."),
+    MetricSpec("pantao_live_calls_last_15m", "gauge", ("queue", "outcome"),
+               "Calls answered (CONNECT) or that left the queue unanswered (abandoned, timeout, exit_key,"
+               " exit_empty) in the last 15 minutes."),
+    MetricSpec("pantao_live_last_event_age_seconds", "gauge", (),
+               "Seconds from the newest queue_log event on the board (its PBX time) to now."),
+    MetricSpec("pantao_live_last_poll_timestamp_seconds", "gauge", (),
+               "When the follow loop last read its source successfully (unix time)."),
+    MetricSpec("pantao_live_expired", "counter", ("kind",),
+               "Waiting calls (after 4 h) and calls in progress (after 12 h) dropped from the board because"
+               " their end never appeared in the queue_log."),
+)

@@ -25,13 +25,14 @@ from pathlib import Path
 
 import psycopg
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from ingestion.kafka_broker import LandingError
 from ingestion.kafka_landing import PartitionLag, stream_lag
 from monitoring import readers
 from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
+from monitoring.families import Families as _Families
 from monitoring.tally import ensure_ops_tables, remember_mark
 from pantao.db import connect
 from pantao.dbt_results import DbtResultsError, RunResults, last_run, last_successful_build
@@ -47,22 +48,6 @@ class BrokerUnavailable(RuntimeError):
 
 
 EXPECTED_ERRORS = (psycopg.Error, BrokerUnavailable, LandingError, DbtResultsError, OSError)
-
-
-class _Families:
-    """The scrape's metric families, created from the catalog so names and labels cannot drift."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, Metric] = {}
-        for spec in metrics():
-            family_type = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
-            self._families[spec.name] = family_type(spec.name, spec.help, labels=list(spec.labels))
-
-    def add(self, name: str, value: float, *labels: object) -> None:
-        self._families[name].add_metric([str(label) for label in labels], float(value))
-
-    def __iter__(self) -> Iterator[Metric]:
-        return iter(self._families.values())
 
 
 class PantaoCollector(Collector):
@@ -110,7 +95,7 @@ class PantaoCollector(Collector):
     # ---------------------------------------------------------------------------------------
 
     def _scrape(self) -> _Families:
-        out = _Families()
+        out = _Families(metrics())
         errors = dict.fromkeys(SCRAPE_SOURCES, 0)
         durations: dict[str, float] = {}
         now = self.clock()
