@@ -49,6 +49,10 @@ class Kpi:
     description: str
     labels: Mapping[str, str]
     gauge: str | None = None  # the Prometheus gauge the exporter serves it as
+    # The alert rule's threshold (monitoring/prometheus/rules/pantao.yml): a day above / below it is
+    # flagged in the reports too (reports/anomalies.py).
+    alert_above: float | None = None
+    alert_below: float | None = None
     relations: tuple[str, ...] = field(default=())  # every mart and view with this column, `schema.table`
 
     def label(self, lang: str) -> str:
@@ -86,11 +90,15 @@ def _kpi(model: ModelDoc, column: str, description: str, spec: Mapping[str, Any]
         raise _fail(model, column, f"meta.kpi.decimals is {decimals!r}, not a whole number from 0 to 4")
     if not description:
         raise _fail(model, column, "the column has no description")
+    alert = spec.get("alert") or {}
+    if not isinstance(alert, Mapping) or set(alert) - {"above", "below"} or any(
+            isinstance(v, bool) or not isinstance(v, int | float) for v in alert.values()):
+        raise _fail(model, column, f"meta.kpi.alert is {alert!r}, not {{above: <number>}} and/or {{below: <number>}}")
     return Kpi(
         name=column, model=model.name, unit=_choice(model, column, spec, "unit", UNITS), format=fmt,
         decimals=decimals, higher_is_better=better, group=_choice(model, column, spec, "group", GROUPS),
         description=description, labels={lang: str(labels[lang]) for lang in LANGUAGES},
-        gauge=spec.get("gauge"),
+        gauge=spec.get("gauge"), alert_above=alert.get("above"), alert_below=alert.get("below"),
     )
 
 
@@ -160,15 +168,21 @@ _BETTER = {True: "higher", False: "lower", None: "neither"}
 
 def markdown_table(kpis: Mapping[str, Kpi]) -> str:
     """The registry as the Markdown table of docs/metrics.md."""
-    rows = ["| KPI | label (ru / en) | unit | shown as | better | group | Prometheus | in | description |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| KPI | label (ru / en) | unit | shown as | better | group | Prometheus | alert | in | description |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for kpi in kpis.values():
         shown = kpi.format if kpi.decimals == FORMATS[kpi.format] else f"{kpi.format}, {kpi.decimals} decimal{'' if kpi.decimals == 1 else 's'}"
         cells = [f"`{kpi.name}`", f"{kpi.labels['ru']} / {kpi.labels['en']}", kpi.unit, shown,
                  _BETTER[kpi.higher_is_better], kpi.group, f"`{kpi.gauge}`" if kpi.gauge else "—",
-                 ", ".join(f"`{r}`" for r in kpi.relations), kpi.description.replace("|", "\\|")]
+                 _alert(kpi), ", ".join(f"`{r}`" for r in kpi.relations), kpi.description.replace("|", "\\|")]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def _alert(kpi: Kpi) -> str:
+    parts = [f"> {kpi.alert_above:g}" if kpi.alert_above is not None else "",
+             f"< {kpi.alert_below:g}" if kpi.alert_below is not None else ""]
+    return ", ".join(p for p in parts if p) or "—"
 
 
 def main(argv: list[str] | None = None) -> None:

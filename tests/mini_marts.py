@@ -11,7 +11,8 @@ Usage::
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         create_mini_marts(conn)                       # marts.daily_kpis, restaurant_daily_kpis, hourly_kpis,
-                                                      # operator_daily, calls, orders, customers (empty)
+                                                      # operator_daily, calls, ratings, period_kpis,
+                                                      # restaurant_period_kpis, orders, customers (empty)
         insert_day(conn, dt.date(2026, 11, 2))        # the default day (CHAIN, RESTAURANTS, OPERATORS, ...)
         insert_day(conn, dt.date(2026, 10, 26), orders_count=1173, restaurants={}, hours=())
 
@@ -26,7 +27,9 @@ orders=..., timezone=..., **chain)`:
   and its KPIs. Default `OPERATORS` (101, 102, 103, with awkward names).
 - `hours`: the local hours with activity; marts.hourly_kpis gets all 24 hours (zeros elsewhere,
   as dbt builds it) and the peak at 15:00. Default 9..22.
-- `call_ratings`: one answered call in marts.calls per score (answered by the first operator).
+- `call_ratings`: one answered call in marts.calls per score (answered by the first operator), each
+  with its marts.ratings row (comments from CALL_COMMENTS); `order_ratings`: marts.ratings rows of
+  orders. The defaults are what CHAIN's rating KPIs count.
 - `orders`: how many orders (marts.orders, with one marts.customers row each), the last one at
   23:59 local time. Default 1.
 - `timezone`: the business time zone the local hours are in (default Europe/Moscow).
@@ -97,6 +100,20 @@ TABLES: dict[str, dict[str, str]] = {
         "latest_event_at": "timestamp with time zone", "last_landed_at": "timestamp with time zone",
         "customer_last_landed_at": "timestamp with time zone",
     },
+    "ratings": {
+        "rating_id": "text", "subject_type": "text", "call_linkedid": "text", "order_id": "text",
+        "operator_extension": "text", "restaurant_id": "integer", "score": "integer", "comment": "text",
+        "interaction_at": "timestamp with time zone", "business_date": "date",
+        "submitted_at": "timestamp with time zone",
+    },
+    "period_kpis": {
+        "period_kind": "text", "period_start": "date", "period_end": "date", "days_count": "bigint",
+        **_kpis("period_kpis"),
+    },
+    "restaurant_period_kpis": {
+        "period_kind": "text", "period_start": "date", "period_end": "date", "restaurant_id": "integer",
+        **_kpis("restaurant_period_kpis"),
+    },
     "customers": {
         "customer_phone": "text", "customer_name": "text", "email": "text", "home_restaurant_id": "integer",
         "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
@@ -111,7 +128,7 @@ TABLES: dict[str, dict[str, str]] = {
 # The default day's figures: round enough to assert, awkward enough to test formatting.
 CHAIN: dict[str, Any] = dict(zip(DAILY_KPIS, (
     1234, 17, 1234567.50, 1000.46, 900, 300, 600, 0.6667, 620, 575, 45, 0.0726, 8, 18.4, 0.871,
-    214.2, 0.6412, 5.13, 345, 4.31, 0.82,
+    214.2, 0.6412, 5.13, 12, 3.9167, 0.75, 7, 3.8571, 5, 4.0,
 ), strict=True))
 RESTAURANTS: dict[int, dict[str, Any]] = {
     1: dict(zip(RESTAURANT_KPIS, (400, 5, 420000.00, 1050.00, 300, 100, 200, 0.6667), strict=True)),
@@ -126,13 +143,18 @@ OPERATORS: list[dict[str, Any]] = [
         ("103", "Анна_Мария*", (175, 39375, 225.0, 2, 0.0113, 3.9, 25200, 1200, 0.64, 65, 4.5, 0.9, 120)),
     )
 ]
+# The day's ratings (marts.ratings), which CHAIN's rating KPIs count: 7 calls, 5 orders.
 CALL_RATINGS: tuple[int, ...] = (5, 5, 4, 3, 1, 5, 4)
+ORDER_RATINGS: tuple[int, ...] = (5, 4, 4, 5, 2)
+# Comments of the call ratings, by position (None: no comment); one with markup to escape.
+CALL_COMMENTS: tuple[str | None, ...] = ("Быстро и вежливо", None, None, "Долго ждал", "<b>Грубо</b> & долго",
+                                         None, "Спасибо!")
 OPEN_HOURS = range(9, 23)
 PEAK_HOUR = 15
 
 
 def create_mini_marts(conn: psycopg.Connection) -> None:
-    """Create the `marts` schema and its seven tables, empty, with the dbt marts' column types."""
+    """Create the `marts` schema and its tables, empty, with the dbt marts' column types."""
     conn.execute("create schema if not exists marts")
     for table, columns in TABLES.items():
         conn.execute(sql.SQL("create table marts.{} ({})").format(
@@ -178,6 +200,7 @@ def insert_day(
     operators: Sequence[Mapping[str, Any]] = OPERATORS,
     hours: Iterable[int] = OPEN_HOURS,
     call_ratings: Sequence[int] = CALL_RATINGS,
+    order_ratings: Sequence[int] = ORDER_RATINGS,
     orders: int = 1,
     timezone: str = "Europe/Moscow",
     **chain: Any,
@@ -205,12 +228,27 @@ def insert_day(
             "answered_by_extension": first.get("operator_extension"), "answered_by_name": first.get("operator_name"),
             "caller_phone": f"+7900{business_date:%m%d}{i:03d}", "outcome": "answered", "is_answered": True,
             "is_short_abandon": False, "is_answered_within_service_level": True, "is_transferred": False,
-            "led_to_order": False, "rating_score": score, "is_called_back": False, "is_answered_again": False,
+            "led_to_order": False, "rating_score": score, "rating_id": f"R-{business_date:%Y%m%d}-c{i}",
+            "is_called_back": False, "is_answered_again": False,
             "is_reached_later": False, "callback_attempts_count": 0, "wait_seconds": 10, "hold_seconds": 10,
             "pickup_seconds": 4, "talk_seconds": 200, "transfer_count": 0, "missed_rings_count": 0,
             "entered_at": entered, "business_date": business_date, "business_hour": 12,
             "connected_at": entered + dt.timedelta(seconds=10), "ended_at": entered + dt.timedelta(seconds=210),
             "last_landed_at": entered + dt.timedelta(seconds=211),
+        })
+        _insert(conn, "ratings", {
+            "rating_id": f"R-{business_date:%Y%m%d}-c{i}", "subject_type": "call",
+            "call_linkedid": f"{business_date:%Y%m%d}.{i}", "operator_extension": first.get("operator_extension"),
+            "score": score, "comment": CALL_COMMENTS[i % len(CALL_COMMENTS)], "interaction_at": entered,
+            "business_date": business_date, "submitted_at": entered + dt.timedelta(seconds=300),
+        })
+    for i, score in enumerate(order_ratings):
+        created = dt.datetime.combine(business_date, dt.time(13, i), tz)
+        _insert(conn, "ratings", {
+            "rating_id": f"R-{business_date:%Y%m%d}-o{i}", "subject_type": "order",
+            "order_id": f"ORD-{business_date:%Y%m%d}-R{i}", "restaurant_id": 1 + i % 3, "score": score,
+            "interaction_at": created, "business_date": business_date,
+            "submitted_at": created + dt.timedelta(hours=2),
         })
     for i in range(orders):
         created = dt.datetime.combine(business_date, dt.time(23, 59), tz) - dt.timedelta(minutes=orders - 1 - i)
@@ -230,3 +268,20 @@ def insert_day(
             "average_check_amount": 900, "calls_count": 0, "registered_at": created,
             "segment_as_of_date": business_date,
         })
+
+
+def insert_period(conn: psycopg.Connection, period_kind: str, period_start: dt.date, *,
+                  restaurants: Mapping[int, Mapping[str, Any]] = RESTAURANTS, **chain: Any) -> None:
+    """One week (a Monday) or month (a 1st) of marts.period_kpis (CHAIN's figures unless overridden,
+    every day present) and its restaurants' rows of marts.restaurant_period_kpis."""
+    unknown = set(chain) - set(DAILY_KPIS)
+    if unknown:
+        raise TypeError(f"insert_period: {', '.join(sorted(unknown))} is not a KPI of marts.period_kpis")
+    if period_kind == "week":
+        end = period_start + dt.timedelta(days=6)
+    else:
+        end = (period_start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    keys = {"period_kind": period_kind, "period_start": period_start, "period_end": end}
+    _insert(conn, "period_kpis", {**keys, "days_count": (end - period_start).days + 1, **CHAIN, **chain})
+    for restaurant_id, figures in restaurants.items():
+        _insert(conn, "restaurant_period_kpis", {**keys, "restaurant_id": restaurant_id, **figures})

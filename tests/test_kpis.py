@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pantao.generated_docs import generated_part
 from pantao.kpis import (
@@ -22,12 +23,15 @@ from pantao.kpis import (
 )
 from pantao.manifest import ManifestError, load_models
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 # Columns of the KPI marts that are keys or attributes, not KPIs.
 NOT_KPIS = {"business_date", "restaurant_id", "hour", "hour_start_at", "operator_extension", "operator_name",
-            "is_known_operator"}
+            "is_known_operator", "period_kind", "period_start", "period_end", "days_count"}
 
 
-@pytest.mark.parametrize("mart", ["daily_kpis", "restaurant_daily_kpis", "hourly_kpis", "operator_daily"])
+@pytest.mark.parametrize("mart", ["daily_kpis", "restaurant_daily_kpis", "hourly_kpis", "operator_daily",
+                                  "period_kpis", "restaurant_period_kpis"])
 def test_every_column_of_a_kpi_mart_but_its_keys_is_a_registered_kpi(mart):
     columns = load_models()[mart].column_names
     assert [c for c in columns if c not in NOT_KPIS] == [k.name for k in model_kpis(mart)]
@@ -35,7 +39,7 @@ def test_every_column_of_a_kpi_mart_but_its_keys_is_a_registered_kpi(mart):
 
 def test_every_kpi_has_both_labels_a_known_unit_format_and_group_and_a_description():
     kpis = load_kpis()
-    assert len(kpis) == 31
+    assert len(kpis) == 35
     for kpi in kpis.values():
         assert kpi.label("ru") and kpi.label("en") and kpi.label("ru") != kpi.label("en"), kpi.name
         assert kpi.unit in UNITS and kpi.format in FORMATS and kpi.group in GROUPS, kpi.name
@@ -52,6 +56,32 @@ def test_the_registry_knows_what_reports_need_of_a_kpi():
     # a KPI shared by two marts is defined once, on the chain's, and listed in both
     assert kpis["occupancy"].model == "daily_kpis"
     assert "marts.operator_daily" in kpis["occupancy"].relations
+
+
+def test_a_period_mart_has_the_daily_kpis_in_the_same_order():
+    """A week's or a month's report shows the day's cards: the same KPIs, read from period_kpis."""
+    assert model_kpis("period_kpis") == model_kpis("daily_kpis")
+    assert model_kpis("restaurant_period_kpis") == model_kpis("restaurant_daily_kpis")
+
+
+def test_the_alert_thresholds_are_the_prometheus_rules_thresholds():
+    """meta.kpi.alert and the alert rule on the KPI's gauge say the same number (one flags the report,
+    the other pages whoever is on duty)."""
+    import re
+
+    rules = yaml.safe_load((REPO_ROOT / "monitoring/prometheus/rules/pantao.yml").read_text(encoding="utf-8"))
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+    on_kpis = {}
+    for expr in exprs:
+        match = re.fullmatch(r"\s*(pantao_kpi_\w+)\s*([<>])\s*([0-9.]+)\s*", expr)
+        if match:
+            on_kpis[match[1]] = (match[2], float(match[3]))
+    registry = {kpi.gauge: kpi for kpi in load_kpis().values() if kpi.gauge}
+    assert set(on_kpis) <= set(registry), "an alert rule watches a gauge no KPI serves"
+    declared = {kpi.gauge: (">", kpi.alert_above) if kpi.alert_above is not None else ("<", kpi.alert_below)
+                for kpi in registry.values() if kpi.alert_above is not None or kpi.alert_below is not None}
+    assert declared == on_kpis and declared == {"pantao_kpi_missed_call_ratio": (">", 0.15),
+                                                "pantao_kpi_asa_seconds": (">", 60.0)}
 
 
 def test_a_label_in_a_language_the_registry_lacks_is_an_error():
@@ -94,6 +124,7 @@ def _kpi(**overrides) -> dict:
         ({"higher_is_better": "yes"}, "meta.kpi.higher_is_better is 'yes', not true, false or null"),
         ({"group": "misc"}, "meta.kpi.group is 'misc'"),
         ({"decimals": 7}, "meta.kpi.decimals is 7"),
+        ({"alert": {"over": 0.15}}, "meta.kpi.alert is .*over"),
     ],
 )
 def test_an_invalid_kpi_meta_names_the_model_column_file_and_field(tmp_path, override, message):

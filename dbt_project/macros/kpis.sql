@@ -1,14 +1,18 @@
 {#- The KPI formulas shared by the KPI marts, so the chain, each restaurant and each hour are
     computed alike (definitions: docs/metrics.md). -#}
 
-{#- Order and customer figures of a group of marts.orders rows (group by the grain around it). -#}
-{% macro order_figures() -%}
+{#- Order and customer figures of a group of marts.orders rows (group by the grain around it). A
+    customer is new when their first order ever falls in the grain's days, [first_day, last_day]:
+    the business day itself for a day's figures, a week's or a month's first and last day for a
+    period's. -#}
+{% macro order_figures(first_day='business_date', last_day='business_date') -%}
     count(*) filter (where not is_cancelled) as orders_count,
     count(*) filter (where is_cancelled) as cancelled_orders_count,
     sum(total_amount) filter (where not is_cancelled) as revenue_amount,
     count(distinct customer_phone) filter (where not is_cancelled) as unique_customers_count,
     count(distinct customer_phone)
-        filter (where not is_cancelled and customer_first_order_date = business_date) as new_customers_count
+        filter (where not is_cancelled
+                and customer_first_order_date between {{ first_day }} and {{ last_day }}) as new_customers_count
 {%- endmacro %}
 
 {#- The order and customer KPI columns from order_figures() joined as `figures` (null: no orders). -#}
@@ -24,6 +28,16 @@
                    figures ~ '.unique_customers_count') }} as repeat_customer_share
 {%- endmacro %}
 
+{#- The call figures of a group of int_calls_aggregated_to_hours rows, summed to the grain around it. -#}
+{% macro call_figures() -%}
+    sum(calls_offered_count)::bigint as calls_offered_count,
+    sum(calls_answered_count)::bigint as calls_answered_count,
+    sum(short_abandon_count)::bigint as short_abandon_count,
+    sum(answered_within_service_level_count)::bigint as answered_within_service_level_count,
+    sum(hold_seconds_total) as hold_seconds_total,
+    sum(talk_seconds_total) as talk_seconds_total
+{%- endmacro %}
+
 {#- The call KPI columns from int_calls_aggregated_to_hours' figures (summed to the grain) joined as
     `figures` (null: no calls). -#}
 {% macro call_kpis(figures) -%}
@@ -37,4 +51,35 @@
     {{ safe_divide(figures ~ '.answered_within_service_level_count',
                    figures ~ '.calls_offered_count - ' ~ figures ~ '.short_abandon_count') }} as service_level,
     {{ safe_divide(figures ~ '.talk_seconds_total', figures ~ '.calls_answered_count') }} as avg_talk_seconds
+{%- endmacro %}
+
+{#- Rating figures of a group of marts.ratings rows: all of them, then the call and the order ratings. -#}
+{% macro rating_figures() -%}
+    count(*) as ratings_count,
+    sum(score) as score_total,
+    count(*) filter (where score >= 4) as ratings_4_5_count,
+    count(*) filter (where subject_type = 'call') as call_ratings_count,
+    sum(score) filter (where subject_type = 'call') as call_score_total,
+    count(*) filter (where subject_type = 'order') as order_ratings_count,
+    sum(score) filter (where subject_type = 'order') as order_score_total
+{%- endmacro %}
+
+{#- The rating KPI columns from rating_figures() joined as `figures` (null: no ratings). -#}
+{% macro rating_kpis(figures) -%}
+    coalesce({{ figures }}.ratings_count, 0) as ratings_count,
+    {{ safe_divide(figures ~ '.score_total', figures ~ '.ratings_count') }} as csat_mean,
+    {{ safe_divide(figures ~ '.ratings_4_5_count', figures ~ '.ratings_count') }} as csat_share,
+    coalesce({{ figures }}.call_ratings_count, 0) as call_ratings_count,
+    {{ safe_divide(figures ~ '.call_score_total', figures ~ '.call_ratings_count') }} as call_csat_mean,
+    coalesce({{ figures }}.order_ratings_count, 0) as order_ratings_count,
+    {{ safe_divide(figures ~ '.order_score_total', figures ~ '.order_ratings_count') }} as order_csat_mean
+{%- endmacro %}
+
+{#- Occupancy and calls per operator-hour from the call figures (`calls`, from call_figures()) and the
+    operators' summed logged_in_seconds and paused_seconds (`operators`). -#}
+{% macro operator_load_kpis(calls, operators) -%}
+    {{ safe_divide('coalesce(' ~ calls ~ '.talk_seconds_total, 0)',
+                   operators ~ '.logged_in_seconds - ' ~ operators ~ '.paused_seconds') }} as occupancy,
+    {{ safe_divide('coalesce(' ~ calls ~ '.calls_answered_count, 0)', operators ~ '.logged_in_seconds / 3600.0') }}
+        as calls_per_operator_hour
 {%- endmacro %}

@@ -11,21 +11,8 @@ calls as (select * from {{ ref('calls') }} where {{ in_lookback_window() }}),
 hourly_calls as (select * from {{ ref('int_calls_aggregated_to_hours') }} where {{ in_lookback_window() }}),
 operator_days as (select * from {{ ref('operator_daily') }} where {{ in_lookback_window() }}),
 
-ratings as (
-
-    select calls.business_date, r.score
-    from {{ ref('int_ratings_deduplicated') }} as r
-    inner join calls on calls.linkedid = r.call_linkedid
-    where r.subject_type = 'call'
-
-    union all
-
-    select orders.business_date, r.score
-    from {{ ref('int_ratings_deduplicated') }} as r
-    inner join orders on orders.order_id = r.order_id
-    where r.subject_type = 'order'
-
-),
+-- the rows of marts.ratings: the report's satisfaction section counts the same ones
+ratings as (select * from {{ ref('ratings') }} where {{ in_lookback_window() }}),
 
 -- the date spine: days with data in the plausible window, each followed by the quiet days up to
 -- the next day with data when that one is at most var('spine_max_gap_days') later
@@ -79,12 +66,7 @@ call_figures as (
 
     select
         business_date,
-        sum(calls_offered_count)::bigint as calls_offered_count,
-        sum(calls_answered_count)::bigint as calls_answered_count,
-        sum(short_abandon_count)::bigint as short_abandon_count,
-        sum(answered_within_service_level_count)::bigint as answered_within_service_level_count,
-        sum(hold_seconds_total) as hold_seconds_total,
-        sum(talk_seconds_total) as talk_seconds_total
+        {{ call_figures() }}
     from hourly_calls
     group by 1
 
@@ -105,9 +87,7 @@ rating_figures as (
 
     select
         business_date,
-        count(*) as ratings_count,
-        sum(score) as score_total,
-        count(*) filter (where score >= 4) as ratings_4_5_count
+        {{ rating_figures() }}
     from ratings
     group by 1
 
@@ -126,15 +106,10 @@ final as (
         {{ call_kpis('c') }},
 
         -- operators
-        {{ safe_divide('coalesce(c.talk_seconds_total, 0)', 'ops.logged_in_seconds - ops.paused_seconds') }}
-            as occupancy,
-        {{ safe_divide('coalesce(c.calls_answered_count, 0)', 'ops.logged_in_seconds / 3600.0') }}
-            as calls_per_operator_hour,
+        {{ operator_load_kpis('c', 'ops') }},
 
-        -- ratings
-        coalesce(r.ratings_count, 0) as ratings_count,
-        {{ safe_divide('r.score_total', 'r.ratings_count') }} as csat_mean,
-        {{ safe_divide('r.ratings_4_5_count', 'r.ratings_count') }} as csat_share
+        -- ratings: calls and orders together, then each apart
+        {{ rating_kpis('r') }}
 
     from days
     left join order_figures as o using (business_date)
