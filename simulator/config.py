@@ -22,6 +22,9 @@ class SimConfig:
     short_abandon_seconds: int = 5
     duplicate_share: float = 0.02
     pbx_profile: str = "newcdr"  # how the PBX writes the contact centre (simulator/pbx_profiles.py)
+    # A planted anomaly: on this day (0 = the first; -1 = the last) one operator per queue works,
+    # on the first shift only, so missed calls jump; truth.json names it (`planted_anomaly`).
+    understaffed_day: int | None = None
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -34,6 +37,9 @@ class SimConfig:
             raise ValueError(f"malformed_share={self.malformed_share}: expected a share in [0, 1)")
         if not 0 <= self.duplicate_share < 1:
             raise ValueError(f"duplicate_share={self.duplicate_share}: expected a share in [0, 1)")
+        if self.understaffed_day is not None and not -self.days <= self.understaffed_day < self.days:
+            raise ValueError(f"understaffed_day={self.understaffed_day}: expected a day from {-self.days} to "
+                             f"{self.days - 1} (0 is the first, -1 the last)")
         ZoneInfo(self.timezone)
         get_profile(self.pbx_profile)
 
@@ -44,6 +50,13 @@ class SimConfig:
             return self.start
         today = dt.datetime.now(ZoneInfo(self.timezone)).date()
         return today - dt.timedelta(days=self.days)
+
+    @property
+    def understaffed_date(self) -> dt.date | None:
+        """The business day of the planted understaffing, if any."""
+        if self.understaffed_day is None:
+            return None
+        return self.start_date + dt.timedelta(days=self.understaffed_day % self.days)
 
     def resolved(self) -> SimConfig:
         """The same config with `start` pinned, so everything downstream sees one start date."""

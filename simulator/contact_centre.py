@@ -84,19 +84,22 @@ class ContactCentre:
         self.pick_caller = pick_caller
         self.names = {op.extension: op.name for op in operators}
 
-    def simulate_day(self, day_start: int, expected_calls: dict[str, float]) -> DayOutput:
+    def simulate_day(self, day_start: int, expected_calls: dict[str, float], understaffed: bool = False) -> DayOutput:
         out = DayOutput()
         for queue, expected in expected_calls.items():
             members = [op for op in self.operators if op.queue == queue]
-            sessions = self._sessions(members, queue, day_start)
+            sessions = self._sessions(members, queue, day_start, understaffed)
             out.sessions.extend(sessions)
             _QueueDay(self, queue, day_start, sessions, out).run(self._arrivals(queue, day_start, expected))
         return out
 
-    def _sessions(self, members: list[Operator], queue: str, day_start: int) -> list[Session]:
+    def _sessions(self, members: list[Operator], queue: str, day_start: int,
+                  understaffed: bool = False) -> list[Session]:
         rng = self.rng
         shifts = _ORDERS_SHIFTS if queue == "orders" else _SUPPORT_SHIFTS
         working = max(len(shifts), min(len(members), round(len(members) * rng.uniform(0.62, 0.78))))
+        if understaffed:  # the planted anomaly: one operator, on the first shift, takes the queue's calls
+            working = 1
         chosen = rng.sample(members, min(working, len(members)))
         sessions: list[Session] = []
         for i, op in enumerate(chosen):

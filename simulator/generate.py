@@ -80,7 +80,7 @@ def _simulate_day(sim: Simulation, factory: OrderFactory, centre: ContactCentre,
         orders.extend(factory.restaurant_day(restaurant, day_start, expected, hours))
     chain_expected = BASE_ORDERS_PER_RESTAURANT * sum(r.size for r in sim.restaurants) * factor
     calls_expected = {q: chain_expected * CALLS_PER_ORDER * share for q, share in QUEUE_SPLIT.items()}
-    out = centre.simulate_day(day_start, calls_expected)
+    out = centre.simulate_day(day_start, calls_expected, understaffed=day == config.understaffed_date)
     out.calls.sort(key=lambda c: (c.enter, c.linkedid))
     orders.extend(factory.phone_orders(out.calls))
     sim.orders.extend(orders)

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
+from simulator.anomalies import flag_anomalies
 from simulator.model import Call, Order, Rating, Simulation
 from simulator.pbx_profiles import get_profile
 
@@ -17,7 +18,9 @@ DAILY_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "avera
               "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
               "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
               "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-              "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share")
+              "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share", "call_ratings_count",
+              "call_csat_mean", "order_ratings_count", "order_csat_mean")
+PERIOD_KINDS = ("week", "month")
 OPERATOR_KPIS = ("calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
                  "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
                  "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count")
@@ -45,16 +48,9 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
     operators = _operator_daily(sim, calls_by_day, ratings_by_day, orders_by_day)
     daily: dict[str, Any] = {}
     for day in days:
-        seconds = [row for row in operators.get(day, {}).values()]
-        chain = {**_order_kpis(orders_by_day[day], first_day, day),
-                 **_call_kpis(calls_by_day[day], seconds, config.service_level_seconds, config.short_abandon_seconds),
-                 **_rating_kpis(ratings_by_day[day])}
-        restaurants = {}
-        for r in sim.restaurants:
-            rest_orders = [o for o in orders_by_day[day] if o.restaurant_id == r.restaurant_id]
-            row = {k: None for k in DAILY_KPIS} | _order_kpis(rest_orders, first_day, day)
-            restaurants[str(r.restaurant_id)] = row
-        daily[day] = {"chain": {k: chain[k] for k in DAILY_KPIS}, "restaurants": restaurants}
+        daily[day] = _figures(sim, [day], orders_by_day, calls_by_day, ratings_by_day, operators, first_day)
+    anomalies = flag_anomalies({day: figures["chain"] for day, figures in daily.items()})
+    planted = config.understaffed_date
     return {
         "params": {"seed": config.seed, "days": config.days, "restaurants": config.restaurants,
                    "start": config.start_date.isoformat(), "timezone": config.timezone,
@@ -65,8 +61,63 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
         "daily": daily,
         "operator_daily": {day: {ext: {k: row[k] for k in OPERATOR_KPIS} for ext, row in sorted(operators[day].items())}
                            for day in days if day in operators},
+        "periods": _periods(sim, days, orders_by_day, calls_by_day, ratings_by_day, operators, first_day),
+        "anomalies": anomalies,
+        "planted_anomaly": None if planted is None else {
+            "day": planted.isoformat(), "kind": "understaffed",
+            # what a third of the usual staff does to the contact centre's figures
+            "kpis": {"missed_call_rate": "high", "calls_unanswered_count": "high", "service_level": "low"},
+        },
         "counts": compute_counts(sim),
     }
+
+
+def _figures(sim: Simulation, days: list[str], orders_by_day: dict[str, list[Order]],
+             calls_by_day: dict[str, list[Call]], ratings_by_day: dict[str, list[Rating]],
+             operators: dict[str, dict[str, dict[str, Any]]], first_day: dict[str, str]) -> dict[str, Any]:
+    """The chain's and each restaurant's KPIs over `days` (one day, or a period's days), and the
+    count of ratings per score, calls and orders apart."""
+    config = sim.config
+    first, last = days[0], days[-1]
+    orders = [o for day in days for o in orders_by_day[day]]
+    calls = [c for day in days for c in calls_by_day[day]]
+    ratings = [r for day in days for r in ratings_by_day[day]]
+    seconds = [row for day in days for row in operators.get(day, {}).values()]
+    chain = {**_order_kpis(orders, first_day, first, last),
+             **_call_kpis(calls, seconds, config.service_level_seconds, config.short_abandon_seconds),
+             **_rating_kpis(ratings)}
+    restaurants = {}
+    for r in sim.restaurants:
+        rest_orders = [o for o in orders if o.restaurant_id == r.restaurant_id]
+        restaurants[str(r.restaurant_id)] = {k: None for k in DAILY_KPIS} | _order_kpis(rest_orders, first_day,
+                                                                                        first, last)
+    by_score = {subject: {str(score): sum(1 for r in ratings if r.subject_type == subject and r.score == score)
+                          for score in range(1, 6)} for subject in ("call", "order")}
+    return {"chain": {k: chain[k] for k in DAILY_KPIS}, "restaurants": restaurants, "ratings": by_score}
+
+
+def period_of(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The week (Monday to Sunday) or calendar month holding `day`: (first day, last day)."""
+    if kind == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return start, start + dt.timedelta(days=6)
+    start = day.replace(day=1)
+    following = (start + dt.timedelta(days=32)).replace(day=1)
+    return start, following - dt.timedelta(days=1)
+
+
+def _periods(sim: Simulation, days: list[str], *facts: Any) -> dict[str, dict[str, Any]]:
+    """Every week and month holding a simulated day: its KPIs over its simulated days."""
+    periods: dict[str, dict[str, Any]] = {kind: {} for kind in PERIOD_KINDS}
+    for kind in PERIOD_KINDS:
+        grouped: dict[tuple[dt.date, dt.date], list[str]] = defaultdict(list)
+        for day in days:
+            grouped[period_of(kind, dt.date.fromisoformat(day))].append(day)
+        for (start, end), period_days in sorted(grouped.items()):
+            figures = _figures(sim, period_days, *facts)
+            periods[kind][start.isoformat()] = {"end": end.isoformat(), "days_count": len(period_days),
+                                                 "chain": figures["chain"], "restaurants": figures["restaurants"]}
+    return periods
 
 
 def _first_order_days(sim: Simulation) -> dict[str, str]:
@@ -81,11 +132,12 @@ def _first_order_days(sim: Simulation) -> dict[str, str]:
     return first
 
 
-def _order_kpis(orders: list[Order], first_day: dict[str, str], day: str) -> dict[str, Any]:
+def _order_kpis(orders: list[Order], first_day: dict[str, str], first: str, last: str) -> dict[str, Any]:
+    """Order and customer KPIs of orders created from day `first` to day `last`."""
     kept = [o for o in orders if o.final_status != "cancelled"]
     revenue_kop = sum(o.total_kop for o in kept)
     phones = {o.phone for o in kept if o.phone is not None}
-    new = sum(1 for p in phones if first_day[p] == day)
+    new = sum(1 for p in phones if first <= first_day[p] <= last)
     return {
         "orders_count": len(kept),
         "cancelled_orders_count": len(orders) - len(kept),
@@ -121,10 +173,16 @@ def _call_kpis(calls: list[Call], operator_rows: list[dict[str, Any]], service_l
 
 
 def _rating_kpis(ratings: list[Rating]) -> dict[str, Any]:
+    calls = [r.score for r in ratings if r.subject_type == "call"]
+    orders = [r.score for r in ratings if r.subject_type == "order"]
     return {
         "ratings_count": len(ratings),
         "csat_mean": ratio(sum(r.score for r in ratings), len(ratings)),
         "csat_share": ratio(sum(1 for r in ratings if r.score >= 4), len(ratings)),
+        "call_ratings_count": len(calls),
+        "call_csat_mean": ratio(sum(calls), len(calls)),
+        "order_ratings_count": len(orders),
+        "order_csat_mean": ratio(sum(orders), len(orders)),
     }
 
 

@@ -7,6 +7,7 @@ fixture exercise what production runs. Load as a pytest plugin (`pytest_plugins 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import uuid
@@ -24,6 +25,10 @@ from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
 # The small simulation behind the shared `built_warehouse` fixture.
 SMALL_SIM = SimConfig(days=5, restaurants=3, seed=11, scale=0.25, start=None)
+# Behind `long_warehouse`: five whole weeks (Monday 2026-09-28 to Sunday 11-01, so all of October)
+# and Monday 11-02, the day with the planted anomaly (one operator per queue), which has the four
+# Mondays before it as its history. Small (2 restaurants, scale 0.15) to keep its build quick.
+LONG_SIM = SimConfig(days=36, restaurants=2, seed=5, scale=0.15, start=dt.date(2026, 9, 28), understaffed_day=-1)
 
 
 @dataclass
@@ -123,3 +128,16 @@ def built_warehouse(new_database, kafka_bootstrap: str, tmp_path_factory: pytest
     with new_database("warehouse") as database_url:
         yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("warehouse"), kafka_bootstrap,
                                         SMALL_SIM)
+
+
+@pytest.fixture(scope="session")
+def long_warehouse(new_database, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory,
+                   ) -> Iterator[WarehouseInfo]:
+    """Five weeks and a day (LONG_SIM) landed and built: the weeks, the months and the anomaly flags.
+
+    Session-scoped and shared like `built_warehouse`: tests read it, and what they add (logins,
+    report versions) they name uniquely and remove.
+    """
+    with new_database("longwh") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("long-warehouse"), kafka_bootstrap,
+                                        LONG_SIM)
