@@ -6,6 +6,7 @@ message that names the variable and what it expects, instead of deep inside a ru
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,9 @@ class Settings:
     short_abandon_seconds: int = 5
     callback_window_hours: int = 24
     late_data_lookback_days: int = 3
+    # The first business day the reports cover (their Dagster partitions start there); unset: the
+    # first day of marts.daily_kpis when `pantao ui` / `pantao run` start Dagster.
+    reports_start_date: dt.date | None = None
 
     # Operations
     dagster_ui_url: str = "http://127.0.0.1:3000"
@@ -258,6 +262,13 @@ def _bootstrap(var: str, raw: str) -> str:
     return value
 
 
+def _date(var: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a date; expected YYYY-MM-DD, e.g. 2026-01-01") from None
+
+
 def _path(var: str, raw: str) -> Path:
     return Path(_text(var, raw)).expanduser()
 
@@ -314,6 +325,7 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
+    "REPORTS_START_DATE": ("reports_start_date", _date),
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
