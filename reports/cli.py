@@ -1,4 +1,5 @@
-"""`pantao report build|show`: the daily report by hand (the schedule runs the same functions).
+"""`pantao report build|show [--period day|week|month] [--date]`: the reports by hand (the schedules
+run the same functions).
 
 `pantao report send` belongs to notifications/ (it delivers to Telegram); app/cli.py adds it to
 this group, since reports/ must not import the layer above it.
@@ -10,7 +11,8 @@ import datetime as dt
 
 import click
 
-from pantao.domain import business_yesterday
+from pantao.domain import business_today, business_yesterday
+from pantao.periods import PERIOD_KINDS, Period, last_complete, period_of
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
 from reports.report import ReportError
@@ -21,8 +23,18 @@ def report_day(settings, value: dt.datetime | None) -> dt.date:
     return value.date() if value else business_yesterday(settings.tz)
 
 
+def report_period(settings, kind: str, value: dt.datetime | None) -> Period:
+    """The day, week or month holding `--date`; without it, the last complete one in business time."""
+    if value:
+        return period_of(kind, value.date())
+    return last_complete(kind, business_today(settings.tz))
+
+
 DATE_OPTION = click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                           help="Business day, YYYY-MM-DD (default: yesterday in BUSINESS_TIMEZONE).")
+                           help="Business day, YYYY-MM-DD (default: yesterday in BUSINESS_TIMEZONE); with "
+                                "--period week or month, any day of it (default: the last complete one).")
+PERIOD_OPTION = click.option("--period", "kind", type=click.Choice(PERIOD_KINDS), default="day", show_default=True,
+                             help="A business day, a week (Monday to Sunday) or a calendar month.")
 
 
 def _fail(exc: Exception) -> None:
@@ -31,36 +43,56 @@ def _fail(exc: Exception) -> None:
 
 @click.group("report")
 def report() -> None:
-    """Build, show and send the daily manager report."""
+    """Build, show and send the manager reports: a day, a week or a month."""
 
 
 @report.command("build")
+@PERIOD_OPTION
 @DATE_OPTION
-def build(day: dt.datetime | None) -> None:
-    """Snapshot the day's figures as a new version and render HTML, CSV and PNG files."""
-    from reports.snapshot import build_daily_report
-
+def build(kind: str, day: dt.datetime | None) -> None:
+    """Snapshot the period's figures as a new version and render HTML, CSV and PNG files."""
     settings = load_settings()
     database_url = resolve_endpoints(settings, need_kafka=False).database_url
+    period = report_period(settings, kind, day)
     try:
-        result = build_daily_report(settings, database_url, report_day(settings, day))
+        if kind == "day":
+            from reports.snapshot import build_daily_report
+
+            result = build_daily_report(settings, database_url, period.start)
+        else:
+            from reports.period_snapshot import build_period_report
+
+            result = build_period_report(settings, database_url, period)
     except ReportError as exc:
         _fail(exc)
-    click.echo(f"report {result.business_date} version {result.version}: {result.html_path}")
+    label = period.start.isoformat() if kind == "day" else f"{kind} {period.start}–{period.end}"
+    click.echo(f"report {label} version {result.version}: {result.html_path}")
 
 
 @report.command("show")
+@PERIOD_OPTION
 @DATE_OPTION
-def show(day: dt.datetime | None) -> None:
-    """Print the morning summary of the day's report (a new version only if the marts changed)."""
-    from reports.snapshot import current_report
-    from reports.summary import morning_summary, to_plain
+def show(kind: str, day: dt.datetime | None) -> None:
+    """Print the summary of the period's report as Telegram shows it (a new version only if the marts changed)."""
+    from reports.summary import to_plain
 
     settings = load_settings()
     database_url = resolve_endpoints(settings, need_kafka=False).database_url
+    period = report_period(settings, kind, day)
     try:
-        result = current_report(settings, database_url, report_day(settings, day))
+        if kind == "day":
+            from reports.snapshot import current_report
+            from reports.summary import morning_summary
+
+            result = current_report(settings, database_url, period.start)
+            text = morning_summary(result, settings.report_lang)
+        else:
+            from reports.period_snapshot import current_period_report
+            from reports.period_summary import period_summary
+
+            result = current_period_report(settings, database_url, period)
+            text = period_summary(result, settings.report_lang)
     except ReportError as exc:
         _fail(exc)
-    click.echo(to_plain(morning_summary(result, settings.report_lang)))
+    click.echo(to_plain(text))
     click.echo(f"\n{result.html_path}")

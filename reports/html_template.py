@@ -21,36 +21,50 @@ TEMPLATE = """<!DOCTYPE html>
   .card .label { color: #616e7c; font-size: 0.85em; }
   .card .value { font-size: 1.45em; font-weight: 600; margin: 4px 0; }
   .card .change { font-size: 0.85em; color: #616e7c; }
+  .card.flagged { box-shadow: 0 0 0 2px #e08a1e inset, 0 1px 2px rgba(0,0,0,.08); }
+  .card .flag { font-size: 0.85em; margin-top: 4px; }
+  .flags { background: #fff7e6; border-left: 4px solid #e08a1e; padding: 8px 12px; border-radius: 4px; }
+  .flags li { margin: 3px 0; }
   .good { color: #1b7f3b; } .bad { color: #b42318; } .neutral { color: #616e7c; }
   .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 12px; }
   .charts figure { background: #fff; margin: 0; padding: 8px; border-radius: 8px; }
   .charts img { width: 100%; height: auto; }
   table { border-collapse: collapse; width: 100%; background: #fff; font-size: 0.9em; }
   th, td { padding: 6px 8px; border-bottom: 1px solid #e4e7eb; text-align: right; }
-  th:first-child, td:first-child, th.text, td.text { text-align: left; }
+  th:first-child, td:first-child, th.text, td.text, table.text th, table.text td { text-align: left; }
+  .nowrap { white-space: nowrap; }
   th { background: #eef1f4; }
   section { margin-top: 1.6em; }
 </style>
 </head>
 <body>
 <h1>{{ title }}</h1>
-<div class="meta">{{ version_line }}<br>{{ freshness_line }}</div>
+<div class="meta">{{ version_line }}<br>{{ freshness_line }}{% if subtitle %}<br>{{ subtitle }}{% endif %}</div>
+{% if flags %}
+<section id="flags">
+<h2>{{ t.flags_section }}</h2>
+<ul class="flags">
+{% for flag in flags %}  <li class="{{ flag.css }}" data-kpi="{{ flag.kpi }}">⚠ {{ flag.text }}</li>
+{% endfor %}</ul>
+</section>
+{% endif %}
 
 <section id="kpis">
 <h2>{{ t.kpi_section }}</h2>
 <div class="cards">
 {% for card in cards %}
-  <div class="card" data-kpi="{{ card.name }}">
+  <div class="card{% if card.flag %} flagged{% endif %}" data-kpi="{{ card.name }}">
     <div class="label">{{ card.label }}</div>
     <div class="value">{{ card.value }}</div>
-    <div class="change">{% if card.change %}<span class="{{ card.direction }}">{{ card.change }}</span> {% endif %}{{ card.previous_line }}</div>
+    <div class="change">{% if card.change %}<span class="{{ card.direction }}">{{ card.change_only }} <span class="nowrap">{{ card.versus }}</span></span><br>{% endif %}{{ card.previous_line }}</div>
+    {% if card.flag %}<div class="flag {{ card.flag_class }}">{{ card.flag }}</div>{% endif %}
   </div>
 {% endfor %}
 </div>
 </section>
 
 <section id="charts">
-<h2>{{ t.charts_section }}</h2>
+<h2>{{ charts_title }}</h2>
 <div class="charts">
 {% for chart in charts %}
   <figure><img src="data:image/png;base64,{{ chart.base64 }}" alt="{{ chart.title }}" data-file="{{ chart.file }}">
@@ -62,7 +76,7 @@ TEMPLATE = """<!DOCTYPE html>
 {% for table in tables %}
 <section id="{{ table.id }}">
 <h2>{{ table.title }}</h2>
-<table>
+<table{% if table.get("text") %} class="text"{% endif %}>
 <thead><tr>{% for h in table.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for row in table.rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>

@@ -1,7 +1,7 @@
 """Every word the reports and the bot show, in Russian (the default) and English, and number formats.
 
-One module so a translation is a one-file change and the two languages cannot drift apart:
-`MESSAGES` must have the same keys in both languages (checked at import). A KPI's label and how
+The texts of each language are in their own module (messages_ru.py, messages_en.py), and
+`MESSAGES` must have the same keys in both (checked at import), so the languages cannot drift apart. A KPI's label and how
 its value is written (money, share, seconds...) come from the KPI registry (pantao.kpis, the
 marts' yml), not from here.
 Russian numbers use a narrow no-break space (U+202F) between thousands, so «1 234 567» never
@@ -13,8 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from pantao.kpis import Kpi, load_kpis
+from pantao.periods import Period
+from reports.messages_en import EN
+from reports.messages_ru import RU
+
+if TYPE_CHECKING:
+    from reports.anomalies import Flag
 
 THOUSANDS_SEP = {"ru": "\u202f", "en": ","}
 DECIMAL_SEP = {"ru": ",", "en": "."}
@@ -23,171 +31,23 @@ WEEKDAYS = {
     "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "ru": {
-        "summary_title": "Итоги дня {date} ({weekday})",
-        "csat": "Удовлетворённость (CSAT)",
-        "operator_load": "Загрузка операторов",
-        "vs_last_week": "к {weekday} {date}",
-        "no_comparison": "нет данных за прошлую неделю",
-        "absolute_change": "{change} с {previous}",
-        "of_customers": "из {total} клиентов",
-        "csat_value": "{mean} из 5, {share} оценок 4–5 ({count})",
-        "load_value": "занятость {occupancy}, {per_hour} звонка на оператора в час",
-        "missed_value": "{count} из {offered} ({rate})",
-        "no_value": "—",
-        "detailed_report": "Подробный отчёт",
-        "no_data": "Нет данных за {date}: витрины за этот день пусты. Проверьте, что конвейер отработал.",
-        "telegram_not_configured": "Telegram не настроен (TELEGRAM_BOT_TOKEN): сводка выведена здесь, отчёт сохранён в файлы.",
-        # detailed report / HTML
-        "report_title": "Отчёт по сети за {date}",
-        "report_version": "версия {version}, сформирован {generated_at}",
-        "data_freshness": "Данные по состоянию на",
-        "latest_order": "последний заказ",
-        "latest_call": "последний звонок",
-        "kpi_section": "Ключевые показатели",
-        "charts_section": "По часам",
-        "chart_orders_by_hour": "Заказы по часам",
-        "chart_calls_by_hour": "Звонки по часам: отвеченные и неотвеченные",
-        "chart_asa_by_hour": "Среднее ожидание ответа по часам, с",
-        "chart_csat": "Оценки клиентов",
-        "answered": "Отвеченные",
-        "unanswered": "Неотвеченные",
-        "hour": "Час",
-        "seconds": "с",
-        "ratings": "Оценки",
-        "operators_section": "Операторы",
-        "unknown_operators": "Нет в справочнике FreePBX: {names}. Их звонки учтены; добавьте их в FreePBX, "
-                             "чтобы видеть имена.",
-        "restaurants_section": "Рестораны",
-        "csat_section": "Удовлетворённость клиентов",
-        "change": "Изменение",
-        "same_weekday_last_week": "Тот же день прошлой недели",
-        "operator": "Оператор",
-        "extension": "Внутр. номер",
-        "hours_unit": "ч",
-        "restaurant": "Ресторан",
-        "restaurant_n": "Ресторан {id}",
-        "top_restaurants": "Лучшие рестораны по выручке",
-        "score": "Оценка",
-        "count": "Количество",
-        # bot
-        "help": (
-            "Я отвечаю на запросы по отчётам сети.\n"
-            "/report [дата] — подробный отчёт за день\n"
-            "/operators [дата] — показатели операторов\n"
-            "/calls [дата] — звонки контакт-центра\n"
-            "/restaurant &lt;номер&gt; [дата] — показатели ресторана\n"
-            "/mystats [период] — ваша статистика оператора: today, yesterday, week, month "
-            "или ГГГГ-ММ-ДД..ГГГГ-ММ-ДД\n"
-            "Дата — ГГГГ-ММ-ДД, по умолчанию вчера."
-        ),
-        "refusal": (
-            "Извините, у вас нет доступа к отчётам. Обратитесь к администратору и сообщите ваш "
-            "Telegram ID: {telegram_id}."
-        ),
-        "role_refusal": "Эта команда доступна руководителям и аналитикам. Ваша статистика: /mystats",
-        "restaurant_refusal": "Ресторан {id} не входит в ваши рестораны ({allowed}).",
-        "not_operator": "Ваша учётная запись не связана с внутренним номером оператора. Обратитесь к администратору.",
-        "bad_date": "Не понял дату «{value}». Укажите дату как ГГГГ-ММ-ДД, например {example}.",
-        "bad_period": (
-            "Не понял период «{value}». Укажите today, yesterday, week, month или диапазон "
-            "ГГГГ-ММ-ДД..ГГГГ-ММ-ДД, например {example}."
-        ),
-        "bad_restaurant": "Укажите номер ресторана: /restaurant 3 [ГГГГ-ММ-ДД].",
-        "unknown_restaurant": "Нет данных по ресторану {id} за {date}.",
-        "operators_title": "Операторы за {date}",
-        "calls_title": "Звонки за {date}",
-        "restaurant_title": "Ресторан {id} за {date}",
-        "mystats_title": "Ваша статистика ({extension}) за {period}",
-        "mystats_empty": "За {period} у вас нет смен и звонков.",
-        "peak_hour": "Пиковый час",
-        "text_hint": "Я понимаю только команды. Список команд: /help",
-        "internal_error": "Не удалось получить данные. Попробуйте позже.",
-        "alert_delivery_failed": "Утренняя сводка за {date} не доставлена в чат {chat_id}: {error}",
-    },
-    "en": {
-        "summary_title": "Daily summary {date} ({weekday})",
-        "csat": "Customer satisfaction (CSAT)",
-        "operator_load": "Operator load",
-        "vs_last_week": "vs {weekday} {date}",
-        "no_comparison": "no data for last week",
-        "absolute_change": "{change} from {previous}",
-        "of_customers": "of {total} customers",
-        "csat_value": "{mean} of 5, {share} rated 4–5 ({count})",
-        "load_value": "{occupancy} occupancy, {per_hour} calls per operator-hour",
-        "missed_value": "{count} of {offered} ({rate})",
-        "no_value": "—",
-        "detailed_report": "Detailed report",
-        "no_data": "No data for {date}: the marts are empty for that day. Check that the pipeline ran.",
-        "telegram_not_configured": "Telegram is not configured (TELEGRAM_BOT_TOKEN): the summary is printed here and the report is saved to files.",
-        "report_title": "Chain report for {date}",
-        "report_version": "version {version}, generated {generated_at}",
-        "data_freshness": "Data as of",
-        "latest_order": "latest order",
-        "latest_call": "latest call",
-        "kpi_section": "Key figures",
-        "charts_section": "By hour",
-        "chart_orders_by_hour": "Orders by hour",
-        "chart_calls_by_hour": "Calls by hour: answered and unanswered",
-        "chart_asa_by_hour": "Average speed of answer by hour, s",
-        "chart_csat": "Customer ratings",
-        "answered": "Answered",
-        "unanswered": "Unanswered",
-        "hour": "Hour",
-        "seconds": "s",
-        "ratings": "Ratings",
-        "operators_section": "Operators",
-        "unknown_operators": "Not in the FreePBX directory: {names}. Their calls are counted; add them in "
-                             "FreePBX to see their names.",
-        "restaurants_section": "Restaurants",
-        "csat_section": "Customer satisfaction",
-        "change": "Change",
-        "same_weekday_last_week": "Same weekday last week",
-        "operator": "Operator",
-        "extension": "Extension",
-        "hours_unit": "h",
-        "restaurant": "Restaurant",
-        "restaurant_n": "Restaurant {id}",
-        "top_restaurants": "Top restaurants by revenue",
-        "score": "Score",
-        "count": "Count",
-        "help": (
-            "I answer questions about the chain's reports.\n"
-            "/report [date] — detailed report for a day\n"
-            "/operators [date] — operator figures\n"
-            "/calls [date] — contact-centre calls\n"
-            "/restaurant &lt;id&gt; [date] — one restaurant's figures\n"
-            "/mystats [period] — your own operator figures: today, yesterday, week, month "
-            "or YYYY-MM-DD..YYYY-MM-DD\n"
-            "Dates are YYYY-MM-DD; the default is yesterday."
-        ),
-        "refusal": (
-            "Sorry, you do not have access to the reports. Ask the administrator to add you and "
-            "give them your Telegram ID: {telegram_id}."
-        ),
-        "role_refusal": "This command is for managers and analysts. Your own figures: /mystats",
-        "restaurant_refusal": "Restaurant {id} is not one of your restaurants ({allowed}).",
-        "not_operator": "Your account is not linked to an operator extension. Ask the administrator.",
-        "bad_date": "I could not read the date “{value}”. Use YYYY-MM-DD, for example {example}.",
-        "bad_period": (
-            "I could not read the period “{value}”. Use today, yesterday, week, month or a range "
-            "YYYY-MM-DD..YYYY-MM-DD, for example {example}."
-        ),
-        "bad_restaurant": "Give the restaurant number: /restaurant 3 [YYYY-MM-DD].",
-        "unknown_restaurant": "No data for restaurant {id} on {date}.",
-        "operators_title": "Operators on {date}",
-        "calls_title": "Calls on {date}",
-        "restaurant_title": "Restaurant {id} on {date}",
-        "mystats_title": "Your figures ({extension}) for {period}",
-        "mystats_empty": "You had no shifts or calls in {period}.",
-        "peak_hour": "Peak hour",
-        "text_hint": "I only understand commands. The list: /help",
-        "internal_error": "Could not fetch the data. Please try again later.",
-        "alert_delivery_failed": "The morning summary for {date} was not delivered to chat {chat_id}: {error}",
-    },
+# "usual for a Friday": Russian needs the genitive («для пятницы»)
+WEEKDAYS_FOR = {
+    "ru": ("понедельника", "вторника", "среды", "четверга", "пятницы", "субботы", "воскресенья"),
+    "en": ("a Monday", "a Tuesday", "a Wednesday", "a Thursday", "a Friday", "a Saturday", "a Sunday"),
 }
+MONTHS = {
+    "ru": ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+           "ноябрь", "декабрь"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+MONTHS_SHORT = {
+    "ru": ("янв.", "февр.", "март", "апр.", "май", "июнь", "июль", "авг.", "сент.", "окт.", "нояб.", "дек."),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"ru": RU, "en": EN}
 
 if MESSAGES["ru"].keys() != MESSAGES["en"].keys():  # pragma: no cover - guards translators
     raise RuntimeError(f"reports.messages: keys differ: {MESSAGES['ru'].keys() ^ MESSAGES['en'].keys()}")
@@ -302,3 +162,80 @@ class Messages:
 
     def weekday(self, value: dt.date) -> str:
         return WEEKDAYS[self.lang][value.weekday()]
+
+    def short_date(self, value: dt.date) -> str:
+        """A date without its year, for comparisons inside one line: «20.11», "Nov 20"."""
+        return value.strftime("%d.%m") if self.lang == "ru" else f"{MONTHS_SHORT['en'][value.month - 1]} {value.day}"
+
+    def month(self, value: dt.date) -> str:
+        """«ноябрь 2026», "November 2026"."""
+        return f"{MONTHS[self.lang][value.month - 1]} {value.year}"
+
+    def moment(self, value: dt.datetime | str | None, timezone: str) -> str:
+        """An instant in the business time zone, with the zone named: «14.05.2024 18:08 (Europe/Moscow)»."""
+        if not value:
+            return self.t("no_value")
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is None:  # stored without a zone: it is UTC (PostgreSQL's timestamptz as text)
+            moment = moment.replace(tzinfo=dt.UTC)
+        local = moment.astimezone(ZoneInfo(timezone))
+        return f"{self.date(local.date())} {local:%H:%M} ({timezone})"
+
+    # -- periods ---------------------------------------------------------------------------
+    def period(self, period: Period) -> str:
+        """A period as titles name it: a date, «02.11–08.11.2026», «ноябрь 2026»."""
+        if period.kind == "day":
+            return self.date(period.start)
+        if period.kind == "month":
+            return self.month(period.start)
+        return f"{self.short_date(period.start)}–{self.date(period.end)}" if self.lang == "ru" else (
+            f"{period.start.isoformat()} – {period.end.isoformat()}")
+
+    def versus(self, period: Period) -> str:
+        """What a change of `period` is against (its previous period): «к пт 20.11», «к нед. 26.10–01.11»."""
+        base = period.previous()
+        if base.kind == "day":
+            return self.t("vs_day", weekday=self.weekday(base.start), date=self.short_date(base.start))
+        if base.kind == "week":
+            return self.t("vs_week", start=self.short_date(base.start), end=self.short_date(base.end))
+        return self.t("vs_month", month=f"{MONTHS_SHORT[self.lang][base.start.month - 1]} {base.start.year}")
+
+    def no_comparison(self, period: Period) -> str:
+        return self.t({"day": "no_comparison", "week": "no_comparison_week", "month": "no_comparison_month"}[period.kind])
+
+    def change_versus(self, current: float | int | None, previous: float | int | None, column: str,
+                      period: Period) -> str | None:
+        """The change with what it is against: «+7,3 % к вт 07.05»; None when a value is missing."""
+        change = self.change(current, previous, column)
+        return f"{change} {self.versus(period)}" if change else None
+
+    # -- anomaly flags ---------------------------------------------------------------------
+    def band(self, column: str, low: float, high: float) -> str:
+        """A range of a KPI's values, its unit written once: «11,0–14,0 %», "₽900–₽1,100"."""
+        first, last = self.kpi(column, low), self.kpi(column, high)
+        unit = last[len(last.rstrip("%₽сsч h\u00a0")):]
+        if unit and first.endswith(unit):
+            first = first[: -len(unit)]
+        return f"{first}–{last}"
+
+    def flag(self, flag: Flag, day: dt.date) -> str:
+        """One anomaly flag as a sentence: «Доля пропущенных 16,1 % — выше обычного для пятницы: 11,0–14,0 %»."""
+        params = {"label": self.label(flag.kpi), "value": self.kpi(flag.kpi, flag.value),
+                  "direction": self.t(f"flag_{flag.direction}"), "weekday": WEEKDAYS_FOR[self.lang][day.weekday()]}
+        band = self.band(flag.kpi, flag.band.low, flag.band.high) if flag.band else None
+        threshold = self.kpi(flag.kpi, flag.threshold) if flag.threshold is not None else None
+        if band and threshold:
+            return self.t("flag_both", band=band, threshold=threshold, **params)
+        if band:
+            return self.t("flag_usual", band=band, **params)
+        return self.t("flag_alert", threshold=threshold, **params)
+
+    def flag_note(self, flag: Flag, day: dt.date) -> str:
+        """A flag as a KPI card says it beside the value: «⚠ обычно для пятницы: 11,0–14,0 %»."""
+        parts = []
+        if flag.band:
+            parts.append(self.t("card_usual", weekday=WEEKDAYS_FOR[self.lang][day.weekday()],
+                                band=self.band(flag.kpi, flag.band.low, flag.band.high)))
+        if flag.threshold is not None:
+            parts.append(self.t("card_alert", threshold=self.kpi(flag.kpi, flag.threshold)))
+        return "⚠ " + "; ".join(parts)

@@ -13,10 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pantao.periods import Period
 from pantao.settings import Settings
 
 CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
 CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
+# A week's or a month's report: trend charts by day instead of by hour.
+PERIOD_CHART_FILES = ("orders_by_day.png", "revenue_by_day.png", "missed_call_rate_by_day.png",
+                      "csat_mean_by_day.png", "csat.png")
+PERIOD_CSV_FILES = ("kpis.csv", "trend.csv", "operators.csv", "restaurants.csv")
+# The KPIs the trend charts show by day, and over how many periods (the report's own the last one).
+TREND_KPIS = ("orders_count", "revenue_amount", "missed_call_rate", "csat_mean")
+TREND_PERIODS = {"week": 8, "month": 6}
 # Written last into a rendered folder: which stored version its files show.
 VERSION_FILE = "version.txt"
 
@@ -48,6 +56,56 @@ class DailyReport:
     @property
     def html_path(self) -> Path | None:
         return self.files.get("html")
+
+    @property
+    def period(self) -> Period:
+        return Period("day", self.business_date, self.business_date)
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    """One stored version of a week's or a month's report (reports.period_report) and its files."""
+
+    period: Period
+    version: int
+    figures: dict[str, Any]
+    data_freshness: dict[str, Any]
+    generated_at: dt.datetime
+    lang: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def business_date(self) -> dt.date:
+        """The period's first day: what deliveries are keyed on, beside their kind."""
+        return self.period.start
+
+    @property
+    def chain(self) -> dict[str, Any]:
+        return self.figures.get("chain") or {}
+
+    @property
+    def previous_chain(self) -> dict[str, Any] | None:
+        return self.figures.get("previous_chain")
+
+    @property
+    def html_path(self) -> Path | None:
+        return self.files.get("html")
+
+
+def period_dir(settings: Settings, period: Period) -> Path:
+    """`<reports>/week-2026-11-23/`, `<reports>/month-2026-11/` (a day's is `<reports>/<date>/`)."""
+    if period.kind == "day":
+        return report_dir(settings, period.start)
+    suffix = period.start.isoformat() if period.kind == "week" else period.start.strftime("%Y-%m")
+    return settings.reports_dir / f"{period.kind}-{suffix}"
+
+
+def expected_period_files(directory: Path) -> dict[str, Path]:
+    """The files of a rendered week or month report, by role as for a day."""
+    files = {"html": directory / "report.html"}
+    files.update({f"csv:{Path(name).stem}": directory / name for name in PERIOD_CSV_FILES})
+    files.update({f"png:{Path(name).stem}": directory / name for name in PERIOD_CHART_FILES})
+    return files
 
 
 def report_dir(settings: Settings, business_date: dt.date) -> Path:

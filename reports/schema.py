@@ -1,4 +1,4 @@
-"""The `reports` schema: report snapshots, Telegram deliveries and the bot's access log.
+"""The `reports` schema: report snapshots (days, weeks, months), Telegram deliveries and the bot's access log.
 
 Created by `pantao prepare` before anything writes a report. Every statement is `create ...
 if not exists`, so the step can run on every deploy. It only creates what is missing: it does
@@ -61,6 +61,20 @@ create table if not exists reports.bot_access_log (
 create index if not exists bot_access_log_at on reports.bot_access_log (at);
 comment on table reports.bot_access_log is
     'Every command the Telegram bot received, who sent it and whether it was answered.';
+
+create table if not exists reports.period_report (
+    period_kind text not null check (period_kind in ('week', 'month')),
+    period_start date not null,
+    version int not null check (version >= 1),
+    period_end date not null,
+    figures jsonb not null,
+    data_freshness jsonb not null,
+    generated_at timestamptz not null default now(),
+    lang text not null check (lang in ('ru', 'en')),
+    primary key (period_kind, period_start, version)
+);
+comment on table reports.period_report is
+    'One row per week or month and version: the figures a weekly or monthly report showed. Re-generating adds a version.';
 """
 
 

@@ -14,11 +14,13 @@ import json
 import logging
 from typing import Any
 
+import psycopg
 from psycopg import IsolationLevel
 from psycopg.rows import dict_row
 
 from pantao.db import connect
 from pantao.settings import Settings
+from reports.anomalies import history_dates
 from reports.report import (
     DailyReport,
     ReportError,
@@ -31,7 +33,7 @@ from reports.report import (
 log = logging.getLogger(__name__)
 
 REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hourly_kpis", "marts.operator_daily",
-                  "marts.calls")
+                  "marts.calls", "marts.ratings")
 
 
 def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -40,12 +42,12 @@ def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, An
     return {k: plain_value(v) for k, v in row.items() if k not in drop}
 
 
-def _exists(conn, table: str) -> bool:
+def table_exists(conn, table: str) -> bool:
     return conn.execute("select to_regclass(%s) as t", (table,)).fetchone()["t"] is not None
 
 
 def _check_marts(conn) -> None:
-    missing = [name for name in REQUIRED_MARTS if not _exists(conn, name)]
+    missing = [name for name in REQUIRED_MARTS if not table_exists(conn, name)]
     if missing:
         raise ReportError(
             f"{', '.join(missing)} not found in the database; build the marts first "
@@ -82,30 +84,41 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "order by revenue_amount desc nulls last, restaurant_id",
         (business_date,),
     ).fetchall()
-    ratings = conn.execute(
-        "select rating_score as score, count(*) as n from marts.calls "
-        "where business_date = %s and rating_score is not null group by 1 order by 1",
-        (business_date,),
-    ).fetchall()
     outcomes = conn.execute(
         "select outcome, count(*) as n from marts.calls where business_date = %s group by 1 order by 1",
         (business_date,),
     ).fetchall()
+    history = {day.isoformat(): _chain_row(conn, day) for day in history_dates(business_date)}
     return {
         "business_date": business_date.isoformat(),
         "comparison_date": comparison_date.isoformat(),
         "chain": chain,
-        "previous_chain": _chain_row(conn, comparison_date),
+        "previous_chain": history[comparison_date.isoformat()],
+        "history": history,
         "hourly": [_row(r, drop=("business_date",)) for r in hourly],
         "operators": [_row(r, drop=("business_date",)) for r in operators],
         "restaurants": [_row(r, drop=("business_date",)) for r in restaurants],
-        "call_ratings": {str(int(r["score"])): int(r["n"]) for r in ratings},
+        "ratings": rating_counts(conn, business_date, business_date),
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
     }
 
 
+def rating_counts(conn, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
+    """Ratings per score 1..5 of the days from `start` to `end`, calls and orders apart: the rows of
+    marts.ratings that the KPI marts' rating figures count, so the breakdown adds up to them."""
+    rows = conn.execute(
+        "select subject_type, score, count(*) as n from marts.ratings "
+        "where business_date between %s and %s group by 1, 2",
+        (start, end),
+    ).fetchall()
+    counts = {subject: {str(score): 0 for score in range(1, 6)} for subject in ("call", "order")}
+    for row in rows:
+        counts[row["subject_type"]][str(int(row["score"]))] = int(row["n"])
+    return counts
+
+
 def _latest(conn, table: str, column: str, within_kpi_days: bool = False) -> str | None:
-    if not _exists(conn, table):
+    if not table_exists(conn, table):
         return None
     # A fact dated past the KPI marts' last day (a broken clock upstream, 9999-12-31) is not what the
     # figures are "as of": only facts up to that day count (docs/metrics.md, "Which days ...").
@@ -151,7 +164,7 @@ def _read_marts(database_url: str, business_date: dt.date) -> tuple[dict[str, An
     with connect(database_url, row_factory=dict_row) as conn:
         # One snapshot of the marts for every query, even if dbt rebuilds them meanwhile.
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
-        if not _exists(conn, "reports.daily_report"):
+        if not table_exists(conn, "reports.daily_report"):
             raise ReportError("reports.daily_report does not exist; run `pantao prepare` first")
         return collect_figures(conn, business_date), collect_freshness(conn)
 
@@ -232,3 +245,17 @@ def load_report(settings: Settings, database_url: str, business_date: dt.date,
             (business_date, version, version),
         ).fetchone()
     return None if row is None else _with_files(settings, _from_row(business_date, row))
+
+
+def first_report_day(database_url: str) -> dt.date | None:
+    """The first business day of marts.daily_kpis: where the report partitions start unless
+    REPORTS_START_DATE says otherwise. None when there is no such mart or it cannot be read."""
+    try:
+        with connect(database_url, row_factory=dict_row) as conn:
+            if not table_exists(conn, "marts.daily_kpis"):
+                return None
+            return conn.execute("select min(business_date) as d from marts.daily_kpis").fetchone()["d"]
+    except psycopg.Error as exc:
+        log.warning("cannot read the first day of marts.daily_kpis (%s); the report partitions start "
+                    "at their default, set REPORTS_START_DATE to choose", exc)
+        return None

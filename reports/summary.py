@@ -2,108 +2,141 @@
 
 Both are Telegram HTML (`parse_mode=HTML`): every value that comes from data is escaped here,
 so a restaurant or operator name can never break the markup. `to_plain` turns the same text
-into what a terminal shows.
+into what a terminal shows. Every change says what it is against («к пт 20.11»), and the KPIs of
+the day that are out of the ordinary open the summary as ⚠ lines (reports/anomalies.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from typing import Any
 
+from pantao.kpis import load_kpis
+from reports.anomalies import Flag, report_flags
 from reports.cards import kpi_rows
 from reports.messages import Messages
-from reports.report import DailyReport
+from reports.report import DailyReport, PeriodReport
+from reports.sections import csat_parts
 
 
-def _b(text: str) -> str:
+def bold(text: str) -> str:
     return f"<b>{html.escape(text, quote=False)}</b>"
 
 
-def _e(text: object) -> str:
+def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def morning_summary(report: DailyReport, lang: str | None = None) -> str:
-    """The phone-sized summary: orders (vs the same weekday last week), revenue and check, repeat
-    customers, CSAT, operator load, missed calls and ASA."""
-    msg = Messages(lang or report.lang)
+def flag_lines(report: DailyReport, msg: Messages, flags: list[Flag] | None = None) -> list[str]:
+    """«⚠ Доля пропущенных 16,1 % — выше обычного для пятницы: 11,0–14,0 %», the worse news first."""
+    flags = report_flags(report.figures, load_kpis()) if flags is None else flags
+    ordered = sorted(flags, key=lambda f: {True: 0, None: 1, False: 2}[f.worse])
+    return [f"⚠ {esc(msg.flag(f, report.business_date))}" for f in ordered]
+
+
+def _changed(msg: Messages, report: DailyReport | PeriodReport, column: str, text: str) -> str:
+    """`text` with the KPI's change against the period before, saying which period that is."""
+    c, prev = report.chain, report.previous_chain
+    change = msg.change_versus(c.get(column), (prev or {}).get(column), column, report.period)
+    if change:
+        return f"{text} ({esc(change)})"
+    # a day says so on its orders line; a week's or a month's summary once, under its title
+    missing = prev is None and column == "orders_count" and report.period.kind == "day"
+    return f"{text} ({esc(msg.no_comparison(report.period))})" if missing else text
+
+
+def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
+    """Orders, revenue and check, repeat customers, CSAT (calls and orders apart), operator load,
+    missed calls and ASA; the changes against the period before."""
     c = report.chain
-    prev = report.previous_chain
-    day = report.business_date
-    last_week = dt.date.fromisoformat(report.figures["comparison_date"])
 
-    change = msg.change(c.get("orders_count"), (prev or {}).get("orders_count"), "orders_count")
-    comparison = (f"{change} {msg.t('vs_last_week', weekday=msg.weekday(last_week), date=msg.date(last_week))}"
-                  if change else msg.t("no_comparison"))
-    lines = [
-        _b(msg.t("summary_title", date=msg.date(day), weekday=msg.weekday(day))),
-        "",
-        f"{_e(msg.label('orders_count'))}: {_b(msg.kpi('orders_count', c.get('orders_count')))} ({_e(comparison)})",
-        f"{_e(msg.label('revenue_amount'))}: {_b(msg.kpi('revenue_amount', c.get('revenue_amount')))}",
-        f"{_e(msg.label('average_check_amount'))}: {_b(msg.kpi('average_check_amount', c.get('average_check_amount')))}",
-        f"{_e(msg.label('repeat_customers_count'))}: {_b(msg.kpi('repeat_customers_count', c.get('repeat_customers_count')))} "
-        f"{_e(msg.t('of_customers', total=msg.kpi('unique_customers_count', c.get('unique_customers_count'))))} "
-        f"({_e(msg.kpi('repeat_customer_share', c.get('repeat_customer_share')))})",
-        f"{_e(msg.t('csat'))}: "
-        + _e(msg.t("csat_value", mean=msg.kpi("csat_mean", c.get("csat_mean")),
-                   share=msg.kpi("csat_share", c.get("csat_share")),
-                   count=msg.kpi("ratings_count", c.get("ratings_count")))),
-        f"{_e(msg.t('operator_load'))}: "
-        + _e(msg.t("load_value", occupancy=msg.kpi("occupancy", c.get("occupancy")),
+    def value(column: str) -> str:
+        return bold(msg.kpi(column, c.get(column)))
+
+    return [
+        _changed(msg, report, "orders_count", f"{esc(msg.label('orders_count'))}: {value('orders_count')}"),
+        _changed(msg, report, "revenue_amount", f"{esc(msg.label('revenue_amount'))}: {value('revenue_amount')}"),
+        _changed(msg, report, "average_check_amount",
+                 f"{esc(msg.label('average_check_amount'))}: {value('average_check_amount')}"),
+        f"{esc(msg.label('repeat_customers_count'))}: {value('repeat_customers_count')} "
+        f"{esc(msg.t('of_customers', total=msg.kpi('unique_customers_count', c.get('unique_customers_count'))))} "
+        f"({esc(msg.kpi('repeat_customer_share', c.get('repeat_customer_share')))})",
+        _changed(msg, report, "csat_mean", f"{esc(msg.t('csat'))}: " + esc(msg.t(
+            "csat_value", mean=msg.kpi("csat_mean", c.get("csat_mean")), share=msg.kpi("csat_share", c.get("csat_share")),
+            count=msg.kpi("ratings_count", c.get("ratings_count")))) + f"; {esc(csat_parts(c, msg))}"),
+        f"{esc(msg.t('operator_load'))}: "
+        + esc(msg.t("load_value", occupancy=msg.kpi("occupancy", c.get("occupancy")),
                    per_hour=msg.kpi("calls_per_operator_hour", c.get("calls_per_operator_hour")))),
-        f"{_e(msg.label('calls_unanswered_count'))}: "
-        + _e(msg.t("missed_value", count=msg.kpi("calls_unanswered_count", c.get("calls_unanswered_count")),
-                   offered=msg.kpi("calls_offered_count", c.get("calls_offered_count")),
-                   rate=msg.kpi("missed_call_rate", c.get("missed_call_rate")))),
-        f"{_e(msg.label('asa_seconds'))}: {_b(msg.kpi('asa_seconds', c.get('asa_seconds')))}",
+        _changed(msg, report, "missed_call_rate", f"{esc(msg.label('calls_unanswered_count'))}: " + esc(msg.t(
+            "missed_value", count=msg.kpi("calls_unanswered_count", c.get("calls_unanswered_count")),
+            offered=msg.kpi("calls_offered_count", c.get("calls_offered_count")),
+            rate=msg.kpi("missed_call_rate", c.get("missed_call_rate"))))),
+        _changed(msg, report, "asa_seconds", f"{esc(msg.label('asa_seconds'))}: {value('asa_seconds')}"),
     ]
-    return "\n".join(lines)
 
 
-def _kpi_lines(report: DailyReport, msg: Messages) -> list[str]:
+def morning_summary(report: DailyReport, lang: str | None = None) -> str:
+    """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes."""
+    msg = Messages(lang or report.lang)
+    day = report.business_date
+    flags = flag_lines(report, msg)
+    lines = [bold(msg.t("summary_title", date=msg.date(day), weekday=msg.weekday(day))), ""]
+    if flags:
+        lines += [*flags, ""]
+    return "\n".join(lines + kpi_summary_lines(report, msg))
+
+
+def kpi_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
     lines = []
     for row in kpi_rows(report, msg):
         change = f" ({row['change']})" if row["change"] else ""
-        lines.append(f"{_e(row['label'])}: {_b(row['value'])}{_e(change)}")
+        lines.append(f"{esc(row['label'])}: {bold(row['value'])}{esc(change)}")
     return lines
 
 
-def detailed_report_text(report: DailyReport, lang: str | None = None, top: int = 5) -> str:
-    """Every daily KPI with its change, the top restaurants and the busiest operators."""
+def detailed_report_text(report: DailyReport, lang: str | None = None, top: int = 5,
+                         timezone: str = "Europe/Moscow") -> str:
+    """The day's ⚠ flags, every daily KPI with its change, the top restaurants and the busiest operators.
+
+    `timezone` is BUSINESS_TIMEZONE: the generation time is shown in it, with its name.
+    """
     msg = Messages(lang or report.lang)
     day = report.business_date
-    lines = [_b(msg.t("report_title", date=msg.date(day))),
-             _e(msg.t("report_version", version=report.version,
-                      generated_at=report.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))), ""]
-    lines += _kpi_lines(report, msg)
+    lines = [bold(msg.t("report_title", date=msg.date(day))),
+             esc(msg.t("report_version", version=report.version, generated_at=msg.moment(report.generated_at, timezone))),
+             ""]
+    flags = flag_lines(report, msg)
+    if flags:
+        lines += [*flags, ""]
+    lines += kpi_lines(report, msg)
     restaurants: list[dict[str, Any]] = report.figures.get("restaurants") or []
     if restaurants:
-        lines += ["", _b(msg.t("top_restaurants"))]
-        for r in restaurants[:top]:
-            lines.append(
-                f"{_e(msg.t('restaurant_n', id=r.get('restaurant_id')))}: "
-                f"{_e(msg.kpi('revenue_amount', r.get('revenue_amount')))}, "
-                f"{_e(msg.label('orders_count').lower())} {_e(msg.kpi('orders_count', r.get('orders_count')))}"
-            )
+        lines += ["", bold(msg.t("top_restaurants"))]
+        lines += [restaurant_line(r, msg) for r in restaurants[:top]]
     operators: list[dict[str, Any]] = report.figures.get("operators") or []
     if operators:
-        lines += ["", _b(msg.t("operators_section"))]
+        lines += ["", bold(msg.t("operators_section"))]
         for o in operators[:top]:
             lines.append(operator_line(o, msg))
     return "\n".join(lines)
 
 
+def restaurant_line(r: dict[str, Any], msg: Messages) -> str:
+    return (f"{esc(msg.t('restaurant_n', id=r.get('restaurant_id')))}: "
+            f"{esc(msg.kpi('revenue_amount', r.get('revenue_amount')))}, "
+            f"{esc(msg.label('orders_count').lower())} {esc(msg.kpi('orders_count', r.get('orders_count')))}")
+
+
 def operator_line(o: dict[str, Any], msg: Messages) -> str:
     """One operator's figures; the name is left out when the reader may not see it (it is null)."""
     name, extension = o.get("operator_name"), o.get("operator_extension")
-    who = f"{_e(name)} ({_e(extension)})" if name else _e(extension)
+    who = f"{esc(name)} ({esc(extension)})" if name else esc(extension)
     return (f"{who}: "
-            f"{_e(msg.label('calls_handled_count').lower())} {_e(msg.kpi('calls_handled_count', o.get('calls_handled_count')))}, "
-            f"{_e(msg.label('avg_pickup_seconds').lower())} {_e(msg.kpi('avg_pickup_seconds', o.get('avg_pickup_seconds')))}, "
-            f"{_e(msg.label('missed_ring_rate').lower())} {_e(msg.kpi('missed_ring_rate', o.get('missed_ring_rate')))}, "
-            f"{_e(msg.label('occupancy').lower())} {_e(msg.kpi('occupancy', o.get('occupancy')))}")
+            f"{esc(msg.label('calls_handled_count').lower())} {esc(msg.kpi('calls_handled_count', o.get('calls_handled_count')))}, "
+            f"{esc(msg.label('avg_pickup_seconds').lower())} {esc(msg.kpi('avg_pickup_seconds', o.get('avg_pickup_seconds')))}, "
+            f"{esc(msg.label('missed_ring_rate').lower())} {esc(msg.kpi('missed_ring_rate', o.get('missed_ring_rate')))}, "
+            f"{esc(msg.label('occupancy').lower())} {esc(msg.kpi('occupancy', o.get('occupancy')))}")
 
 
 _TAG = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")

@@ -18,7 +18,7 @@ import psycopg
 from access.migrate import ensure_access_schema
 from access.users import add_user, remove_user
 from pantao.settings import Settings
-from tests.mini_marts import OPERATORS, create_mini_marts, insert_day
+from tests.mini_marts import OPERATORS, create_mini_marts, insert_day, insert_period
 
 DAY = dt.date(2026, 11, 2)  # a Monday
 LAST_WEEK = DAY - dt.timedelta(days=7)
@@ -33,12 +33,16 @@ LAST_WEEK_CHAIN: dict[str, Any] = {
 
 
 def create_small_marts(database_url: str) -> None:
-    """The mini marts with DAY and, as its comparison day, LAST_WEEK (one call per operator)."""
+    """The mini marts with DAY and, as its comparison day, LAST_WEEK (one call per operator); DAY's week
+    and month in the period marts, and the week before with LAST_WEEK_CHAIN's figures."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         create_mini_marts(conn)
         insert_day(conn, DAY)
-        insert_day(conn, LAST_WEEK, restaurants={}, hours=(), call_ratings=(), orders=0,
+        insert_day(conn, LAST_WEEK, restaurants={}, hours=(), call_ratings=(), order_ratings=(), orders=0,
                    operators=[{**o, "calls_handled_count": 1} for o in OPERATORS], **LAST_WEEK_CHAIN)
+        insert_period(conn, "week", DAY)
+        insert_period(conn, "week", LAST_WEEK, restaurants={}, **LAST_WEEK_CHAIN)
+        insert_period(conn, "month", DAY.replace(day=1))
 
 
 def register_users(settings: Settings, database_url: str, users: list[dict[str, Any]]) -> dict[str, str]:
@@ -62,3 +66,20 @@ def remove_users(database_url: str, logins: dict[str, str]) -> None:
     """Drop the logins `register_users` created (roles outlive the test database otherwise)."""
     for login in logins.values():
         remove_user(database_url, login)
+
+
+# A Friday whose missed-call rate is out of the ordinary: 20 % against 11–14 % on the four Fridays
+# before it (everything else as CHAIN on all five days). Its usual band is median 12,5 % ± 3 ×
+# 1.4826 × MAD 1 point = 8.1–16.9 %, and 20 % also crosses the alert rule's 15 %.
+UNUSUAL_FRIDAY = dt.date(2026, 11, 20)
+USUAL_MISSED_RATES = {dt.date(2026, 10, 23): 0.11, dt.date(2026, 10, 30): 0.12, dt.date(2026, 11, 6): 0.13,
+                      dt.date(2026, 11, 13): 0.14}
+
+
+def insert_unusual_friday(database_url: str) -> None:
+    """UNUSUAL_FRIDAY and its four Fridays of history, into mini marts that exist already."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for day, rate in USUAL_MISSED_RATES.items():
+            insert_day(conn, day, restaurants={}, hours=(), call_ratings=(), order_ratings=(), orders=0,
+                       operators=(), missed_call_rate=rate)
+        insert_day(conn, UNUSUAL_FRIDAY, orders=0, missed_call_rate=0.20)

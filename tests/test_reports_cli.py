@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import psycopg
 import pytest
 from click.testing import CliRunner
@@ -59,3 +61,31 @@ def test_bot_without_a_token_explains_what_to_set(env):
     result = CliRunner().invoke(cli, ["bot"])
     assert result.exit_code == 1
     assert "TELEGRAM_BOT_TOKEN is not set" in result.output
+
+
+def test_build_and_show_a_week_and_a_month(env, tmp_path):
+    runner = CliRunner()
+    built = runner.invoke(cli, ["report", "build", "--period", "week", "--date", "2026-11-04"])
+    assert built.exit_code == 0, built.output
+    assert "report week 2026-11-02–2026-11-08 version 1" in built.output
+    assert (tmp_path / "data" / "reports" / "week-2026-11-02" / "report.html").is_file()
+    shown = runner.invoke(cli, ["report", "show", "--period", "month", "--date", "2026-11-02"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("Итоги месяца: ноябрь 2026\n") and "month-2026-11/report.html" in shown.output
+    with psycopg.connect(env) as conn:
+        assert conn.execute("select period_kind, period_start, version from reports.period_report "
+                            "order by 1 desc").fetchall() == [
+            ("week", dt.date(2026, 11, 2), 1), ("month", dt.date(2026, 11, 1), 1)]
+
+
+def test_a_period_without_data_fails_with_the_fix(env):
+    result = CliRunner().invoke(cli, ["report", "build", "--period", "week", "--date", "2026-12-01"])
+    assert result.exit_code == 1
+    assert "marts.period_kpis has no week starting 2026-11-30" in result.output and "pantao run" in result.output
+
+
+def test_send_a_week_without_a_token_prints_its_summary(env):
+    result = CliRunner().invoke(cli, ["report", "send", "--period", "week", "--date", "2026-11-02"])
+    assert result.exit_code == 0, result.output
+    assert "Итоги недели 02.11.2026 – 08.11.2026" in result.output
+    assert "Telegram is not configured (TELEGRAM_BOT_TOKEN)" in result.output

@@ -64,7 +64,10 @@ def test_report_stores_the_marts_figures_and_last_week(marts_db, make_settings):
     assert report.chain["revenue_amount"] == pytest.approx(CHAIN["revenue_amount"])
     assert report.previous_chain["orders_count"] == LAST_WEEK_CHAIN["orders_count"]
     assert [r["restaurant_id"] for r in report.figures["restaurants"]] == [2, 1, 3]  # by revenue
-    assert report.figures["call_ratings"] == {"1": 1, "3": 1, "4": 2, "5": 3}
+    assert report.figures["ratings"] == {"call": {"1": 1, "2": 0, "3": 1, "4": 2, "5": 3},
+                                         "order": {"1": 0, "2": 1, "3": 0, "4": 2, "5": 2}}
+    assert sorted(report.figures["history"]) == ["2026-10-05", "2026-10-12", "2026-10-19", "2026-10-26"]
+    assert report.figures["history"]["2026-10-26"] == report.previous_chain  # the same weekday, 1..4 weeks ago
     with psycopg.connect(marts_db) as conn:
         stored = conn.execute("select figures->'chain'->>'orders_count', lang, data_freshness "
                               "from reports.daily_report").fetchall()
@@ -122,23 +125,24 @@ def test_english_report_and_summary(marts_db, make_settings):
     html = report.html_path.read_text(encoding="utf-8")
     assert "Chain report for 2026-11-02" in html and 'lang="en"' in html
     text = to_plain(morning_summary(report))
-    assert "Orders: 1,234 (+5.2% vs Mon 2026-10-26)" in text
-    assert "Revenue: ₽1,234,568" in text
+    assert "Orders: 1,234 (+5.2% vs Mon Oct 26)" in text
+    assert "Revenue: ₽1,234,568 (+12.2% vs Mon Oct 26)" in text
 
 
 def test_russian_summary_is_short_and_uses_russian_number_format(marts_db, make_settings):
     report = build_daily_report(make_settings(), marts_db, DAY)
     text = to_plain(morning_summary(report))
     assert text.splitlines()[0] == "Итоги дня 02.11.2026 (пн)"
-    assert "Заказы: 1\u202f234 (+5,2\u00a0% к пн 26.10.2026)" in text
-    assert "Выручка: 1\u202f234\u202f568\u00a0₽" in text
+    assert "Заказы: 1\u202f234 (+5,2\u00a0% к пн 26.10)" in text
+    assert "Выручка: 1\u202f234\u202f568\u00a0₽ (+12,2\u00a0% к пн 26.10)" in text
     assert "Средний чек: 1\u202f000,46\u00a0₽" in text
     assert "Повторные клиенты: 600 из 900 клиентов (66,7\u00a0%)" in text
-    assert "Удовлетворённость (CSAT): 4,31 из 5" in text
+    assert ("Удовлетворённость (CSAT): 3,92 из 5, 75,0\u00a0% оценок 4–5 (12); "
+            "звонки 3,86 (7), заказы 4,00 (5) (−6,7\u00a0% к пн 26.10)") in text
     assert "Загрузка операторов: занятость 64,1\u00a0%, 5,1 звонка" in text
-    assert "Пропущенные звонки: 45 из 620 (7,3\u00a0%)" in text
-    assert "(ASA): 18\u00a0с" in text
-    assert len(text) < 700 and len(text.splitlines()) <= 12
+    assert "Пропущенные звонки: 45 из 620 (7,3\u00a0%) (+8,8\u00a0% к пн 26.10)" in text
+    assert "(ASA): 18\u00a0с (−8,5\u00a0% к пн 26.10)" in text
+    assert len(text) < 900 and len(text.splitlines()) <= 12
 
 
 def test_a_day_without_data_names_the_fix(marts_db, make_settings):
@@ -177,8 +181,8 @@ def test_current_report_reuses_an_unchanged_version_and_stores_a_new_one_when_th
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
-    ("en", "Orders: 1,234 (+1,234 from 0 vs Mon 2026-10-26)"),
-    ("ru", "Заказы: 1\u202f234 (+1\u202f234 с 0 к пн 26.10.2026)"),
+    ("en", "Orders: 1,234 (+1,234 from 0 vs Mon Oct 26)"),
+    ("ru", "Заказы: 1\u202f234 (+1\u202f234 с 0 к пн 26.10)"),
 ])
 def test_a_zero_last_week_shows_the_absolute_change_not_no_data(marts_db, make_settings, lang, expected):
     with psycopg.connect(marts_db, autocommit=True) as conn:
@@ -187,7 +191,8 @@ def test_a_zero_last_week_shows_the_absolute_change_not_no_data(marts_db, make_s
     report = build_daily_report(make_settings(report_lang=lang), marts_db, DAY)
     assert expected in to_plain(morning_summary(report))
     cards = {card["name"]: card for card in kpi_rows(report, Messages(lang))}
-    assert cards["missed_call_rate"]["change"] == ("+7.3% from 0.0%" if lang == "en" else "+7,3\u00a0% с 0,0\u00a0%")
+    assert cards["missed_call_rate"]["change"] == ("+7.3% from 0.0% vs Mon Oct 26" if lang == "en"
+                                                 else "+7,3\u00a0% с 0,0\u00a0% к пн 26.10")
     assert cards["missed_call_rate"]["direction"] == "bad"
 
 
