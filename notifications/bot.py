@@ -14,7 +14,6 @@ never stalls other chats.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -33,14 +32,15 @@ from telegram.ext import (
     filters,
 )
 
-from notifications import bot_data
+from notifications import bot_data, bot_operator, bot_periods
 from notifications.bot_data import BotUser
+from notifications.bot_rules import BadArgument, operators_for, report_for
 from notifications.telegram import escape_html, split_message
 from pantao.domain import business_today, business_yesterday
 from pantao.kpis import model_kpis
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.report import DailyReport, ReportError
+from reports.report import ReportError
 from reports.snapshot import current_report
 from reports.summary import detailed_report_text, operator_line
 
@@ -49,10 +49,6 @@ log = logging.getLogger(__name__)
 MANAGEMENT_ROLES = ("crm_admin", "crm_manager", "crm_analyst")
 MAX_PERIOD_DAYS = 366
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, BotUser], Awaitable[None]]
-
-
-class BadArgument(ValueError):
-    """An argument the user typed cannot be read; the message is ready to show to them."""
 
 
 # -- argument parsing (pure) -------------------------------------------------------------------
@@ -90,29 +86,6 @@ def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.d
     if start > end or (end - start).days >= MAX_PERIOD_DAYS:
         raise BadArgument(msg.t("bad_period", value=escape_html(value), example=example))
     return start, end
-
-
-# -- what a role may see (pure) ----------------------------------------------------------------
-def operators_for(user: BotUser, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Operator rows as the user may see them: the names null for those docs/access.md denies them."""
-    if user.sees_operator_names:
-        return rows
-    return [{**row, "operator_name": None} for row in rows]
-
-
-def report_for(user: BotUser, report: DailyReport) -> DailyReport:
-    """The report as the user may see it; the very same object when nothing is hidden from them.
-
-    A manager limited to some restaurants sees the chain figures (the chain is theirs too) but
-    only their restaurants' rows; an analyst sees every figure but no operator names.
-    """
-    figures = report.figures
-    if user.restaurant_ids and user.role == "crm_manager":
-        figures = {**figures, "restaurants": [
-            r for r in figures.get("restaurants") or [] if r.get("restaurant_id") in user.restaurant_ids]}
-    if not user.sees_operator_names:
-        figures = {**figures, "operators": operators_for(user, figures.get("operators") or [])}
-    return report if figures is report.figures else dataclasses.replace(report, figures=figures)
 
 
 # -- the bot -----------------------------------------------------------------------------------
@@ -204,7 +177,8 @@ class ReportBot:
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
             return
         visible = report_for(user, report)
-        await self.reply(update, context, detailed_report_text(visible, self.settings.report_lang))
+        await self.reply(update, context, detailed_report_text(visible, self.settings.report_lang,
+                                                               timezone=self.settings.business_timezone))
         # The HTML lists every restaurant and every operator by name: only for those who may see all of it.
         if visible is report and report.html_path and report.html_path.is_file():
             with report.html_path.open("rb") as fh:
@@ -258,20 +232,19 @@ class ReportBot:
         await self.reply(update, context, "\n".join(lines))
 
     async def mystats(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
-        if not user.operator_extension:
-            await self.reply(update, context, self.msg.t("not_operator"))
-            return
-        start, end = parse_period(context.args[0] if context.args else None, self.today(), self.msg)
-        period = self.msg.date(start) if start == end else f"{self.msg.date(start)} – {self.msg.date(end)}"
-        # Only the caller's own extension is ever queried: the mapping comes from access.users.
-        stats = await self._db(bot_data.operator_period, user.operator_extension, start, end)
-        if not stats:
-            await self.reply(update, context, self.msg.t("mystats_empty", period=period))
-            return
-        title = self.msg.t("mystats_title", extension=user.operator_extension, period=period)
-        lines = [f"<b>{escape_html(title)}</b>"]
-        lines += self._kpi_lines(stats, "operator_daily")
-        await self.reply(update, context, "\n".join(lines))
+        await bot_operator.mystats(self, update, context, user, parse_period)
+
+    async def myratings(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await bot_operator.myratings(self, update, context, user, parse_period)
+
+    async def week(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await bot_periods.week(self, update, context, user)
+
+    async def month(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await bot_periods.month(self, update, context, user)
+
+    async def period_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await bot_periods.period_button(self, update, context, user)
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         await self.reply(update, context, self.msg.t("help"))
@@ -316,8 +289,13 @@ def build_application(settings: Settings, database_url: str) -> Application:
     app.add_handler(CommandHandler("calls", bot.guarded("/calls", bot.calls, management)))
     app.add_handler(CommandHandler("restaurant", bot.guarded("/restaurant", bot.restaurant, management)))
     app.add_handler(CommandHandler("mystats", bot.guarded("/mystats", bot.mystats)))
+    app.add_handler(CommandHandler("myratings", bot.guarded("/myratings", bot.myratings)))
+    app.add_handler(CommandHandler("week", bot.guarded("/week", bot.week, management)))
+    app.add_handler(CommandHandler("month", bot.guarded("/month", bot.month, management)))
     app.add_handler(CallbackQueryHandler(bot.guarded("report button", bot.report_button, management),
                                          pattern=r"^report:"))
+    app.add_handler(CallbackQueryHandler(bot.guarded("period button", bot.period_button, management),
+                                         pattern=r"^period:(week|month):"))
     # Only commands and buttons are requests. In a group, other messages are people talking to each
     # other (and unknown commands are another bot's): no answer, no log row. In a private chat an
     # unknown command gets the help, plain text a one-line pointer to it.

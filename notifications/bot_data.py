@@ -96,35 +96,3 @@ def hourly_kpis(database_url: str, day: dt.date) -> list[dict[str, Any]]:
 def operators_day(database_url: str, day: dt.date) -> list[dict[str, Any]]:
     return _rows(database_url, "select * from marts.operator_daily where business_date = %s "
                  "order by calls_handled_count desc nulls last, operator_extension", (day,))
-
-
-def operator_period(database_url: str, extension: str, start: dt.date, end: dt.date) -> dict[str, Any] | None:
-    """One operator's figures over a period, re-derived from the daily sums (not averages of averages)."""
-    rows = _rows(
-        database_url,
-        """
-        select
-            max(operator_name) as operator_name,
-            count(*) as days_count,
-            sum(calls_handled_count) as calls_handled_count,
-            sum(talk_seconds_total) as talk_seconds_total,
-            sum(talk_seconds_total)::numeric / nullif(sum(calls_handled_count), 0) as avg_talk_seconds,
-            sum(missed_rings_count) as missed_rings_count,
-            sum(missed_rings_count)::numeric
-                / nullif(sum(missed_rings_count) + sum(calls_handled_count), 0) as missed_ring_rate,
-            sum(avg_pickup_seconds * calls_handled_count) / nullif(sum(calls_handled_count)
-                filter (where avg_pickup_seconds is not null), 0) as avg_pickup_seconds,
-            sum(logged_in_seconds) as logged_in_seconds,
-            sum(paused_seconds) as paused_seconds,
-            sum(talk_seconds_total)::numeric
-                / nullif(sum(logged_in_seconds) - sum(paused_seconds), 0) as occupancy,
-            sum(ratings_count) as ratings_count,
-            sum(rating_mean * ratings_count) / nullif(sum(ratings_count)
-                filter (where rating_mean is not null), 0) as rating_mean,
-            sum(phone_orders_count) as phone_orders_count
-        from marts.operator_daily
-        where operator_extension = %s and business_date between %s and %s
-        """,
-        (extension, start, end),
-    )
-    return rows[0] if rows and rows[0]["days_count"] else None

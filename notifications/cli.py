@@ -8,13 +8,13 @@ import click
 
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
-from reports.cli import DATE_OPTION, report_day
+from reports.cli import DATE_OPTION, PERIOD_OPTION, report_period
 from reports.report import ReportError
 
 
 @click.command("bot")
 def bot_command() -> None:
-    """Answer /report, /operators, /calls, /restaurant, /mystats and /help for registered users."""
+    """Answer /report, /week, /month, /operators, /calls, /restaurant, /mystats, /myratings and /help for registered users."""
     from notifications.bot import run_bot
 
     settings = load_settings()
@@ -29,17 +29,25 @@ def bot_command() -> None:
 
 
 @click.command("send")
+@PERIOD_OPTION
 @DATE_OPTION
-@click.option("--force", is_flag=True, help="Send again to chats that already received this day's summary.")
-def send_command(day: dt.datetime | None, force: bool) -> None:
-    """Send the morning summary to TELEGRAM_CHAT_IDS once per day and chat."""
-    from notifications.delivery import deliver_morning_summary
+@click.option("--force", is_flag=True, help="Send again to chats that already received this period's summary.")
+def send_command(kind: str, day: dt.datetime | None, force: bool) -> None:
+    """Send the summary of a day, week or month to TELEGRAM_CHAT_IDS once per period and chat."""
     from reports.summary import to_plain
 
     settings = load_settings()
     database_url = resolve_endpoints(settings, need_kafka=False).database_url
+    period = report_period(settings, kind, day)
     try:
-        outcomes = deliver_morning_summary(settings, database_url, report_day(settings, day), force=force)
+        if kind == "day":
+            from notifications.delivery import deliver_morning_summary
+
+            outcomes = deliver_morning_summary(settings, database_url, period.start, force=force)
+        else:
+            from notifications.period_delivery import deliver_period_summary
+
+            outcomes = deliver_period_summary(settings, database_url, period, force=force)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from exc
     if not outcomes:

@@ -19,13 +19,15 @@ from notifications.telegram import TelegramClient, TelegramError, inline_keyboar
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.report import DailyReport
+from reports.report import DailyReport, PeriodReport
 from reports.snapshot import current_report
 from reports.summary import morning_summary
 
 log = logging.getLogger(__name__)
 
 KIND = "morning_summary"
+# The day's summary is followed by two charts and the page (a week's and a month's by their own).
+DAILY_ATTACHMENTS = ("png:orders_by_hour", "png:calls_by_hour", "html")
 NOT_CONFIGURED = "Telegram is not configured (TELEGRAM_BOT_TOKEN)"
 
 
@@ -46,6 +48,17 @@ def report_callback_data(business_date: dt.date) -> str:
     return f"report:{business_date.isoformat()}"
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What one kind of delivery sends: its text, the button under it and the report's files after it."""
+
+    kind: str  # reports.deliveries.kind: one delivery per chat, kind and business_date
+    text: str
+    button: tuple[str, str]  # (label, callback data)
+    attachments: tuple[str, ...] = DAILY_ATTACHMENTS  # keys of report.files
+    alert: str = "alert_delivery_failed"  # the message key of the ops alert when a chat fails
+
+
 def deliver_morning_summary(settings: Settings, database_url: str, business_date: dt.date,
                             force: bool = False) -> list[DeliveryOutcome]:
     """Send the day's summary (with the chart and the HTML report) to every configured chat once.
@@ -55,54 +68,64 @@ def deliver_morning_summary(settings: Settings, database_url: str, business_date
     marts changed since; a new version is stored and sent instead.
     """
     report = current_report(settings, database_url, business_date)
-    text = morning_summary(report, settings.report_lang)
+    summary = Summary(KIND, morning_summary(report, settings.report_lang),
+                      (Messages(settings.report_lang).t("detailed_report"), report_callback_data(business_date)))
+    return deliver_summary(settings, database_url, report, summary, force)
+
+
+def deliver_summary(settings: Settings, database_url: str, report: DailyReport | PeriodReport, summary: Summary,
+                    force: bool = False) -> list[DeliveryOutcome]:
+    """Send `summary` of the stored `report` to every chat of TELEGRAM_CHAT_IDS that has not had it."""
+    business_date = report.business_date
+    text = summary.text
     if not settings.telegram_bot_token:
-        log.warning("%s: the summary for %s is not sent; the report is in %s",
-                    NOT_CONFIGURED, business_date, report.html_path)
+        log.warning("%s: the %s for %s is not sent; the report is in %s",
+                    NOT_CONFIGURED, summary.kind, business_date, report.html_path)
         chats = settings.telegram_chat_ids or (None,)
         return [DeliveryOutcome(business_date, chat, "skipped", error=NOT_CONFIGURED,
                                 report_version=report.version, text=text) for chat in chats]
     if not settings.telegram_chat_ids:
-        log.warning("TELEGRAM_CHAT_IDS is empty: the summary for %s has no chat to go to", business_date)
+        log.warning("TELEGRAM_CHAT_IDS is empty: the %s for %s has no chat to go to", summary.kind, business_date)
         return []
     outcomes = []
     with TelegramClient.from_settings(settings) as client:
         for chat_id in settings.telegram_chat_ids:
-            outcome = _deliver_to_chat(settings, database_url, client, report, text, chat_id, force)
+            outcome = _deliver_to_chat(settings, database_url, client, report, summary, chat_id, force)
             outcomes.append(outcome)
     return outcomes
 
 
-def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClient, report: DailyReport,
-                     text: str, chat_id: str, force: bool) -> DeliveryOutcome:
-    day = report.business_date
+def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClient,
+                     report: DailyReport | PeriodReport, summary: Summary, chat_id: str, force: bool
+                     ) -> DeliveryOutcome:
+    day, text, kind = report.business_date, summary.text, summary.kind
     with connect(database_url, autocommit=True, row_factory=dict_row) as conn:
         # Held while sending: two concurrent runs for the same chat and day cannot both send.
-        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{KIND}",))
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{kind}",))
         try:
             previous = conn.execute(
                 "select status, message_ids from reports.deliveries "
                 "where business_date = %s and chat_id = %s and kind = %s",
-                (day, chat_id, KIND),
+                (day, chat_id, kind),
             ).fetchone()
             if previous and previous["status"] == "sent" and not force:
                 log.info("summary for %s already delivered to chat %s; not sending again", day, chat_id)
                 return DeliveryOutcome(day, chat_id, "already_sent", tuple(previous["message_ids"]),
                                        report_version=report.version, text=text)
             try:
-                outcome = _send(client, report, text, chat_id, settings.report_lang)
+                outcome = _send(client, report, summary, chat_id)
             except Exception as exc:  # one chat's failure must not cost the others theirs
                 # Redacted, and no traceback: an exception's text may carry the request URL with the token.
                 error = _redact(f"{type(exc).__name__}: {exc}", settings.telegram_bot_token)
                 log.error("summary for %s not delivered to chat %s: %s", day, chat_id, error)
                 outcome = DeliveryOutcome(day, chat_id, "failed", error=error, report_version=report.version,
                                           text=text)
-            _record(conn, outcome)
+            _record(conn, outcome, kind)
         finally:
-            conn.execute("select pg_advisory_unlock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{KIND}",))
+            conn.execute("select pg_advisory_unlock(hashtext(%s))", (f"pantao:delivery:{day}:{chat_id}:{kind}",))
     if outcome.status == "failed":
         msg = Messages(settings.report_lang)
-        send_ops_alert(settings, msg.t("alert_delivery_failed", date=day.isoformat(), chat_id=chat_id,
+        send_ops_alert(settings, msg.t(summary.alert, date=day.isoformat(), chat_id=chat_id,
                                        error=outcome.error))
     return outcome
 
@@ -111,10 +134,10 @@ def _redact(text: str, token: str | None) -> str:
     return text.replace(token, "<token>") if token else text
 
 
-def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, lang: str) -> DeliveryOutcome:
-    day = report.business_date
-    msg = Messages(lang)
-    keyboard = inline_keyboard((msg.t("detailed_report"), report_callback_data(day)))
+def _send(client: TelegramClient, report: DailyReport | PeriodReport, summary: Summary, chat_id: str
+          ) -> DeliveryOutcome:
+    day, text = report.business_date, summary.text
+    keyboard = inline_keyboard(summary.button)
     try:
         ids = client.send_message(chat_id, text, reply_markup=keyboard)
     except TelegramError as exc:
@@ -123,9 +146,8 @@ def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, 
     # The summary is what must arrive; the chart and the document are extras. Their failure is
     # noted on the delivery, but the message is not sent again for them.
     attachment_errors = []
-    attachments = (("png:orders_by_hour", client.send_photo), ("png:calls_by_hour", client.send_photo),
-                   ("html", client.send_document))
-    for key, send in attachments:
+    for key in summary.attachments:
+        send = client.send_document if key == "html" else client.send_photo
         path = report.files.get(key)
         if path is None or not path.is_file():
             continue
@@ -139,7 +161,7 @@ def _send(client: TelegramClient, report: DailyReport, text: str, chat_id: str, 
                            report.version, text)
 
 
-def _record(conn, outcome: DeliveryOutcome) -> None:
+def _record(conn, outcome: DeliveryOutcome, kind: str = KIND) -> None:
     conn.execute(
         """
         insert into reports.deliveries
@@ -154,6 +176,6 @@ def _record(conn, outcome: DeliveryOutcome) -> None:
             report_version = excluded.report_version,
             updated_at = now()
         """,
-        (outcome.business_date, outcome.chat_id, KIND, outcome.status, list(outcome.message_ids),
+        (outcome.business_date, outcome.chat_id, kind, outcome.status, list(outcome.message_ids),
          outcome.error, outcome.report_version),
     )

@@ -14,7 +14,7 @@ import pytest
 from notifications.bot import build_application
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
-from tests.reports_marts import create_small_marts, register_users, remove_users
+from tests.reports_marts import create_small_marts, insert_unusual_friday, register_users, remove_users
 from tests.telegram_standin import Call, TelegramStandIn
 
 ADMIN, MANAGER, OPERATOR_101, OPERATOR_102, ANALYST, STRANGER = 501, 502, 503, 504, 505, 666
@@ -71,6 +71,7 @@ def bot(bot_db, tmp_path_factory):
                         telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0)
     ensure_reports_schema(settings, bot_db)
     create_small_marts(bot_db)
+    insert_unusual_friday(bot_db)
     logins = register_users(settings, bot_db, USERS)
     running = RunningBot(settings, bot_db).start()
     yield standin
@@ -109,6 +110,15 @@ def test_report_command_answers_with_the_detailed_report_and_the_html(bot):
     document = [c for c in calls if c.method == "sendDocument"][0]
     assert document.files["document"][0] == "report-2026-11-02.html"
     assert b"<img src=\"data:image/png;base64," in document.files["document"][1]
+
+
+def test_the_detailed_report_flags_the_unusual_and_gives_the_time_in_business_time(bot):
+    text = text_of(ask(bot, MANAGER, "/report 2026-11-20", replies=1))
+    lines = text.splitlines()
+    assert lines[1].startswith("версия 1, сформирован ") and lines[1].endswith("(Europe/Moscow)")
+    assert lines[3] == ("⚠ Доля пропущенных 20,0\u00a0% — выше обычного для пятницы (8,1–16,9\u00a0%) "
+                        "и порога оповещения 15,0\u00a0%")
+    assert "Доля пропущенных: <b>20,0\u00a0%</b>" in text and "UTC" not in text
 
 
 def test_the_detailed_report_button_answers_the_query_and_sends_the_report(bot):
@@ -159,12 +169,65 @@ def test_restaurant_command_and_a_managers_scope(bot):
     assert "Ресторан 2 не входит в ваши рестораны (1, 3)" in refused and "Выручка" not in refused
 
 
-def test_mystats_shows_only_the_callers_own_figures(bot):
+def test_mystats_shows_the_callers_own_figures_beside_the_team_median(bot):
     mine = text_of(ask(bot, OPERATOR_101, "/mystats 2026-11-02..2026-11-02"))
     assert "Ваша статистика (101) за 02.11.2026" in mine
-    assert "Звонков: <b>210</b>" in mine and "190" not in mine and "175" not in mine
+    assert "Звонков: <b>210</b> (медиана команды 190)" in mine  # 210, 190, 175: the median, no one's row
+    assert "Оценка: <b>4,40</b> (медиана команды 4,40)" in mine
+    assert "Иван" not in mine and "Анна" not in mine and "O'Brien" not in mine  # not even their own name
     other = text_of(ask(bot, OPERATOR_102, "/mystats 2026-10-26..2026-11-02"))
     assert "(102)" in other and "Звонков: <b>191</b>" in other  # 190 + 1 on the week before
+
+
+def test_mystats_lists_the_latest_rated_calls_with_comments_escaped(bot):
+    text = text_of(ask(bot, OPERATOR_101, "/mystats 2026-11-02..2026-11-02"))
+    rated = text.split("Последние оценки с комментариями</b>\n", 1)[1].splitlines()
+    # the four rated calls with a comment, the latest first; the time is local, the zone named in /myratings
+    assert rated[0] == "02.11.2026 12:06 — 4 из 5, ожидание 10\u00a0с, разговор 200\u00a0с, отвечен"
+    assert rated[1] == "   «<i>Спасибо!</i>»"
+    assert "   «<i>&lt;b&gt;Грубо&lt;/b&gt; &amp; долго</i>»" in rated
+    assert len([line for line in rated if line.startswith("02.11.2026")]) == 4
+
+
+def test_myratings_lists_every_rating_of_the_period(bot):
+    text = text_of(ask(bot, OPERATOR_101, "/myratings 2026-11-02..2026-11-02"))
+    assert "Оценки (101) за 02.11.2026: 7" in text and "(Europe/Moscow)" in text
+    assert len([line for line in text.splitlines() if line.startswith("02.11.2026")]) == 7
+    assert "За 26.10.2026 оценок нет." in text_of(ask(bot, OPERATOR_101, "/myratings 2026-10-26..2026-10-26"))
+
+
+def test_an_operator_cannot_ask_for_another_operator(bot):
+    text = text_of(ask(bot, OPERATOR_102, "/mystats 101 2026-11-02..2026-11-02"))
+    assert "Можно смотреть только свою статистику (доб. 102)" in text and "Звонков" not in text
+    assert "Можно смотреть только свою" in text_of(ask(bot, ANALYST, "/myratings 101"))
+
+
+def test_a_manager_sees_the_same_for_any_operator_with_the_name(bot):
+    text = text_of(ask(bot, MANAGER, "/mystats 102 2026-11-02..2026-11-02"))
+    assert "Оператор 102 за 02.11.2026" in text and "&lt;Иван&gt;" in text
+    assert "Звонков: <b>190</b> (медиана команды 190)" in text
+    assert "Оценки (101) за 02.11.2026: 7" in text_of(ask(bot, ADMIN, "/myratings 101 2026-11-02..2026-11-02"))
+    assert "За 02.11.2026 оценок нет." in text_of(ask(bot, ADMIN, "/myratings 102 2026-11-02..2026-11-02"))
+    assert "Оператора с номером 999" in text_of(ask(bot, ADMIN, "/mystats 999 2026-11-02..2026-11-02"))
+
+
+def test_week_and_month_answer_with_the_period_report_and_its_page(bot):
+    calls = ask(bot, ADMIN, "/week 2026-11-04", replies=2, methods=("sendMessage", "sendDocument"))
+    text = text_of(calls)
+    assert "Итоги недели 02.11.2026 – 08.11.2026" in text and "(Europe/Moscow)" in text
+    assert "Заказы: <b>1\u202f234</b> (+5,2\u00a0% к нед. 26.10–01.11)" in text
+    assert [c.files["document"][0] for c in calls if c.method == "sendDocument"] == ["report-week-2026-11-02.html"]
+    month = text_of(ask(bot, MANAGER, "/month 2026-11", replies=1))
+    assert "Итоги месяца: ноябрь 2026" in month and "нет полных данных за прошлый месяц" in month
+
+
+def test_the_weekly_summary_button_and_an_analyst_without_names(bot):
+    calls = _only_text(bot, ask(bot, ANALYST, "button:period:week:2026-11-02"))
+    text = text_of(calls)
+    assert "Итоги недели 02.11.2026 – 08.11.2026" in text and "101 " in text
+    for name in OPERATOR_NAMES:
+        assert name not in text
+    assert [c.method for c in calls] == ["sendMessage"]
 
 
 def test_operators_cannot_read_the_chain_report(bot):
@@ -224,7 +287,7 @@ def test_plain_text_in_a_private_chat_gets_a_hint_and_no_log_row(bot, bot_db):
 
 def test_help_lists_the_commands(bot):
     text = text_of(ask(bot, OPERATOR_102, "/help"))
-    for command in ("/report", "/operators", "/calls", "/restaurant", "/mystats"):
+    for command in ("/report", "/week", "/month", "/operators", "/calls", "/restaurant", "/mystats", "/myratings"):
         assert command in text
 
 
