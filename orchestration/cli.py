@@ -17,10 +17,17 @@ from pantao.stack import resolve_endpoints
 
 
 def _environment(settings: Settings, *, need_kafka: bool = True) -> dict[str, str]:
+    """Dagster's environment; REPORTS_START_DATE, unless set, is the first business day with data,
+    so the report partitions begin where the data does (orchestration/lib/config.py)."""
     from orchestration.lib.instance import dagster_env, prepare_dagster_home
+    from reports.snapshot import first_report_day
 
     endpoints = resolve_endpoints(settings, need_kafka=need_kafka)
-    return dagster_env(settings, endpoints, prepare_dagster_home(settings))
+    env = dagster_env(settings, endpoints, prepare_dagster_home(settings))
+    start = settings.reports_start_date or first_report_day(endpoints.database_url)
+    if start is not None:
+        env["REPORTS_START_DATE"] = start.isoformat()
+    return env
 
 
 @click.command("run")

@@ -15,23 +15,32 @@ from orchestration.defs.marts.assets import dbt_models, dbt_resource
 from orchestration.defs.marts.schedules import marts_job, marts_schedule
 from orchestration.defs.monitoring.sensors import ops_alert_on_run_failure
 from orchestration.defs.reports.assets import report_assets
+from orchestration.defs.reports.periods import (
+    monthly_report_schedule,
+    monthly_reports_job,
+    period_assets,
+    weekly_report_schedule,
+    weekly_reports_job,
+)
 from orchestration.defs.reports.schedules import morning_report_schedule, reports_job
 from orchestration.lib.config import DBT_RUN_TAG, LANDING_RUN_TAG, executor
 from orchestration.lib.resources import PantaoResource
 
-# Everything from the raw tables to the Telegram summary, for `pantao run` and the demo.
+# Everything from the raw tables to the Telegram summary, for `pantao run` and the demo: one business
+# day, so not the weekly and monthly reports (partitioned by week and month: their own jobs).
 full_pipeline_job = dg.define_asset_job(
     "full_pipeline_job",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*period_assets),
     description="Land, build the marts and the reporting views, and report one business day.",
     tags={DBT_RUN_TAG: "true", LANDING_RUN_TAG: "true"},
 )
 
 defs = dg.Definitions(
-    assets=[*landing_assets, dbt_models, *report_assets],
+    assets=[*landing_assets, dbt_models, *report_assets, *period_assets],
     asset_checks=landing_checks,
-    jobs=[landing_job, marts_job, reports_job, full_pipeline_job],
-    schedules=[landing_schedule, marts_schedule, morning_report_schedule],
+    jobs=[landing_job, marts_job, reports_job, weekly_reports_job, monthly_reports_job, full_pipeline_job],
+    schedules=[landing_schedule, marts_schedule, morning_report_schedule, weekly_report_schedule,
+               monthly_report_schedule],
     sensors=[ops_alert_on_run_failure],
     resources={"pantao": PantaoResource(), "dbt": dbt_resource()},
     executor=executor(),

@@ -119,7 +119,7 @@ def test_the_reporting_views_are_dbt_assets_after_their_marts_and_before_the_ext
     graph = defs.resolve_asset_graph()
     views = {key.to_user_string() for key in graph.get_all_asset_keys() if key.path[0] == "reporting"}
     assert views == {f"reporting/{v}" for v in ("customers", "orders", "calls", "operator_daily", "daily_kpis",
-                                                 "hourly_kpis")}
+                                                 "hourly_kpis", "my_interactions")}
     daily = graph.get(dg.AssetKey(["reporting", "daily_kpis"]))
     assert {k.to_user_string() for k in daily.parent_keys} == {"marts/daily_kpis", "marts/restaurant_daily_kpis"}
     assert {dg.AssetKey(v.split("/")) for v in views} <= graph.get(dg.AssetKey("csv_extracts")).parent_keys
@@ -140,13 +140,43 @@ def test_dbt_tests_are_asset_checks_and_block_the_reported_marts(defs):
 
 def test_schedules_run_by_default_at_the_intended_times(defs):
     schedules = {s.name: s for s in defs.get_repository_def().schedule_defs}
-    assert set(schedules) == {"landing_every_15_minutes", "marts_hourly", "morning_report_0800"}
+    assert set(schedules) == {"landing_every_15_minutes", "marts_hourly", "morning_report_0800",
+                              "weekly_report_monday_0800", "monthly_report_0800"}
     assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in schedules.values())
     assert schedules["landing_every_15_minutes"].cron_schedule == "*/15 * * * *"
     assert schedules["marts_hourly"].cron_schedule == "5 * * * *"
     morning = schedules["morning_report_0800"]
     assert morning.cron_schedule == "0 8 * * *"
     assert morning.execution_timezone == Settings.business_timezone
+    assert schedules["weekly_report_monday_0800"].cron_schedule == "0 8 * * 1"
+    assert schedules["monthly_report_0800"].cron_schedule == "0 8 1 * *"
+    assert {schedules[n].execution_timezone for n in ("weekly_report_monday_0800", "monthly_report_0800")} == {
+        Settings.business_timezone}
+
+
+@pytest.mark.parametrize(("name", "tick", "partition"), [
+    ("weekly_report_monday_0800", dt.datetime(2026, 11, 23, 8, 0), "2026-11-16"),  # Monday: the week just ended
+    ("monthly_report_0800", dt.datetime(2026, 11, 1, 8, 0), "2026-10-01"),  # the 1st: the month just ended
+])
+def test_period_schedules_report_the_period_just_ended(defs, name, tick, partition):
+    from zoneinfo import ZoneInfo
+
+    schedule = next(s for s in defs.get_repository_def().schedule_defs if s.name == name)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick.replace(tzinfo=ZoneInfo(Settings.business_timezone)))
+        data = schedule.evaluate_tick(context)
+    assert [request.partition_key for request in data.run_requests] == [partition]
+
+
+def test_the_period_reports_have_their_own_jobs_outside_the_daily_pipeline(defs):
+    jobs = {job.name: job for job in defs.resolve_all_job_defs()}
+    full = {key.to_user_string() for key in jobs["full_pipeline_job"].asset_layer.executable_asset_keys}
+    assert "daily_report_snapshot" in full and not {"weekly_report_snapshot", "monthly_report_snapshot"} & full
+    weekly = {key.to_user_string() for key in jobs["weekly_reports_job"].asset_layer.executable_asset_keys}
+    assert weekly == {"weekly_report_snapshot", "telegram_weekly_summary"}
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey(["marts", "period_kpis"]) in graph.get_ancestor_asset_keys(dg.AssetKey("monthly_report_snapshot"))
 
 
 def test_morning_schedule_reports_the_previous_business_day(defs):
@@ -184,6 +214,23 @@ def test_jobs_that_build_dbt_or_land_carry_the_queue_limit_tags(defs):
     assert jobs["full_pipeline_job"].tags.get("pantao/dbt") == "true"
     assert jobs["landing_job"].tags.get("pantao/landing") == "true"
     assert "pantao/dbt" not in jobs["daily_reports_job"].tags
+
+
+def test_report_partitions_start_at_reports_start_date_not_years_before_the_data():
+    from orchestration.lib.config import (
+        business_day_partitions,
+        business_month_partitions,
+        business_week_partitions,
+    )
+
+    env = {"REPORTS_START_DATE": "2026-10-14"}  # a Wednesday
+    assert business_day_partitions(env).get_first_partition_key() == "2026-10-14"
+    assert business_week_partitions(env).get_first_partition_key() == "2026-10-12"  # its week's Monday
+    assert business_month_partitions(env).get_first_partition_key() == "2026-10-01"
+    with pytest.raises(SettingsError, match="REPORTS_START_DATE='04.11.2026' is not a date"):
+        business_day_partitions({"REPORTS_START_DATE": "04.11.2026"})
+    # nothing set and no data yet: a month back from today, not from a fixed year long ago
+    assert len(business_day_partitions({}).get_partition_keys()) == 30
 
 
 def test_report_partitions_are_business_days_in_the_configured_time_zone():

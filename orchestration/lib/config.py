@@ -8,6 +8,7 @@ run needs at run time (database, broker, Telegram) comes from `PantaoResource` i
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,8 +16,10 @@ import dagster as dg
 
 from pantao.settings import Settings, SettingsError
 
-# The first business day a report partition exists for; backfills can reach back this far.
-REPORTS_START_DATE = "2024-01-01"
+# The report partitions start at REPORTS_START_DATE: set by the operator, or by `pantao ui` / `pantao
+# run` to the first day of marts.daily_kpis. Without either (no data yet, `dagster dev` on its own)
+# they start this many days before today, and move with it.
+FALLBACK_START_DAYS = 30
 
 # Run tags the queued run coordinator limits (dagster.yaml): at most one run of each kind at once.
 DBT_RUN_TAG = "pantao/dbt"
@@ -38,9 +41,36 @@ def business_timezone(env: dict[str, str] | None = None) -> str:
     return value
 
 
+def reports_start_date(env: dict[str, str] | None = None) -> dt.date:
+    """The first business day with a report partition: REPORTS_START_DATE, else FALLBACK_START_DAYS ago."""
+    env = os.environ if env is None else env
+    value = (env.get("REPORTS_START_DATE") or "").strip()
+    if value:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise SettingsError(f"REPORTS_START_DATE={value!r} is not a date; expected YYYY-MM-DD, "
+                                "e.g. the first business day with data") from None
+    today = dt.datetime.now(ZoneInfo(business_timezone(env))).date()
+    return today - dt.timedelta(days=FALLBACK_START_DAYS)
+
+
 def business_day_partitions(env: dict[str, str] | None = None) -> dg.DailyPartitionsDefinition:
-    """One partition per business day: a day starts at 00:00 in the business time zone."""
-    return dg.DailyPartitionsDefinition(start_date=REPORTS_START_DATE, timezone=business_timezone(env))
+    """One partition per business day from REPORTS_START_DATE: a day starts at 00:00 in the business time zone."""
+    return dg.DailyPartitionsDefinition(start_date=reports_start_date(env).isoformat(), timezone=business_timezone(env))
+
+
+def business_week_partitions(env: dict[str, str] | None = None) -> dg.WeeklyPartitionsDefinition:
+    """One partition per week, Monday to Sunday, from the week holding REPORTS_START_DATE."""
+    start = reports_start_date(env)
+    monday = start - dt.timedelta(days=start.weekday())
+    return dg.WeeklyPartitionsDefinition(start_date=monday.isoformat(), day_offset=1, timezone=business_timezone(env))
+
+
+def business_month_partitions(env: dict[str, str] | None = None) -> dg.MonthlyPartitionsDefinition:
+    """One partition per calendar month, from the month holding REPORTS_START_DATE."""
+    first = reports_start_date(env).replace(day=1)
+    return dg.MonthlyPartitionsDefinition(start_date=first.isoformat(), timezone=business_timezone(env))
 
 
 def executor(env: dict[str, str] | None = None) -> dg.ExecutorDefinition:

@@ -45,7 +45,8 @@ def check_partition(business_date: dt.date) -> str:
     if key not in keys:
         raise RunRefused(
             f"{key} has no report partition: reports cover complete business days from {keys[0]} to "
-            f"{keys[-1]} ({partitions.timezone}); pass --date with a day in that range"
+            f"{keys[-1]} ({partitions.timezone}); pass --date with a day in that range, or set "
+            "REPORTS_START_DATE to an earlier first day"
         )
     return key
 
