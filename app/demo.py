@@ -113,6 +113,8 @@ def _run_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
         PBX_QUEUE_LOG=str(settings.queue_log_path),
         PBX_EXTENSIONS_FILE=str(settings.extensions_path),
     )
+    if settings.reports_start_date:  # the report partitions start with the simulated days
+        env["REPORTS_START_DATE"] = settings.reports_start_date.isoformat()
     return env
 
 
@@ -195,6 +197,31 @@ def print_morning_summary(settings: Settings, endpoints: Endpoints, business_dat
         click.echo(f"  | {line}")
 
 
+def check_reports(settings: Settings, endpoints: Endpoints, last_day: dt.date) -> Path | None:
+    """The day's report and the last whole week's agree section by section (reports/consistency.py);
+    returns the weekly report's page, or None when the simulation holds no whole week."""
+    from pantao.periods import period_of
+    from reports.consistency import inconsistencies
+    from reports.period_snapshot import build_period_report
+    from reports.snapshot import current_report
+
+    week = period_of("week", last_day)
+    week = week if week.end == last_day else week.previous()
+    day_report = current_report(settings, endpoints.database_url, last_day)
+    problems = [f"day {last_day}: {p}" for p in inconsistencies(day_report.figures)]
+    weekly = None
+    if settings.reports_start_date is None or week.start >= settings.reports_start_date:
+        weekly = build_period_report(settings, endpoints.database_url, week)
+        problems += [f"week {week.start}: {p}" for p in inconsistencies(weekly.figures)]
+    click.echo("")
+    checked = f"the day {last_day}" + (f" and the week {week.start} – {week.end}" if weekly else "")
+    if problems:
+        raise click.ClickException(f"the report's sections disagree ({checked}):\n  " + "\n  ".join(problems))
+    click.echo(f"Report sections agree ({checked}): ratings by score = rating cards, hours and restaurants = the "
+               "chain, operators' calls = calls answered")
+    return weekly.html_path if weekly else None
+
+
 def last_day_figures(database_url: str, business_date: dt.date) -> dict | None:
     with connect(database_url) as conn:
         cur = conn.execute(
@@ -223,7 +250,7 @@ FIGURES = [
 
 
 def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date, truth: dict,
-                  run_id: str | None) -> None:
+                  run_id: str | None, weekly: Path | None = None) -> None:
     figures = last_day_figures(endpoints.database_url, business_date)
     expected = truth["daily"][business_date.isoformat()]["chain"]
     click.echo("")
@@ -241,16 +268,19 @@ def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.da
         label = label.format(seconds=settings.service_level_seconds)
         click.echo(f"  {label:<22} {shown:>14}   {'= simulator truth' if same else 'DIFFERS from truth'}")
     click.echo("  (revenue and the average check are of the orders not cancelled)")
-    print_where_to_look(settings, endpoints, business_date, run_id)
+    print_where_to_look(settings, endpoints, business_date, run_id, weekly)
     if mismatches:
         raise click.ClickException(f"{mismatches} figure(s) differ from the simulator's truth")
 
 
-def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date: dt.date, run_id: str | None) -> None:
+def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date: dt.date, run_id: str | None,
+                        weekly: Path | None = None) -> None:
     """Files that exist and services that run; what is not running is named with the command that starts it."""
     report = settings.reports_dir / business_date.isoformat() / "report.html"
     click.echo("")
     click.echo(f"Daily report:   {report}" if report.exists() else "Daily report:   (not built)")
+    if weekly is not None:
+        click.echo(f"Weekly report:  {weekly}   (`.venv/bin/pantao report show --period week` prints its summary)")
     click.echo(f"PostgreSQL:     {redact(endpoints.database_url)}   (running; schemas marts, reporting)")
     click.echo(f"Kafka:          {endpoints.kafka_bootstrap}   (running)")
     ui = runfiles.running(settings.data_dir, "ui")
@@ -310,13 +340,16 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bo
         click.echo(f"    {published_summary(published, base.topics, truth.get('counts', {}))}")
 
     settings = demo_settings(base, sim_dir)
+    if base.reports_start_date is None:  # the reports' partitions start with the data
+        settings = settings.with_overrides(reports_start_date=config.resolved().start_date)
     with step("Preparing schemas, roles and the dbt manifest"):
         prepare(settings, endpoints.database_url)
     with step(f"Running the pipeline in Dagster for {last_day} (landing → dbt marts → reports)"):
         run_id = materialize(settings, endpoints, last_day)
     if not settings.telegram_bot_token:
         print_morning_summary(settings, endpoints, last_day)
-    print_summary(settings, endpoints, last_day, truth, run_id)
+    weekly = check_reports(settings, endpoints, last_day)
+    print_summary(settings, endpoints, last_day, truth, run_id, weekly)
     if with_bi:
         with step("Starting the dashboards (Superset on the reporting views)"):
             # a child process, as `pantao run` is: the BI package loads only when asked for
