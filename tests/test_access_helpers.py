@@ -60,13 +60,18 @@ insert into marts.orders (order_id, created_at, business_date, status, restauran
  ('ORD-5', '2026-11-02 14:00+03', '2026-11-02', 'completed', 2, 'kiosk', '+79160000004', 450, 0, 450, true, null, null),
  ('ORD-6', '2026-11-02 15:00+03', '2026-11-02', 'cancelled', 3, 'delivery_partner', null, 200, 0, 200, false, null, null);
 
-insert into marts.calls (linkedid, queue_name, entered_at, business_date, outcome, wait_seconds, is_short_abandon,
-    answered_by_extension, pickup_seconds, talk_seconds, transfer_count, caller_phone, customer_phone,
-    led_to_order, order_id, rating_score) values
- ('L1', 'orders', '2026-11-01 09:55+03', '2026-11-01', 'answered', 12, false, '101', 4, 180, 0, '+79160000001', '+79160000001', true, 'ORD-1', 5),
- ('L2', 'orders', '2026-11-01 10:30+03', '2026-11-01', 'abandoned', 3, true, null, null, null, 0, '+79169999999', null, false, null, null),
- ('L3', 'orders', '2026-11-02 11:55+03', '2026-11-02', 'answered', 25, false, '102', 6, 240, 1, '+79160000001', '+79160000001', true, 'ORD-3', null),
- ('L4', 'orders', '2026-11-02 16:00+03', '2026-11-02', 'answered', 8, false, '101', 3, 60, 0, '+79160000003', '+79160000003', false, null, 4);
+insert into marts.calls (linkedid, queue_name, entered_at, business_date, outcome, is_answered, wait_seconds,
+    is_short_abandon, answered_by_extension, answered_by_name, pickup_seconds, talk_seconds, transfer_count,
+    is_transferred, caller_phone, customer_phone, led_to_order, order_id, rating_score, rating_id) values
+ ('L1', 'orders', '2026-11-01 09:55+03', '2026-11-01', 'answered', true, 12, false, '101', 'Анна Петрова', 4, 180, 0, false, '+79160000001', '+79160000001', true, 'ORD-1', 5, 'R1'),
+ ('L2', 'orders', '2026-11-01 10:30+03', '2026-11-01', 'abandoned', false, 3, true, null, null, null, null, 0, false, '+79169999999', null, false, null, null, null),
+ ('L3', 'orders', '2026-11-02 11:55+03', '2026-11-02', 'answered', true, 25, false, '102', 'Борис Иванов', 6, 240, 1, true, '+79160000001', '+79160000001', true, 'ORD-3', null, null),
+ ('L4', 'orders', '2026-11-02 16:00+03', '2026-11-02', 'answered', true, 8, false, '101', 'Анна Петрова', 3, 60, 0, false, '+79160000003', '+79160000003', false, null, 4, 'R4');
+
+insert into marts.ratings (rating_id, subject_type, call_linkedid, operator_extension, score, comment, interaction_at,
+    business_date, submitted_at) values
+ ('R1', 'call', 'L1', '101', 5, 'Очень вежливо, спасибо', '2026-11-01 09:55+03', '2026-11-01', '2026-11-01 10:10+03'),
+ ('R4', 'call', 'L4', '101', 4, null, '2026-11-02 16:00+03', '2026-11-02', '2026-11-02 16:20+03');
 
 insert into marts.operator_daily (business_date, operator_extension, operator_name,
     calls_handled_count, talk_seconds_total, avg_talk_seconds, missed_rings_count, missed_ring_rate,

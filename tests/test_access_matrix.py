@@ -51,6 +51,7 @@ ROW_KEY = {
     "operator_daily": "business_date::text || '/' || operator_extension",
     "daily_kpis": "business_date::text || '/' || coalesce(restaurant_id::text, 'chain')",
     "hourly_kpis": "business_date::text || '/' || hour",
+    "my_interactions": "linkedid",
 }
 
 ALL = {
@@ -60,6 +61,7 @@ ALL = {
     "operator_daily": {"2026-11-01/101", "2026-11-01/102", "2026-11-02/101", "2026-11-02/102"},
     "daily_kpis": {f"2026-11-0{d}/{r}" for d in (1, 2) for r in ("chain", "1", "2", "3")},
     "hourly_kpis": {"2026-11-01/10", "2026-11-01/11", "2026-11-02/12"},
+    "my_interactions": {"L1", "L3", "L4"},  # the answered calls
 }
 
 # Logins of the matrix. The manager column is checked twice: limited to restaurant 2, and unscoped.
@@ -85,6 +87,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "daily_kpis": {"crm_admin": "all", "crm_manager": "chain rows + their restaurants (all if unscoped)",
                    "crm_analyst": "all", "crm_operator": "none"},
     "hourly_kpis": {"crm_admin": "all", "crm_manager": "all", "crm_analyst": "all", "crm_operator": "none"},
+    "my_interactions": {"crm_admin": "all", "crm_manager": "all", "crm_analyst": "all",
+                        "crm_operator": "calls they answered"},
 }
 
 EXPECTED: dict[tuple[str, str], set[str]] = {}
@@ -98,6 +102,7 @@ EXPECTED[("manager_r2", "daily_kpis")] = {"2026-11-01/chain", "2026-11-02/chain"
 EXPECTED[("operator_101", "orders")] = {"ORD-1"}
 EXPECTED[("operator_101", "calls")] = {"L1", "L4"}
 EXPECTED[("operator_101", "operator_daily")] = {"2026-11-01/101", "2026-11-02/101"}
+EXPECTED[("operator_101", "my_interactions")] = {"L1", "L4"}
 
 CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", "marts.customers",
                  "marts.orders", "access.users", "access.audit_log", "access.install_secret")
@@ -182,6 +187,18 @@ def test_managers_see_customer_names_and_operators_their_own_name(warehouse):
     assert names == set(CUSTOMER_NAMES)
     own = {r[0] for r in fetch(logins["operator_101"].dsn, "select operator_name from reporting.operator_daily")}
     assert own == {"Анна Петрова"}
+
+
+def test_an_operators_own_page_has_their_ratings_and_comments_and_analysts_no_comments(warehouse):
+    _, logins = warehouse
+    query = ("select linkedid, operator_name, rating_score, rating_comment, call_result "
+             "from reporting.my_interactions order by linkedid")
+    assert fetch(logins["operator_101"].dsn, query) == [
+        ("L1", "Анна Петрова", 5, "Очень вежливо, спасибо", "order_placed"),
+        ("L4", "Анна Петрова", 4, None, "answered")]
+    assert fetch(logins["manager_r2"].dsn, query)[1] == ("L3", "Борис Иванов", None, None, "order_placed")
+    assert [row[1:4] for row in fetch(logins["analyst"].dsn, query)] == [
+        (None, 5, None), (None, None, None), (None, 4, None)]
 
 
 def test_customer_key_is_stable_joinable_and_not_the_phone(warehouse):

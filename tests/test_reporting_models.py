@@ -25,11 +25,12 @@ REPORTING = {n["name"]: n for n in NODES.values() if n["resource_type"] == "mode
 MARTS = {n["name"]: n for n in NODES.values() if n["resource_type"] == "model" and n["schema"] == "marts"}
 
 
-def test_the_six_views_analysts_know_are_dbt_models_in_their_listing_order():
+def test_the_views_analysts_know_are_dbt_models_in_their_listing_order():
     assert [v.name for v in reporting_views()] == [
-        "customers", "orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis"]
+        "customers", "orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis", "my_interactions"]
     assert {v.model for v in reporting_views()} == set(REPORTING)
-    assert daily_extract_views() == ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis")
+    assert daily_extract_views() == ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis",
+                                     "my_interactions")
 
 
 @pytest.mark.parametrize("model", sorted(REPORTING))
