@@ -106,6 +106,22 @@ def add(name: str, role: str, operator_extension: str | None, restaurants: str |
     _user_changed(database_url, name)
 
 
+@users.command("reset-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input instead of generating one.")
+@_access_errors
+def reset_password(name: str, password_stdin: bool) -> None:
+    """Give NAME a new password (a forgotten one); prints a generated password once."""
+    from access import users as users_api
+
+    database_url = _database_url()
+    password = _read_password("new") if password_stdin else None
+    password = users_api.reset_password(database_url, name, password)
+    click.echo(f"password of {name} reset")
+    if not password_stdin:
+        click.echo(f"new password (shown once, store it now): {password}")
+
+
 @users.command("remove")
 @click.argument("name")
 @_access_errors
@@ -183,14 +199,18 @@ def set_scope(name: str, operator_extension: str | None, restaurants: str | None
 @click.option("--as-user", help="Log in as this user, so their row filters apply (password on stdin).")
 @click.option("--password-stdin", is_flag=True, help="Read --as-user's password from standard input.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="CSV file (default: stdout).")
+@click.option("--excel", is_flag=True, help="For a spreadsheet: UTF-8 with BOM, ';' and decimal comma (REPORT_LANG=ru), "
+                                            "да/нет, rounded money and seconds, times in BUSINESS_TIMEZONE.")
 @_access_errors
 def export_command(view: str, date_from: str, date_to: str, segment: str | None, restaurant: str | None,
-                   channel: str | None, as_user: str | None, password_stdin: bool, output: Path | None) -> None:
-    """Stream reporting VIEW for a period to CSV (UTF-8, header row).
+                   channel: str | None, as_user: str | None, password_stdin: bool, output: Path | None,
+                   excel: bool) -> None:
+    """Stream reporting VIEW for a period to CSV (UTF-8, header row), or with --excel as Excel opens it.
 
     Without --as-user it runs as DATABASE_URL's login (usually the pipeline's superuser, which
     sees every row) and says so on standard error.
     """
+    from access.excel import excel_format
     from access.export import describe_login, export_to_file, export_view, user_dsn, validate_request
 
     request = validate_request(view, date_from, date_to, segment=segment, restaurant=restaurant, channel=channel)
@@ -198,7 +218,9 @@ def export_command(view: str, date_from: str, date_to: str, segment: str | None,
         raise click.UsageError("--as-user needs --password-stdin (the password is never taken as an argument)")
     if password_stdin and not as_user:
         raise click.UsageError("--password-stdin goes with --as-user NAME")
-    database_url = _database_url()
+    settings = load_settings()
+    database_url = resolve_endpoints(settings, need_kafka=False).database_url
+    fmt = excel_format(settings.report_lang, settings.business_timezone) if excel else None
     if as_user:
         database_url = user_dsn(database_url, as_user, _read_password(f"{as_user}'s"))
     else:
@@ -206,8 +228,8 @@ def export_command(view: str, date_from: str, date_to: str, segment: str | None,
         click.echo(f"note: no --as-user, so this export runs as {describe_login(database_url).describe()}; "
                    "to export what a person may see, add --as-user NAME --password-stdin", err=True)
     if output is None:
-        export_view(database_url, request, sys.stdout.buffer)
+        export_view(database_url, request, sys.stdout.buffer, fmt)
         sys.stdout.buffer.flush()
     else:
-        result = export_to_file(database_url, request, output)
+        result = export_to_file(database_url, request, output, fmt)
         click.echo(f"{result.rows} rows -> {output}", err=True)

@@ -23,6 +23,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from access.catalog import ReportingView, daily_extract_views, view_by_name, view_names
+from access.excel import BOM, ExcelFormat, copy_options, excel_format
+from access.excel import column as excel_column
 from access.users import RESTAURANT_RE, AccessError, validate_username
 from pantao.db import connect
 from pantao.domain import CHANNELS, GROUP_ROLES, SEGMENTS
@@ -103,23 +105,41 @@ def _period_filter(spec: ReportingView, start: date, end: date) -> sql.Composabl
         col=sql.Identifier(spec.date_column), start=sql.Literal(start), end=sql.Literal(end))
 
 
-def build_export_query(request: ExportRequest) -> sql.Composed:
-    """The COPY statement for a validated request: identifiers from the allow-list, values as literals."""
+def build_export_query(request: ExportRequest, excel: ExcelFormat | None = None,
+                       types: dict[str, str] | None = None) -> sql.Composed:
+    """The COPY statement for a validated request: identifiers from the allow-list, values as literals.
+
+    With `excel` (and the view's column `types`, from the database) every column is written as
+    access/excel.py says, for a spreadsheet.
+    """
     spec = view_by_name(request.view)
     conditions: list[sql.Composable] = [_period_filter(spec, request.date_from, request.date_to)]
     for option, value in (("segment", request.segment), ("restaurant", request.restaurant),
                           ("channel", request.channel)):
         if value is not None:
             conditions.append(sql.SQL("{} = {}").format(sql.Identifier(spec.filters[option]), sql.Literal(value)))
+    if excel is None:
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names)
+        options: sql.Composable = sql.SQL("format csv, header true, encoding 'UTF8'")
+    else:
+        columns = sql.SQL(", ").join(excel_column(c, (types or {}).get(c, "text"), excel) for c in spec.column_names)
+        options = copy_options(excel)
     return sql.SQL(
-        "copy (select {columns} from {view} where {where} order by {order}) "
-        "to stdout with (format csv, header true, encoding 'UTF8')"
+        "copy (select {columns} from {view} where {where} order by {order}) to stdout with ({options})"
     ).format(
-        columns=sql.SQL(", ").join(sql.Identifier(c) for c in spec.column_names),
+        columns=columns,
         view=sql.Identifier("reporting", spec.name),
         where=sql.SQL(" and ").join(conditions),
         order=sql.SQL(", ").join(sql.Identifier(c) for c in spec.order_by),
+        options=options,
     )
+
+
+def column_types(conn: psycopg.Connection, view: str) -> dict[str, str]:
+    """The PostgreSQL type of each column of reporting.`view` (information_schema: what the login may see)."""
+    rows = conn.execute("select column_name, data_type from information_schema.columns "
+                        "where table_schema = 'reporting' and table_name = %s", (view,)).fetchall()
+    return {name: data_type for name, data_type in rows}
 
 
 @dataclass(frozen=True)
@@ -171,11 +191,16 @@ def stream_copy(conn: psycopg.Connection, statement: sql.Composed, out: BinaryIO
     return ExportResult(rows=max(rows, 0), bytes_written=written)
 
 
-def export_view(database_url: str, request: ExportRequest, out: BinaryIO) -> ExportResult:
-    statement = build_export_query(request)
+def export_view(database_url: str, request: ExportRequest, out: BinaryIO,
+                excel: ExcelFormat | None = None) -> ExportResult:
     try:
         with connect(database_url, application_name="pantao-export") as conn:
             conn.read_only = True
+            if excel is None:
+                statement = build_export_query(request)
+            else:
+                statement = build_export_query(request, excel, column_types(conn, request.view))
+                out.write(BOM)  # Excel reads UTF-8 only with it
             result = stream_copy(conn, statement, out)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise AccessError(
@@ -191,13 +216,14 @@ def export_view(database_url: str, request: ExportRequest, out: BinaryIO) -> Exp
     return result
 
 
-def export_to_file(database_url: str, request: ExportRequest, path: Path) -> ExportResult:
+def export_to_file(database_url: str, request: ExportRequest, path: Path,
+                   excel: ExcelFormat | None = None) -> ExportResult:
     """Export into `path` atomically: a partial file never appears under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("wb") as out:
-            result = export_view(database_url, request, out)
+            result = export_view(database_url, request, out, excel)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -205,18 +231,21 @@ def export_to_file(database_url: str, request: ExportRequest, path: Path) -> Exp
 
 
 def export_daily_extracts(settings: Settings, database_url: str, business_date: date | str,
-                          out_dir: Path, views: Iterable[str] | None = None) -> list[Path]:
-    """One CSV per dated reporting view with that business day's rows: `<out_dir>/<date>/<view>.csv`.
+                          out_dir: Path, views: Iterable[str] | None = None, excel: bool = False) -> list[Path]:
+    """One CSV per dated reporting view with that business day's rows: `<out_dir>/<date>/<view>.csv`,
+    or with `excel` the Excel variant (access/excel.py) as `<out_dir>/<date>/excel/<view>.csv`.
 
     For people who want files rather than a SQL client. Runs as the pipeline's login, so files
     hold every row, pseudonymised as the reporting views are. Re-running replaces the day's files.
     """
     day = parse_date(business_date, "business_date")
+    fmt = excel_format(settings.report_lang, settings.business_timezone) if excel else None
+    folder = Path(out_dir) / day.isoformat() / ("excel" if excel else "")
     paths = []
     for view in daily_extract_views() if views is None else views:
         request = validate_request(view, day, day)
-        path = Path(out_dir) / day.isoformat() / f"{view}.csv"
-        result = export_to_file(database_url, request, path)
+        path = folder / f"{view}.csv"
+        result = export_to_file(database_url, request, path, fmt)
         log.info("daily extract %s: %d rows", path, result.rows)
         paths.append(path)
     return paths

@@ -250,6 +250,20 @@ begin
     return ended;
 end $$;
 
+-- A forgotten password: a new one (its SCRAM verifier) for the login, audited without it. Open
+-- sessions stay; the next login needs the new password.
+create or replace function access.reset_password(p_username text, p_password_verifier text) returns void
+{_FUNCTION_HEADER} as $$
+begin
+    perform access._require_user(p_username);
+    if p_password_verifier is null or p_password_verifier !~ '^SCRAM-SHA-256\\$' then
+        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier, never in clear text (the pantao CLI computes it)'
+            using errcode = '22023';
+    end if;
+    execute format('alter role %I password %L', p_username, p_password_verifier);
+    perform access._audit('password_reset', p_username, '{{}}'::jsonb);
+end $$;
+
 create or replace function access.set_user_role(p_username text, p_role text) returns void
 {_FUNCTION_HEADER} as $$
 declare
@@ -314,6 +328,7 @@ end $$;
 
 PUBLIC_FUNCTIONS = (
     "access.add_user(text, text, text, text, int[], bigint)",
+    "access.reset_password(text, text)",
     "access.remove_user(text)",
     "access.set_user_role(text, text)",
     "access.set_user_scope(text, jsonb)",

@@ -137,6 +137,20 @@ def add_user(
     return password
 
 
+def reset_password(database_url: str, username: str, password: str | None = None) -> str:
+    """Give an existing login a new password (generated unless given); returns it. Audited as
+    `password_reset`; only its SCRAM verifier reaches the server."""
+    validate_username(username)
+    if password is not None and len(password) < 12:
+        raise AccessError("the password must have at least 12 characters")
+    password = password or generate_password()
+    with connect(database_url, autocommit=True) as conn:
+        verifier = conn.pgconn.encrypt_password(password.encode(), username.encode(), b"scram-sha-256").decode()
+    _call(database_url, "select access.reset_password(%s, %s)", (username, verifier))
+    log.info("password of user %s reset", username)
+    return password
+
+
 def set_bi_login(database_url: str, username: str, password: str) -> str:
     """Create or update the person's BI login (what Superset connects as for them); returns its name.
 

@@ -251,7 +251,7 @@ def test_daily_extracts_write_one_file_per_dated_view_with_that_days_rows(wareho
     url, _ = warehouse
     paths = export_daily_extracts(Settings(data_dir=tmp_path), url, "2026-11-02", tmp_path / "extracts")
     assert [p.name for p in paths] == ["orders.csv", "calls.csv", "operator_daily.csv", "daily_kpis.csv",
-                                       "hourly_kpis.csv"]
+                                       "hourly_kpis.csv", "my_interactions.csv"]
     assert all(p.parent == tmp_path / "extracts" / "2026-11-02" for p in paths)
     by_name = {p.stem: _csv(p.read_text(encoding="utf-8")) for p in paths}
     assert [r["order_id"] for r in by_name["orders"]] == ["ORD-3", "ORD-4", "ORD-5", "ORD-6"]
@@ -259,6 +259,64 @@ def test_daily_extracts_write_one_file_per_dated_view_with_that_days_rows(wareho
     assert len(by_name["daily_kpis"]) == 4 and len(by_name["hourly_kpis"]) == 1
     assert {r["business_date"] for rows in by_name.values() for r in rows} == {"2026-11-02"}
     assert not list((tmp_path / "extracts").rglob("*.partial"))
+
+
+# --- the Excel variant -----------------------------------------------------------------------
+
+def _excel(raw: bytes, separator: str = ";") -> list[dict[str, str]]:
+    assert raw.startswith(b"\xef\xbb\xbf"), "no UTF-8 byte-order mark: Excel would read the file as ANSI"
+    return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8")), delimiter=separator))
+
+
+def test_excel_export_is_what_russian_excel_opens_as_is(warehouse, tmp_path):
+    url, _ = warehouse
+    out = tmp_path / "calls.csv"
+    result = _run_export(url, ["calls", "--from", "2026-11-01", "--to", "2026-11-02", "--excel", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = _excel(out.read_bytes())
+    first = rows[0]  # L1, counted by hand from tests/test_access_helpers.py's rows
+    assert first["linkedid"] == "L1" and first["business_date"] == "01.11.2026"
+    assert first["entered_at (Europe/Moscow)"] == "01.11.2026 09:55:00"  # local time, the zone in the header
+    assert (first["is_short_abandon"], first["led_to_order"], first["is_called_back"]) == ("нет", "да", "")
+    assert first["wait_seconds"] == "12" and first["talk_seconds"] == "180"
+    assert [r["caller_phone_masked"] for r in rows][:2] == ["+7 *** ***-00-01", "+7 *** ***-99-99"]
+
+
+def test_excel_numbers_have_a_decimal_comma_money_two_places_seconds_none(warehouse, tmp_path):
+    url, _ = warehouse
+    daily = tmp_path / "daily.csv"
+    assert _run_export(url, ["daily_kpis", "--from", "2026-11-01", "--to", "2026-11-01", "--excel",
+                             "-o", str(daily)]).exit_code == 0
+    chain = [r for r in _excel(daily.read_bytes()) if r["scope"] == "chain"][0]
+    assert chain["revenue_amount"] == "1300,00" and chain["orders_count"] == "2"
+    ops = tmp_path / "ops.csv"
+    assert _run_export(url, ["operator_daily", "--from", "2026-11-01", "--to", "2026-11-01", "--excel",
+                             "-o", str(ops)]).exit_code == 0
+    anna = [r for r in _excel(ops.read_bytes()) if r["operator_extension"] == "101"][0]
+    assert (anna["occupancy"], anna["rating_mean"], anna["avg_talk_seconds"], anna["avg_pickup_seconds"]) == (
+        "0,0500", "5,0000", "180", "4")
+    assert anna["missed_ring_rate"] == "0,0000"
+
+
+def test_excel_export_in_english_keeps_commas_and_dots(warehouse, tmp_path):
+    url, _ = warehouse
+    out = tmp_path / "calls.csv"
+    env = {"DATABASE_URL": url, "REPORT_LANG": "en", "BUSINESS_TIMEZONE": "Asia/Vladivostok"}
+    result = CliRunner(env=env).invoke(export_command, ["calls", "--from", "2026-11-01", "--to", "2026-11-01",
+                                                        "--excel", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first = _excel(out.read_bytes(), ",")[0]
+    assert first["entered_at (Asia/Vladivostok)"] == "2026-11-01 16:55:00"  # 09:55 Moscow is 16:55 there
+    assert (first["is_short_abandon"], first["business_date"]) == ("no", "2026-11-01")
+
+
+def test_the_daily_extracts_excel_variant_sits_beside_the_plain_files(warehouse, tmp_path):
+    url, _ = warehouse
+    paths = export_daily_extracts(Settings(data_dir=tmp_path), url, "2026-11-02", tmp_path / "extracts", excel=True)
+    assert {p.parent for p in paths} == {tmp_path / "extracts" / "2026-11-02" / "excel"}
+    interactions = _excel((tmp_path / "extracts" / "2026-11-02" / "excel" / "my_interactions.csv").read_bytes())
+    assert [(r["linkedid"], r["rating_score"], r["call_result"]) for r in interactions] == [
+        ("L3", "", "order_placed"), ("L4", "4", "answered")]
 
 
 # --- memory ---------------------------------------------------------------------------------

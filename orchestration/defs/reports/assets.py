@@ -58,15 +58,19 @@ def daily_report_snapshot(context: dg.AssetExecutionContext, pantao: PantaoResou
     partitions_def=business_days,
     deps=[daily_report_snapshot, *reporting_keys()],
     kinds={"csv"},
-    description="The day's CSV extracts from the reporting views, for analysts who work in spreadsheets.",
+    description="The day's CSV extracts from the reporting views, for analysts who work in spreadsheets: "
+                "plain CSV, and the Excel variant (BOM, ';', decimal comma, local times) in excel/.",
 )
 def csv_extracts(context: dg.AssetExecutionContext, pantao: PantaoResource) -> dg.MaterializeResult:
     from access.export import export_daily_extracts
 
     settings = pantao.settings()
-    paths = export_daily_extracts(settings, pantao.database_url(), _day(context), settings.data_dir / "extracts")
-    context.log.info("CSV extracts for %s: %s", context.partition_key, ", ".join(str(p) for p in paths))
-    return dg.MaterializeResult(metadata={"files": len(paths), "folder": str(paths[0].parent) if paths else ""})
+    folder = settings.data_dir / "extracts"
+    paths = export_daily_extracts(settings, pantao.database_url(), _day(context), folder)
+    excel = export_daily_extracts(settings, pantao.database_url(), _day(context), folder, excel=True)
+    context.log.info("CSV extracts for %s: %s", context.partition_key, ", ".join(str(p) for p in [*paths, *excel]))
+    return dg.MaterializeResult(metadata={"files": len(paths) + len(excel),
+                                          "folder": str(paths[0].parent) if paths else ""})
 
 
 @dg.asset(
