@@ -46,7 +46,7 @@ def _settings(database_url: str, bootstrap: str, work: Path, pbx_dir: Path, suff
 
 
 def _land(settings: Settings, database_url: str, day: dt.date | None = None) -> None:
-    from ingestion.kafka_landing import land_topics
+    from ingestion.kafka import land_topics
     from ingestion.pbx import land_pbx
     from ingestion.schema import ensure_raw_schema
 

@@ -6,6 +6,7 @@ message that names the variable and what it expects, instead of deep inside a ru
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -60,6 +61,11 @@ class Settings:
     short_abandon_seconds: int = 5
     callback_window_hours: int = 24
     late_data_lookback_days: int = 3
+
+    # The landing's plausibility window for event times (docs/schemas.md): earlier, or later than
+    # this many hours after landing, is quarantined (a Kafka message timestamp is stored as NULL)
+    landing_min_event_time: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    landing_max_future_hours: int = 48
 
     # Operations
     dagster_ui_url: str = "http://127.0.0.1:3000"
@@ -172,6 +178,21 @@ def _timezone(var: str, raw: str) -> str:
     return value
 
 
+def _instant(var: str, raw: str) -> dt.datetime:
+    value = raw.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a date or timestamp; expected e.g. 2000-01-01 "
+                            f"or 2000-01-01T00:00:00+03:00") from None
+    if parsed.tzinfo is None:
+        if len(value) > 10:
+            raise SettingsError(f"{var}={raw!r} has no UTC offset; add one (e.g. +03:00), or give a date alone "
+                                f"(midnight UTC)")
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
 def _postgres_url(var: str, raw: str) -> str:
     value = raw.strip()
     scheme = urlparse(value).scheme
@@ -257,6 +278,8 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
+    "LANDING_MIN_EVENT_TIME": ("landing_min_event_time", _instant),
+    "LANDING_MAX_FUTURE_HOURS": ("landing_max_future_hours", _int_range(1, 8760)),
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
@@ -298,5 +321,8 @@ def _check_combinations(s: Settings) -> None:
         ]
         if missing:
             raise SettingsError(f"PBX_SOURCE=api needs {', '.join(missing)}")
+    if s.landing_min_event_time >= dt.datetime.now(dt.UTC):
+        raise SettingsError(f"LANDING_MIN_EVENT_TIME={s.landing_min_event_time.isoformat()} is in the future: "
+                            f"every event would be rejected")
     if len(set(s.topics.values())) != 3:
         raise SettingsError("KAFKA_TOPIC_ORDERS, KAFKA_TOPIC_CUSTOMERS and KAFKA_TOPIC_FEEDBACK must be different topics")

@@ -46,6 +46,10 @@ def test_environment_values_are_parsed():
         ("TELEGRAM_BOT_TOKEN", "nocolon", "bot token"),
         ("TELEGRAM_CHAT_IDS", "abc", "chat id"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "http(s) URL"),
+        ("LANDING_MIN_EVENT_TIME", "last year", "not a date or timestamp"),
+        ("LANDING_MIN_EVENT_TIME", "2000-01-01T00:00:00", "no UTC offset"),
+        ("LANDING_MIN_EVENT_TIME", "2999-01-01", "in the future"),
+        ("LANDING_MAX_FUTURE_HOURS", "0", "out of range"),
     ],
 )
 def test_wrong_value_names_the_variable(var, value, expected_words):
@@ -98,3 +102,17 @@ def test_every_environment_variable_maps_to_a_settings_field():
     from pantao.settings import ENV_VARS, Settings
 
     assert {name for name, _ in ENV_VARS.values()} <= {f.name for f in fields(Settings)}
+
+
+def test_the_landing_event_time_window_defaults_and_parses():
+    import datetime as dt
+
+    default = load_settings(env={}, dotenv_path=None)
+    assert default.landing_min_event_time == dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert default.landing_max_future_hours == 48
+    s = load_settings(env={"LANDING_MIN_EVENT_TIME": "2020-03-01T00:00:00+03:00", "LANDING_MAX_FUTURE_HOURS": "6"},
+                      dotenv_path=None)
+    assert s.landing_min_event_time == dt.datetime(2020, 2, 29, 21, tzinfo=dt.UTC)
+    assert s.landing_max_future_hours == 6
+    assert load_settings(env={"LANDING_MIN_EVENT_TIME": "2010-05-01"}, dotenv_path=None).landing_min_event_time == \
+        dt.datetime(2010, 5, 1, tzinfo=dt.UTC)
