@@ -40,6 +40,7 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 NUL_REASON = "contains \\u0000, which PostgreSQL jsonb cannot store"
 # ValueError: msgspec's UnicodeDecodeError, or a rule of the class; RecursionError: deep nesting
 _FAST_ERRORS = (msgspec.MsgspecError, ValueError, RecursionError)
+_MISSING = object()
 
 
 class _Unknown(msgspec.Struct, tag=-(2**63), forbid_unknown_fields=True, tag_field="schema_version"):
@@ -211,6 +212,3 @@ def make_validator(stream: str, *, fast: bool = True, window: EventTimeWindow | 
         return None
 
     return validate
-
-
-_MISSING = object()
