@@ -295,11 +295,11 @@ def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size:
         del rows
         log.info("round %d: (b) pandas to_sql of %d rows", number, len(subset))
         to_sql_seconds = to_sql_baseline(database_url, subset)
-        log.info("round %d: (c) landing %d events from the broker (child process)", number, n)
         old = None
         if baseline is not None and number % 2 == 0:  # alternate which version lands first
             log.info("round %d: (c') baseline landing from %s", number, baseline)
             old = land_in_child(database_url, bootstrap, TOPIC_FULL, batch_size, f"bench-old-{number}", baseline)
+        log.info("round %d: (c) landing %d events from the broker (child process)", number, n)
         full = land_in_child(database_url, bootstrap, TOPIC_FULL, batch_size, f"bench-full-{number}")
         assert full["landed"] == n, full
         if baseline is not None and old is None:

@@ -12,7 +12,6 @@ outlive the child (the landing's does: it waits for its readers before it return
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -29,9 +28,9 @@ def die_with_parent(parent_pid: int, sig: int = signal.SIGKILL) -> bool:
     armed = False
     if sys.platform.startswith("linux"):
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc = ctypes.CDLL(None, use_errno=True)  # the running program: its libc has prctl
             armed = libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
-        except OSError as exc:
+        except (OSError, AttributeError) as exc:
             log.warning("prctl(PR_SET_PDEATHSIG) is not available (%s); relying on parent checks", exc)
     if parent_gone(parent_pid):
         os._exit(1)  # the parent died before we could ask: nobody is left to read what we would make

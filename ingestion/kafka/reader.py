@@ -116,6 +116,7 @@ class Reader:
         pack_null = pack_null_then_length
         join = self.parent_pid is not None  # a process pickles its batches: join them first
         parent_pid = self.parent_pid
+        only_topic = next(iter(by_topic)) if len(by_topic) == 1 else None  # then m.topic() need not be asked
 
         batch = Batch.empty(names)
         batch_started = time.monotonic()
@@ -137,7 +138,7 @@ class Reader:
                     self._message_error(m, eof_at)
                     continue
                 partition = m.partition()
-                topic = m.topic()
+                topic = only_topic or m.topic()
                 if partition != run_partition or topic != run_topic:
                     run_topic, run_partition = topic, partition
                     tp = (topic, partition)
@@ -150,12 +151,13 @@ class Reader:
                     name = stream.name
                     add, counts = batch.rows[name].extend, batch.counts
                     starts, nexts = batch.starts, batch.nexts
+                    position, started = positions[tp], tp in starts  # positions[tp] and its local copy move together
                 offset = m.offset()
-                if offset < positions[tp] or offset >= target:
+                if offset < position or offset >= target:
                     continue  # re-delivered, or produced after this batch run started
-                if tp not in starts:
-                    starts[tp] = positions[tp]
-                positions[tp] = nexts[tp] = offset + 1
+                if not started:
+                    starts[tp], started = position, True
+                position = positions[tp] = nexts[tp] = offset + 1
                 value = m.value()
                 reason = validate(value)
                 if reason is None:
@@ -188,7 +190,7 @@ class Reader:
                     size = 0
                     batch_started = now
                     add, counts = batch.rows[name].extend, batch.counts
-                    starts, nexts = batch.starts, batch.nexts
+                    starts, nexts, started = batch.starts, batch.nexts, False
             batch.size = size
             if messages:
                 last_progress = now
