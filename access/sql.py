@@ -8,7 +8,7 @@ the same function that makes the change (administrators cannot write or edit the
 
 from __future__ import annotations
 
-from pantao.domain import GROUP_ROLES
+from pantao.domain import BI_LOGIN_PREFIX, BI_ROLES, GROUP_ROLES
 
 REPORTING_OWNER = "crm_reporting_owner"
 USER_ADMIN = "crm_user_admin"
@@ -19,6 +19,7 @@ RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", "public", "none", "c
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "ops")
 
 _ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
+_BI_ROLE_LIST = ", ".join(f"'{r}'" for r in BI_ROLES)
 
 TABLES = f"""
 create table if not exists access.users (
@@ -157,6 +158,64 @@ begin
         'restaurant_ids', nullif(p_restaurant_ids, '{{}}'), 'telegram_id', p_telegram_id));
 end $$;
 
+-- A person's BI login ('{BI_LOGIN_PREFIX}' || name): what Superset connects as on their behalf, with
+-- `-c role=<name>` at connect time. It holds nothing itself and may act as that one person only,
+-- so whatever Superset runs for them sees exactly what their own login sees; RESET ROLE returns
+-- to the person, SET ROLE NONE to a role that may read nothing (docs/access.md).
+create or replace function access.set_bi_login(p_username text, p_password_verifier text) returns text
+{_FUNCTION_HEADER}{_CREATES_ROLES} as $$
+declare
+    rec access.users;
+    login text := '{BI_LOGIN_PREFIX}' || p_username;
+begin
+    rec := access._require_user(p_username);
+    if rec.role <> all(array[{_BI_ROLE_LIST}]) then
+        raise exception 'user % is %, and only {", ".join(BI_ROLES)} get a BI account', p_username, rec.role
+            using errcode = '22023';
+    end if;
+    if length(login) > 63 then
+        raise exception 'user name % is too long for a BI login (at most {63 - len(BI_LOGIN_PREFIX)} characters)', p_username
+            using errcode = '22023';
+    end if;
+    if p_password_verifier is null or p_password_verifier !~ '^SCRAM-SHA-256\\$' then
+        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier, never in clear text (the pantao CLI computes it)'
+            using errcode = '22023';
+    end if;
+    if exists (select 1 from pg_roles where rolname = login) then
+        execute format('alter role %I login noinherit password %L', login, p_password_verifier);
+    else
+        execute format('create role %I login noinherit password %L', login, p_password_verifier);
+        perform access._audit('bi_login_added', p_username, jsonb_build_object('login', login));
+    end if;
+    execute format('grant %I to %I with inherit false, set true', p_username, login);
+    return login;
+end $$;
+
+create or replace function access._drop_bi_login(p_username text) returns integer
+{_FUNCTION_HEADER} as $$
+declare
+    login text := '{BI_LOGIN_PREFIX}' || p_username;
+    ended integer;
+begin
+    if not exists (select 1 from pg_roles where rolname = login) then
+        return 0;
+    end if;
+    execute format('alter role %I nologin', login);
+    select count(*) filter (where t) into ended from (
+        select pg_terminate_backend(pid, 5000) as t from pg_stat_activity where usename = login
+    ) s;
+    execute format('drop role %I', login);
+    perform access._audit('bi_login_removed', p_username, jsonb_build_object('login', login, 'sessions_terminated', ended));
+    return ended;
+end $$;
+
+create or replace function access.drop_bi_login(p_username text) returns integer
+{_FUNCTION_HEADER} as $$
+begin
+    perform access._require_user(p_username);
+    return access._drop_bi_login(p_username);
+end $$;
+
 create or replace function access.remove_user(p_username text) returns integer
 {_FUNCTION_HEADER} as $$
 declare
@@ -168,6 +227,7 @@ begin
     if p_username = session_user then
         raise exception 'you cannot remove yourself (%); ask another administrator', p_username using errcode = '42501';
     end if;
+    perform access._drop_bi_login(p_username);
     -- Close the door first: no new logins, no group privileges for sessions still open.
     execute format('alter role %I nologin', p_username);
     for grp in
@@ -200,6 +260,9 @@ begin
         case when p_role = 'crm_manager' then old.restaurant_ids end);
     if old.role = p_role then
         return;
+    end if;
+    if p_role <> all(array[{_BI_ROLE_LIST}]) then
+        perform access._drop_bi_login(p_username);
     end if;
     execute format('revoke %I from %I', old.role, p_username);
     execute format('grant %I to %I', p_role, p_username);
@@ -254,10 +317,13 @@ PUBLIC_FUNCTIONS = (
     "access.remove_user(text)",
     "access.set_user_role(text, text)",
     "access.set_user_scope(text, jsonb)",
+    "access.set_bi_login(text, text)",
+    "access.drop_bi_login(text)",
 )
 INTERNAL_FUNCTIONS = (
     "access._check_username(text)",
     "access._check_scope(text, text, int[])",
     "access._audit(text, text, jsonb)",
     "access._require_user(text)",
+    "access._drop_bi_login(text)",
 )

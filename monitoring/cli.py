@@ -7,7 +7,6 @@ import signal
 import threading
 
 import click
-from prometheus_client import generate_latest, start_http_server
 
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
@@ -32,6 +31,8 @@ def metrics_command(port: int | None, host: str, once: bool, statement_timeout_m
     Each scrape reads PostgreSQL and the broker afresh, so it can run beside `pantao ingest
     --follow` or anywhere that reaches the database. Metrics and alerts: docs/operations.md.
     """
+    from prometheus_client import generate_latest, start_http_server
+
     from monitoring.exporter import collect
 
     settings = load_settings()
@@ -61,3 +62,11 @@ def metrics_command(port: int | None, host: str, once: bool, statement_timeout_m
         server.shutdown()
         thread.join(timeout=5)
         click.echo("metrics server stopped")
+
+
+def serve_live_board(board, host: str, port: int):
+    """Serve the live queue board of `pantao ingest pbx --follow` (registered by app/cli.py); returns
+    the function that stops the server. prometheus_client is loaded only here, when following."""
+    from monitoring.live import serve_board
+
+    return serve_board(board, host, port)

@@ -25,21 +25,17 @@ from pathlib import Path
 
 import psycopg
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from ingestion.kafka import LandingError, PartitionLag, stream_lag
 from monitoring import readers
-from monitoring.catalog import KPI_GAUGES, METRICS, SCRAPE_SOURCES
-from monitoring.dbt_results import (
-    DbtResultsError,
-    RunResults,
-    default_target_dir,
-    last_run,
-    last_successful_build,
-)
+from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
+from monitoring.families import Families as _Families
 from monitoring.tally import ensure_ops_tables, remember_mark
 from pantao.db import connect
+from pantao.dbt_results import DbtResultsError, RunResults, last_run, last_successful_build
+from pantao.dbt_runner import DEFAULT_TARGET_DIR
 from pantao.domain import business_yesterday
 from pantao.settings import Settings
 
@@ -51,22 +47,6 @@ class BrokerUnavailable(RuntimeError):
 
 
 EXPECTED_ERRORS = (psycopg.Error, BrokerUnavailable, LandingError, DbtResultsError, OSError)
-
-
-class _Families:
-    """The scrape's metric families, created from the catalog so names and labels cannot drift."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, Metric] = {}
-        for spec in METRICS:
-            family_type = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
-            self._families[spec.name] = family_type(spec.name, spec.help, labels=list(spec.labels))
-
-    def add(self, name: str, value: float, *labels: object) -> None:
-        self._families[name].add_metric([str(label) for label in labels], float(value))
-
-    def __iter__(self) -> Iterator[Metric]:
-        return iter(self._families.values())
 
 
 class PantaoCollector(Collector):
@@ -85,7 +65,7 @@ class PantaoCollector(Collector):
         self.database_url = database_url
         self.clock = clock
         self.statement_timeout_ms = statement_timeout_ms
-        self.dbt_target_dir = dbt_target_dir or default_target_dir()
+        self.dbt_target_dir = dbt_target_dir or DEFAULT_TARGET_DIR
         self.bootstrap = bootstrap
         self.kafka_timeout_seconds = kafka_timeout_seconds
         # stream_lag has its own retries and per-call timeouts; running it in a worker bounds the
@@ -96,6 +76,7 @@ class PantaoCollector(Collector):
         self._dbt_runs = RunResults(self.dbt_target_dir)
         self._ops_ready = False
         self._warned_unindexed: set[str] = set()
+        self._slow_tallies: set[str] = set()  # tables whose untallied rows did not count within the timeout
 
     def describe(self) -> list[Metric]:
         # Registering must not touch the database; prometheus-client accepts an empty description.
@@ -113,7 +94,7 @@ class PantaoCollector(Collector):
     # ---------------------------------------------------------------------------------------
 
     def _scrape(self) -> _Families:
-        out = _Families()
+        out = _Families(metrics())
         errors = dict.fromkeys(SCRAPE_SOURCES, 0)
         durations: dict[str, float] = {}
         now = self.clock()
@@ -191,7 +172,7 @@ class PantaoCollector(Collector):
         if not readers.existing(conn, *(table for table, _ in readers.RAW_SOURCES.values())):
             return
         self._ensure_ops(conn)
-        for source, landed in readers.landed(conn).items():
+        for source, landed in readers.landed(conn, self._slow_tallies).items():
             out.add("pantao_records_landed", landed.rows, source)
             if landed.last_landed_at is not None:
                 out.add("pantao_last_success_timestamp_seconds", landed.last_landed_at, readers.RAW_SOURCES[source][1])
@@ -218,7 +199,7 @@ class PantaoCollector(Collector):
         if not readers.existing(conn, "raw.rejected_records"):
             return
         self._ensure_ops(conn)
-        counts = readers.rejected(conn)
+        counts = readers.rejected(conn, self._slow_tallies)
         for (source, reason), count in sorted((counts or {}).items()):
             out.add("pantao_records_rejected", count, source, reason)
 
@@ -243,14 +224,18 @@ class PantaoCollector(Collector):
             out.add("pantao_last_success_timestamp_seconds", found.last_morning_sent_at, "morning_delivery")
 
     def _kpis(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
-        found = readers.chain_kpis(conn, list(KPI_GAUGES), through=yesterday)
+        unknown = readers.unknown_operators(conn, through=yesterday)
+        if unknown is not None:
+            out.add("pantao_unknown_operators", unknown)
+        gauges = kpi_gauges()
+        found = readers.chain_kpis(conn, list(gauges), through=yesterday)
         if found is None:
             return
         business_date, values = found
         day_start = datetime.combine(business_date, datetime.min.time(), self.settings.tz)
         out.add("pantao_kpi_business_date_timestamp_seconds", day_start.timestamp())
         for column, value in values.items():
-            out.add(KPI_GAUGES[column], value)
+            out.add(gauges[column], value)
 
     def _dbt(self, out: _Families, conn: psycopg.Connection | None) -> None:
         """The last invocation from run_results.json, and the last successful build, which is also

@@ -47,6 +47,7 @@ MART_LATEST: dict[str, str] = {
     "customers": "max(last_order_at)",
     "hourly_kpis": "max(hour_start_at) + interval '1 hour'",
     "daily_kpis": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
+    "restaurant_daily_kpis": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
     "operator_daily": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
 }
 
@@ -68,12 +69,13 @@ class Landed:
     last_landed_at: float | None  # unix seconds
 
 
-def landed(conn: psycopg.Connection) -> dict[str, Landed]:
+def landed(conn: psycopg.Connection, slow: set[str] | None = None) -> dict[str, Landed]:
     """Rows landed and newest landed_at of every raw landing table that exists, by source label.
 
-    The landing tables are tallied incrementally (monitoring.tally); a table still in its first
-    catch-up is left out until it can be reported exactly. raw.pbx_extensions is a small
-    dimension the PBX landing upserts (moving landed_at), so it is counted directly.
+    The landing tables are tallied incrementally (monitoring.tally; `slow` as there); a table
+    too large to count within the statement timeout is left out until its tally has caught up.
+    raw.pbx_extensions is a small dimension the PBX landing upserts (moving landed_at), so it is
+    counted directly.
     """
     present = existing(conn, *(table for table, _ in RAW_SOURCES.values()))
     result: dict[str, Landed] = {}
@@ -81,7 +83,7 @@ def landed(conn: psycopg.Connection) -> dict[str, Landed]:
         if table not in present:
             continue
         if source in LANDED_TALLIES:
-            found = tally(conn, LANDED_TALLIES[source], [], {}, lambda _row, s=source: (s, ""))
+            found = tally(conn, LANDED_TALLIES[source], [], {}, lambda _row, s=source: (s, ""), slow)
             if found is not None:
                 result[source] = Landed(found.counts.get((source, ""), 0), found.newest_at)
             continue
@@ -126,9 +128,9 @@ def normalise_source(source: str) -> str:
     return candidate if candidate in RAW_SOURCES else OTHER_SOURCE
 
 
-def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int] | None:
-    """raw.rejected_records counted by (normalised source, normalised reason), or None while the
-    first catch-up of a large table is still settling.
+def rejected(conn: psycopg.Connection, slow: set[str] | None = None) -> dict[tuple[str, str], int] | None:
+    """raw.rejected_records counted by (normalised source, normalised reason), or None while a
+    table too large to count within the statement timeout is still being tallied in steps.
 
     Reasons are free text naming the bad value; grouping them in SQL into a handful of labels
     keeps the series count bounded however many distinct messages the validators write. The
@@ -138,7 +140,7 @@ def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int] | None:
         return {}
     case_sql, params = _reason_case()
     found = tally(conn, REJECTED_TALLY, ["source", case_sql], params,
-                  lambda row: (normalise_source(row[0]), str(row[1])))
+                  lambda row: (normalise_source(row[0]), str(row[1])), slow)
     return None if found is None else found.counts
 
 
@@ -211,17 +213,34 @@ def deliveries(conn: psycopg.Connection, last_business_date: date) -> Deliveries
 
 
 def chain_kpis(conn: psycopg.Connection, columns: list[str], through: date) -> tuple[date, dict[str, float]] | None:
-    """The chain row of marts.daily_kpis for the newest business day up to `through` (yesterday:
-    the day still running is incomplete)."""
+    """The row of marts.daily_kpis (the chain) for the newest business day up to `through`
+    (yesterday: the day still running is incomplete)."""
     if not existing(conn, "marts.daily_kpis"):
         return None
     select_list = ", ".join(f"{column}::float8" for column in columns)
     row = conn.execute(
         f"select business_date, {select_list} from marts.daily_kpis"  # noqa: S608 - columns from the catalog
-        " where scope = 'chain' and business_date <= %s order by business_date desc limit 1",
+        " where business_date <= %s order by business_date desc limit 1",
         (through,),
     ).fetchone()
     if row is None:
         return None
     values = {column: value for column, value in zip(columns, row[1:], strict=True) if value is not None}
     return row[0], values
+
+
+def unknown_operators(conn: psycopg.Connection, through: date) -> int | None:
+    """Operators of marts.operator_daily on the newest business day up to `through` whom the FreePBX
+    directory has never listed (they show as «неизвестный (доб. N)»); None before the marts exist."""
+    found = conn.execute(
+        "select 1 from information_schema.columns where table_schema = 'marts'"
+        " and table_name = 'operator_daily' and column_name = 'is_known_operator'"
+    ).fetchone()
+    if found is None:
+        return None
+    row = conn.execute(
+        "select count(*) filter (where not is_known_operator) from marts.operator_daily"
+        " where business_date = (select max(business_date) from marts.operator_daily where business_date <= %s)",
+        (through,),
+    ).fetchone()
+    return int(row[0])

@@ -12,9 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from psycopg import IsolationLevel
@@ -22,64 +19,19 @@ from psycopg.rows import dict_row
 
 from pantao.db import connect
 from pantao.settings import Settings
+from reports.report import (
+    DailyReport,
+    ReportError,
+    expected_files,
+    plain_value,
+    rendered_version,
+    report_dir,
+)
 
 log = logging.getLogger(__name__)
 
-CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
-CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
-REQUIRED_MARTS = ("marts.daily_kpis", "marts.hourly_kpis", "marts.operator_daily", "marts.calls")
-
-
-class ReportError(RuntimeError):
-    """A report cannot be built; the message says what is missing and how to get it."""
-
-
-@dataclass(frozen=True)
-class DailyReport:
-    """One stored version of a day's report and where its rendered files are."""
-
-    business_date: dt.date
-    version: int
-    figures: dict[str, Any]
-    data_freshness: dict[str, Any]
-    generated_at: dt.datetime
-    lang: str
-    files: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def chain(self) -> dict[str, Any]:
-        return self.figures.get("chain") or {}
-
-    @property
-    def previous_chain(self) -> dict[str, Any] | None:
-        return self.figures.get("previous_chain")
-
-    @property
-    def html_path(self) -> Path | None:
-        return self.files.get("html")
-
-
-def report_dir(settings: Settings, business_date: dt.date) -> Path:
-    return settings.reports_dir / business_date.isoformat()
-
-
-def expected_files(directory: Path) -> dict[str, Path]:
-    """The files a rendered report consists of, by role ("html", "csv:kpis", "png:calls_by_hour")."""
-    files = {"html": directory / "report.html"}
-    files.update({f"csv:{Path(name).stem}": directory / name for name in CSV_FILES})
-    files.update({f"png:{Path(name).stem}": directory / name for name in CHART_FILES})
-    return files
-
-
-def plain_value(value: Any) -> Any:
-    """A JSON-ready value: numerics as int/float, dates as ISO strings."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [plain_value(v) for v in value]
-    return value
+REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hourly_kpis", "marts.operator_daily",
+                  "marts.calls")
 
 
 def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -102,10 +54,8 @@ def _check_marts(conn) -> None:
 
 
 def _chain_row(conn, business_date: dt.date) -> dict[str, Any] | None:
-    row = conn.execute(
-        "select * from marts.daily_kpis where business_date = %s and scope = 'chain'", (business_date,)
-    ).fetchone()
-    return _row(row, drop=("business_date", "scope", "restaurant_id"))
+    row = conn.execute("select * from marts.daily_kpis where business_date = %s", (business_date,)).fetchone()
+    return _row(row, drop=("business_date",))
 
 
 def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
@@ -128,7 +78,7 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         (business_date,),
     ).fetchall()
     restaurants = conn.execute(
-        "select * from marts.daily_kpis where business_date = %s and scope = 'restaurant' "
+        "select * from marts.restaurant_daily_kpis where business_date = %s "
         "order by revenue_amount desc nulls last, restaurant_id",
         (business_date,),
     ).fetchall()
@@ -148,16 +98,19 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "previous_chain": _chain_row(conn, comparison_date),
         "hourly": [_row(r, drop=("business_date",)) for r in hourly],
         "operators": [_row(r, drop=("business_date",)) for r in operators],
-        "restaurants": [_row(r, drop=("business_date", "scope")) for r in restaurants],
+        "restaurants": [_row(r, drop=("business_date",)) for r in restaurants],
         "call_ratings": {str(int(r["score"])): int(r["n"]) for r in ratings},
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
     }
 
 
-def _latest(conn, table: str, column: str) -> str | None:
+def _latest(conn, table: str, column: str, within_kpi_days: bool = False) -> str | None:
     if not _exists(conn, table):
         return None
-    value = conn.execute(f"select max({column}) as v from {table}").fetchone()["v"]
+    # A fact dated past the KPI marts' last day (a broken clock upstream, 9999-12-31) is not what the
+    # figures are "as of": only facts up to that day count (docs/metrics.md, "Which days ...").
+    window = " where business_date <= (select max(business_date) from marts.daily_kpis)" if within_kpi_days else ""
+    value = conn.execute(f"select max({column}) as v from {table}{window}").fetchone()["v"]
     return plain_value(value)
 
 
@@ -168,8 +121,8 @@ def collect_freshness(conn) -> dict[str, Any]:
         _latest(conn, "raw.pbx_queue_log", "landed_at"),
     ) if v]
     return {
-        "latest_order_at": _latest(conn, "marts.orders", "created_at"),
-        "latest_call_at": _latest(conn, "marts.calls", "entered_at"),
+        "latest_order_at": _latest(conn, "marts.orders", "created_at", within_kpi_days=True),
+        "latest_call_at": _latest(conn, "marts.calls", "entered_at", within_kpi_days=True),
         "latest_landed_at": max(landed) if landed else None,
         "read_at": plain_value(conn.execute("select now() as v").fetchone()["v"]),
     }
@@ -264,7 +217,7 @@ def _with_files(settings: Settings, report: DailyReport) -> DailyReport:
     """The report with its files, rendered again when they are missing or from another version."""
     directory = report_dir(settings, report.business_date)
     files = expected_files(directory)
-    if all(path.is_file() for path in files.values()) and _rendered_version(directory) == report.version:
+    if all(path.is_file() for path in files.values()) and rendered_version(directory) == report.version:
         return dataclasses.replace(report, files=files)
     return _render(settings, report)
 
@@ -279,11 +232,3 @@ def load_report(settings: Settings, database_url: str, business_date: dt.date,
             (business_date, version, version),
         ).fetchone()
     return None if row is None else _with_files(settings, _from_row(business_date, row))
-
-
-def _rendered_version(directory: Path) -> int | None:
-    marker = directory / "version.txt"
-    try:
-        return int(marker.read_text().strip())
-    except (OSError, ValueError):
-        return None

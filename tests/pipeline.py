@@ -1,4 +1,4 @@
-"""End-to-end pipeline helpers for tests: simulate → publish → prepare → land → dbt build → reporting.
+"""End-to-end pipeline helpers for tests: simulate → publish → prepare → land → dbt build.
 
 Every step is the real component (the simulator, a real Kafka-protocol broker, the landing code,
 dbt on PostgreSQL), so tests that use `build_simulated_warehouse` or the `built_warehouse`
@@ -7,18 +7,18 @@ fixture exercise what production runs. Load as a pytest plugin (`pytest_plugins 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
+import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pantao.dbt_runner import run_dbt
-from pantao.prepare import DATABASE_STEPS
+from app.prepare import prepare_database
+from pantao.dbt_runner import DEFAULT_TARGET_DIR, run_dbt
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -61,20 +61,18 @@ def pipeline_settings(database_url: str, kafka_bootstrap: str, work_dir: Path, o
     )
 
 
-def prepare_database(settings: Settings, database_url: str) -> None:
-    """`pantao prepare`'s database steps, skipping a subsystem whose module does not exist in this tree."""
-    for _name, target in DATABASE_STEPS:
-        module_name, attr = target.split(":")
-        if importlib.util.find_spec(module_name.split(".")[0]) is None or importlib.util.find_spec(module_name) is None:
-            continue
-        getattr(importlib.import_module(module_name), attr)(settings, database_url)
+def seeded_target_dir(path: Path) -> Path:
+    """A dbt target folder that starts from the parse `pantao prepare --dbt-only` saved.
 
-
-def apply_reporting_layer(settings: Settings, database_url: str) -> None:
-    """The access engineer's reporting views over the marts, when that module is present."""
-    if importlib.util.find_spec("access") is None or importlib.util.find_spec("access.migrate") is None:
-        return
-    importlib.import_module("access.migrate").apply_reporting_layer(settings, database_url)
+    dbt reuses a saved parse (partial parsing) across databases: its check covers the project
+    files, the --vars and the connection's field names, not their values. So each test's own
+    target folder (concurrent runs must not share one) skips a full parse of the project.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    saved = DEFAULT_TARGET_DIR / "partial_parse.msgpack"
+    if saved.is_file() and not (path / saved.name).exists():
+        shutil.copy2(saved, path / saved.name)
+    return path
 
 
 def land_everything(settings: Settings, database_url: str) -> None:
@@ -90,7 +88,7 @@ def land_everything(settings: Settings, database_url: str) -> None:
 
 def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap: str,
                               sim_config: SimConfig, *, dbt_args: list[str] | None = None) -> WarehouseInfo:
-    """Simulate, publish to Kafka, prepare the schemas, land Kafka and PBX, dbt build, reporting layer."""
+    """Simulate, publish to Kafka, prepare the schemas, land Kafka and PBX, dbt build (marts and reporting views)."""
     import time
 
     timings: dict[str, float] = {}
@@ -108,27 +106,20 @@ def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap:
     land_everything(settings, database_url)
     timings["publish_and_land"] = time.perf_counter() - mark
 
-    target_dir = Path(tmp_dir) / "dbt_target"
+    target_dir = seeded_target_dir(Path(tmp_dir) / "dbt_target")
     mark = time.perf_counter()
     run_dbt(dbt_args or ["build"], settings, database_url, target_dir=target_dir)
     timings["dbt_build"] = time.perf_counter() - mark
-    apply_reporting_layer(settings, database_url)
     return WarehouseInfo(database_url, settings, out_dir, truth, config, kafka_bootstrap, target_dir, timings)
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(pg_server, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> WarehouseInfo:
+def built_warehouse(new_database, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory,
+                    ) -> Iterator[WarehouseInfo]:
     """A small simulated chain (5 days, 3 restaurants, seed 11) landed and built, in its own database.
 
     Session-scoped and shared: tests must only read it (write in their own `fresh_database_url`).
     """
-    import psycopg
-
-    from pantao.db import with_database
-
-    admin = pg_server.dsn("postgres")
-    name = f"warehouse_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return build_simulated_warehouse(with_database(admin, name), tmp_path_factory.mktemp("warehouse"),
-                                     kafka_bootstrap, SMALL_SIM)
+    with new_database("warehouse") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("warehouse"), kafka_bootstrap,
+                                        SMALL_SIM)

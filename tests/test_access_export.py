@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
@@ -16,12 +15,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from access.catalog import view_by_name, view_names
 from access.cli import export_command
 from access.export import describe_login, export_daily_extracts, export_view, validate_request
 from access.users import AccessError
-from access.views import VIEW_NAMES, view_by_name
 from pantao.domain import SEGMENTS
 from pantao.settings import Settings
+from tests.conftest import PANTAO_CLI
 from tests.test_access_helpers import (
     CUSTOMER_NAMES,
     RAW_PHONES,
@@ -33,6 +33,7 @@ from tests.test_access_helpers import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+VIEW_NAMES = view_names()
 
 
 LOGINS = {
@@ -43,8 +44,8 @@ LOGINS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("export"), LOGINS) as built:
+def warehouse(new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("export"), LOGINS) as built:
         yield built
 
 
@@ -295,7 +296,7 @@ def _peak_rss_kib_of_export(url: str, date_from: str, date_to: str, out: Path, c
     """Run the real `pantao export` in a child process; its own peak RSS (ru_maxrss, KiB) and the row count."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pantao.cli", "export", "orders", "--from", date_from, "--to", date_to,
+        [*PANTAO_CLI, "export", "orders", "--from", date_from, "--to", date_to,
          "-o", str(out)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -16,10 +16,10 @@ from tests.test_access_helpers import Users, fetch, login_dsn, mini_warehouse, u
 
 
 @pytest.fixture(scope="module")
-def shared_database(pg_server, tmp_path_factory) -> Iterator[str]:
+def shared_database(new_database, tmp_path_factory) -> Iterator[str]:
     """One small warehouse for the module: every test works on logins of its own (unique names),
     so none sees another's changes; only the no-marts test needs an empty database of its own."""
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("users")) as (url, _):
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("users")) as (url, _):
         yield url
 
 
@@ -155,15 +155,16 @@ def test_a_second_user_with_the_same_telegram_id_is_refused(warehouse):
         users.add("tg_two", "crm_manager", telegram_id=42)
 
 
-def test_cli_add_list_set_scope_remove(warehouse, monkeypatch):
+def test_cli_add_list_set_scope_remove(warehouse, monkeypatch, tmp_path):
     url, users = warehouse
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))  # no BI set up here: the database login only
     name = unique_name("cli_user")
     users.created.append(name)
     runner = CliRunner()
     added = runner.invoke(users_cli, ["add", name, "--role", "crm_manager", "--restaurants", "1,2"])
     assert added.exit_code == 0, added.output
-    password = added.output.split("store it now): ")[1].strip()
+    password = added.output.split("store it now): ")[1].split()[0]
     assert fetch(login_dsn(url, name, password), "select count(*) from reporting.orders") == [(4,)]
     listed = runner.invoke(users_cli, ["list"])
     assert name in listed.output and "1,2" in listed.output
@@ -178,9 +179,31 @@ def test_cli_add_list_set_scope_remove(warehouse, monkeypatch):
     assert missing.exit_code == 1 and f"no user {name}" in missing.output
 
 
-def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monkeypatch):
+def test_cli_runs_the_registered_hooks_after_add_set_role_and_remove_only(warehouse, monkeypatch, tmp_path):
+    """What follows a login (the BI account, wired by app/cli.py) hears of every change but a scope."""
+    from access import cli as access_cli
+
     url, users = warehouse
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))
+    heard: list[tuple[str, str]] = []
+    monkeypatch.setattr(access_cli, "USER_CHANGE_HOOKS", [lambda dsn, name: heard.append((dsn, name))])
+    name = unique_name("hooked")
+    users.created.append(name)
+    runner = CliRunner()
+    for args in (["add", name, "--role", "crm_analyst"], ["set-scope", name, "--telegram-id", "77"],
+                 ["set-role", name, "crm_manager"], ["remove", name]):
+        result = runner.invoke(users_cli, args)
+        assert result.exit_code == 0, result.output
+    assert heard == [(url, name)] * 3
+    failed = runner.invoke(users_cli, ["remove", name])  # no such user any more: nothing to follow
+    assert failed.exit_code == 1 and heard == [(url, name)] * 3
+
+
+def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monkeypatch, tmp_path):
+    url, users = warehouse
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))
     name = unique_name("stdin_user")
     users.created.append(name)
     result = CliRunner().invoke(users_cli, ["add", name, "--role", "crm_analyst", "--password-stdin"],
@@ -191,7 +214,9 @@ def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monk
 
 
 def test_access_schema_is_idempotent_and_needs_no_marts(fresh_database_url, tmp_path):
-    from access.migrate import AccessSetupError, apply_reporting_layer, ensure_access_schema
+    from access.migrate import ensure_access_schema
+    from pantao.dbt_runner import DbtError
+    from tests.test_access_helpers import apply_reporting_layer
 
     settings = Settings(data_dir=tmp_path)
     ensure_access_schema(settings, fresh_database_url)
@@ -203,5 +228,5 @@ def test_access_schema_is_idempotent_and_needs_no_marts(fresh_database_url, tmp_
     assert roles == [(name, False, False, False) for name in
                      ("crm_admin", "crm_analyst", "crm_manager", "crm_operator", "crm_reporting_owner",
                       "crm_user_admin")]
-    with pytest.raises(AccessSetupError, match="marts marts.calls, marts.customers.* do not exist yet"):
+    with pytest.raises(DbtError, match="marts marts.calls, marts.customers.* do not exist yet"):
         apply_reporting_layer(settings, fresh_database_url)

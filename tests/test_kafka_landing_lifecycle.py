@@ -18,6 +18,7 @@ import pytest
 from ingestion.kafka import LandingError, land_topics
 from ingestion.schema import ensure_raw_schema
 from pantao.stack import EmbeddedPostgres, free_port
+from tests.conftest import PANTAO_CLI
 from tests.test_kafka_landing_helpers import (
     count,
     create_topics,
@@ -128,7 +129,7 @@ def test_pantao_ingest_prints_one_line_when_the_database_is_down(unique_topics, 
     env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/pantao",
            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "KAFKA_TOPIC_ORDERS": unique_topics["orders"],
            "PANTAO_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run([sys.executable, "-m", "pantao.cli", "ingest", "kafka", "--stream", "orders"],
+    done = subprocess.run([*PANTAO_CLI, "ingest", "kafka", "--stream", "orders"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

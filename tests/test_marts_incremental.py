@@ -22,14 +22,15 @@ import pytest
 from pantao.dbt_runner import run_dbt
 from simulator import SimConfig, publish_to_kafka
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
-from tests.test_marts_oracle import drop_database, fetch, new_database
+from tests.test_marts_oracle import fetch
 
 START = dt.date(2026, 4, 6)
 DAYS = 5
 DUPLICATED_DAY = START + dt.timedelta(days=3)
 LATE_DAY = START + dt.timedelta(days=2)
 MART_KEYS = {
-    "daily_kpis": "business_date, scope, restaurant_id",
+    "daily_kpis": "business_date",
+    "restaurant_daily_kpis": "business_date, restaurant_id",
     "hourly_kpis": "business_date, hour",
     "operator_daily": "business_date, operator_extension",
     "orders": "order_id",
@@ -45,7 +46,10 @@ def snapshot(database_url: str, mart: str) -> list[dict[str, Any]]:
 
 
 def daily_by_key(database_url: str) -> dict[tuple, dict[str, Any]]:
-    return {(r["business_date"], r["scope"], r["restaurant_id"]): r for r in snapshot(database_url, "daily_kpis")}
+    """The chain's and the restaurants' daily rows by (business_date, 'chain' | 'restaurant', restaurant_id)."""
+    chain = {(r["business_date"], "chain", None): r for r in snapshot(database_url, "daily_kpis")}
+    return chain | {(r["business_date"], "restaurant", r["restaurant_id"]): r
+                    for r in snapshot(database_url, "restaurant_daily_kpis")}
 
 
 def order_event(order: dict[str, Any], *, status: str, event_at: str) -> dict[str, Any]:
@@ -63,12 +67,11 @@ def write_messages(directory: Path, messages: list[dict[str, Any]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
-    database_url = new_database(pg_server)
+def warehouse(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
     config = SimConfig(days=DAYS, restaurants=3, seed=5, scale=0.25, start=START, malformed_share=0.0)
-    yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("incremental"), kafka_bootstrap,
-                                    config, dbt_args=["run"])
-    drop_database(pg_server, database_url)
+    with new_database("incremental") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("incremental"), kafka_bootstrap,
+                                        config, dbt_args=["run"])
 
 
 @pytest.fixture(scope="module")

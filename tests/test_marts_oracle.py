@@ -8,7 +8,6 @@ averages within 1e-6, and a null in the truth must be a null in the mart.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from pantao.db import with_database
 from simulator import SimConfig
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
 
@@ -35,20 +33,6 @@ OPERATOR_KPIS = (
 )
 TOLERANCE = 1e-6
 SEEDS = (11, 29)
-
-
-def new_database(pg_server) -> str:
-    admin = pg_server.dsn("postgres")
-    name = f"oracle_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return with_database(admin, name)
-
-
-def drop_database(pg_server, database_url: str) -> None:
-    name = database_url.rsplit("/", 1)[-1]
-    with psycopg.connect(pg_server.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def fetch(database_url: str, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -77,11 +61,13 @@ def daily_mismatches(truth: dict[str, Any], rows: list[dict[str, Any]]) -> list[
             expected_keys.add(key)
             row = by_key.get(key)
             if row is None:
-                problems.append(f"{key}: no row in marts.daily_kpis")
+                problems.append(f"{key}: no row in marts.{'daily_kpis' if scope == 'chain' else 'restaurant_daily_kpis'}")
                 continue
             for kpi in DAILY_KPIS:
-                if not same(kpis[kpi], row[kpi]):
-                    problems.append(f"{key} {kpi}: truth {kpis[kpi]!r}, mart {row[kpi]!r}")
+                # restaurant rows carry the order and customer KPIs; the truth has null for the rest
+                actual = row[kpi] if scope == "chain" or kpi in row else None
+                if not same(kpis[kpi], actual):
+                    problems.append(f"{key} {kpi}: truth {kpis[kpi]!r}, mart {actual!r}")
     extra = set(by_key) - expected_keys
     if extra:
         problems.append(f"rows the truth does not have: {sorted(extra, key=str)[:5]}")
@@ -101,18 +87,26 @@ def operator_mismatches(truth: dict[str, Any], rows: list[dict[str, Any]]) -> li
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
-def warehouse(request, pg_server, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
-    database_url = new_database(pg_server)
+def warehouse(request, new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
     config = SimConfig(days=4, restaurants=3, seed=request.param, scale=0.25, start=dt.date(2026, 3, 26),
                        timezone="Europe/Moscow")
-    yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp(f"oracle{request.param}"),
-                                    kafka_bootstrap, config)
-    drop_database(pg_server, database_url)
+    with new_database("oracle") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp(f"oracle{request.param}"),
+                                        kafka_bootstrap, config)
+
+
+def daily_rows(database_url: str) -> list[dict[str, Any]]:
+    """The chain rows of marts.daily_kpis and the rows of marts.restaurant_daily_kpis, keyed as the
+    truth keys them (scope 'chain' or 'restaurant', restaurant_id)."""
+    chain = fetch(database_url, "select * from marts.daily_kpis")
+    restaurants = fetch(database_url, "select * from marts.restaurant_daily_kpis")
+    return ([{**r, "scope": "chain", "restaurant_id": None} for r in chain]
+            + [{**r, "scope": "restaurant"} for r in restaurants])
 
 
 def test_daily_kpis_equal_the_truth_for_the_chain_and_every_restaurant(warehouse: WarehouseInfo) -> None:
-    rows = fetch(warehouse.database_url, "select * from marts.daily_kpis")
-    assert rows, "marts.daily_kpis is empty"
+    rows = daily_rows(warehouse.database_url)
+    assert {r["scope"] for r in rows} == {"chain", "restaurant"}, "marts.daily_kpis or restaurant_daily_kpis is empty"
     problems = daily_mismatches(warehouse.truth, rows)
     assert not problems, f"{len(problems)} differences, first ones:\n" + "\n".join(problems[:25])
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from app.simulate import simulate
 from ingestion.kafka.broker import watermarks
 from pantao.settings import Settings
 from pantao.stack import LocalStack
-from simulator.cli import simulate
 
 
 def test_publish_without_a_bootstrap_setting_uses_the_running_embedded_broker(tmp_path: Path, database_url: str):

@@ -25,7 +25,7 @@ from ingestion.kafka.copy_rows import (
     pack_int8_then_length,
     pack_null_then_length,
 )
-from pantao.children import die_with_parent, parent_gone
+from pantao.processes import exit_with_parent, parent_gone
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -218,10 +218,10 @@ def reader_process(settings: Settings, bootstrap: str, stream_names: list[str], 
                    starts: dict[TP, int], targets: dict[TP, int], out, abort, parent_pid: int) -> None:
     """A reader in its own process (batch mode): consume, validate and encode its partitions.
 
-    It dies with the landing: the kernel kills it when the landing dies (Linux), and it checks
+    It dies with the landing: the kernel stops it when the landing dies (Linux), and it checks
     the landing's pid while it reads and waits (everywhere).
     """
-    die_with_parent(parent_pid)
+    exit_with_parent(parent_pid)
     logging.basicConfig(level=logging.WARNING)
     window = EventTimeWindow.from_settings(settings)
     reader = Reader(streams_of(settings, stream_names, window), window, bootstrap, out, abort,

@@ -1,15 +1,6 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['linkedid'], 'unique': True},
-            {'columns': ['business_date']},
-            {'columns': ['caller_phone']},
-        ],
-    )
-}}
+{{ config(materialized='incremental', indexes=[
+    {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['caller_phone']},
+]) }}
 
 {#- One row per call that entered a queue. Incremental runs rebuild the calls that entered on the
     business days of the late-data window (their events all lie after the window's start). -#}
@@ -18,11 +9,9 @@ with
 
 events as (
 
-    select * from {{ ref('stg_freepbx__queue_log') }}
+    select * from {{ ref('int_queue_log_events') }}
     where linkedid is not null
-    {% if is_incremental() %}
-      and event_at >= {{ incremental_start_at() }}
-    {% endif %}
+      and {{ in_lookback_window('event_at', timestamp=true) }}
 
 ),
 
@@ -60,6 +49,7 @@ exits as (
         linkedid,
         event_type as exit_event_type,
         wait_seconds as exit_wait_seconds,
+        event_at as exited_at,
         exit_key
     from events
     where event_type in ('ABANDON', 'EXITWITHTIMEOUT', 'EXITWITHKEY', 'EXITEMPTY')
@@ -102,7 +92,9 @@ joined as (
         connects.hold_seconds,
         connects.pickup_seconds,
         exits.exit_event_type,
-        exits.exit_wait_seconds,
+        -- the exit event's waittime; EXITWITHKEY written before Asterisk 1.6 has none: its time does
+        coalesce(exits.exit_wait_seconds, extract(epoch from exits.exited_at - entries.entered_at)::bigint)
+            as exit_wait_seconds,
         exits.exit_key,
         completions.completion_event_type,
         completions.talk_seconds,

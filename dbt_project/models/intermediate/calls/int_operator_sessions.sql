@@ -1,65 +1,11 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[{'columns': ['business_date']}],
-    )
-}}
+{{ config(materialized='incremental', indexes=[{'columns': ['business_date']}]) }}
 
-{#- Queue membership spans ADDMEMBER -> REMOVEMEMBER per operator and queue. A span still open
-    (no REMOVEMEMBER landed yet) has no end and counts no time until it closes; it is rebuilt on
-    later runs while its day is inside the late-data window. -#}
+{#- Queue membership spans ADDMEMBER -> REMOVEMEMBER per operator and queue (chan_agent's
+    AGENTLOGIN -> AGENTLOGOFF and AGENTCALLBACKLOGIN -> AGENTCALLBACKLOGOFF, logged with queue
+    NONE). A span still open counts no time until it closes (macros/operator_spans.sql). -#}
 
-with
-
-events as (
-
-    select * from {{ ref('stg_freepbx__queue_log') }}
-    where event_type in ('ADDMEMBER', 'REMOVEMEMBER', 'AGENTLOGIN', 'AGENTLOGOFF')
-      and operator_extension is not null
-    {% if is_incremental() %}
-      and event_at >= {{ incremental_start_at() }}
-    {% endif %}
-
-),
-
-sequenced as (
-
-    select
-        operator_extension,
-        queue_name,
-        event_type,
-        event_at,
-        lead(event_type) over member_events as next_event_type,
-        lead(event_at) over member_events as next_event_at
-    from events
-    window member_events as (partition by operator_extension, queue_name order by event_at, event_type)
-
-),
-
-final as (
-
-    select
-        -- ids
-        operator_extension,
-        queue_name,
-
-        -- timestamps
-        event_at as started_at,
-        case when next_event_type in ('REMOVEMEMBER', 'AGENTLOGOFF') then next_event_at end as ended_at,
-        {{ business_date('event_at') }} as business_date,
-
-        -- durations
-        case
-            when next_event_type in ('REMOVEMEMBER', 'AGENTLOGOFF')
-                then extract(epoch from next_event_at - event_at)::bigint
-            else 0
-        end as logged_in_seconds
-
-    from sequenced
-    where event_type in ('ADDMEMBER', 'AGENTLOGIN')
-
-)
-
-select * from final
+{{ operator_spans(
+    start_events=['ADDMEMBER', 'AGENTLOGIN', 'AGENTCALLBACKLOGIN'],
+    end_events=['REMOVEMEMBER', 'AGENTLOGOFF', 'AGENTCALLBACKLOGOFF'],
+    seconds_column='logged_in_seconds',
+) }}

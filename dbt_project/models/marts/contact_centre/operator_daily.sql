@@ -1,43 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[{'columns': ['business_date']}],
-    )
-}}
+{{ config(indexes=[{'columns': ['business_date']}]) }}
 
 {#- A row exists for every operator and business day with any activity: a session, a pause, a
     rung or answered call, a rating of their call or a phone order they took. -#}
 
 with
 
-calls as (
-
-    select * from {{ ref('calls') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-sessions as (
-
-    select * from {{ ref('int_operator_sessions') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-pauses as (
-
-    select * from {{ ref('int_operator_pauses') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
+calls as (select * from {{ ref('calls') }} where {{ in_lookback_window() }}),
+sessions as (select * from {{ ref('int_operator_sessions') }} where {{ in_lookback_window() }}),
+pauses as (select * from {{ ref('int_operator_pauses') }} where {{ in_lookback_window() }}),
 
 -- RINGNOANSWER events count on the business day of the call they belong to
 missed_rings as (
@@ -46,13 +16,11 @@ missed_rings as (
         calls.business_date,
         rings.operator_extension,
         count(*) as missed_rings_count
-    from {{ ref('stg_freepbx__queue_log') }} as rings
+    from {{ ref('int_queue_log_events') }} as rings
     inner join calls on calls.linkedid = rings.linkedid
     where rings.event_type = 'RINGNOANSWER'
       and rings.operator_extension is not null
-    {% if is_incremental() %}
-      and rings.event_at >= {{ incremental_start_at() }}
-    {% endif %}
+      and {{ in_lookback_window('rings.event_at', timestamp=true) }}
     group by 1, 2
 
 ),
@@ -109,18 +77,12 @@ phone_orders as (
     from {{ ref('orders') }}
     where operator_extension is not null
       and not is_cancelled
-    {% if is_incremental() %}
-      and business_date >= {{ incremental_start_date() }}
-    {% endif %}
+      and {{ in_lookback_window() }}
     group by 1, 2
 
 ),
 
-extensions as (
-
-    select * from {{ ref('stg_freepbx__extensions') }}
-
-),
+operators as (select * from {{ ref('int_operators') }}),
 
 operator_days as (
 
@@ -144,7 +106,9 @@ final as (
         -- keys
         operator_days.business_date,
         operator_days.operator_extension,
-        extensions.operator_name,
+        coalesce(operators.operator_name, {{ unknown_operator_name('operator_days.operator_extension') }})
+            as operator_name,
+        operators.operator_extension is not null as is_known_operator,
 
         -- calls
         coalesce(handled.calls_handled_count, 0) as calls_handled_count,
@@ -180,7 +144,7 @@ final as (
     left join paused using (business_date, operator_extension)
     left join call_ratings using (business_date, operator_extension)
     left join phone_orders using (business_date, operator_extension)
-    left join extensions on extensions.operator_extension = operator_days.operator_extension
+    left join operators on operators.operator_extension = operator_days.operator_extension
 
 )
 
