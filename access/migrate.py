@@ -22,7 +22,11 @@ from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MIN_SERVER_VERSION = 160000
+MIN_SERVER_VERSION = 140000
+# From 16 a CREATEROLE role may grant only roles it holds ADMIN OPTION on (and 16 added the
+# INHERIT / SET grant options that keep that ADMIN from carrying privileges). Before 16, CREATEROLE
+# grants any non-superuser role by itself, so the user admin holds no group role at all there.
+ADMIN_OPTION_VERSION = 160000
 # Transaction-level advisory lock (per database) that serialises the two steps below: a `pantao
 # prepare` or a hand-run apply overlapping the pipeline's apply would otherwise deadlock (ALTER
 # OWNER on access tables against CREATE VIEW reading them) or race on CREATE SCHEMA.
@@ -78,8 +82,8 @@ def _check_server(conn: psycopg.Connection) -> None:
     version = conn.info.server_version
     if version < MIN_SERVER_VERSION:
         raise AccessSetupError(
-            f"PostgreSQL {version // 10000} is too old for the access layer: it needs 16 or newer "
-            "(role administration by a CREATEROLE owner, createrole_self_grant)."
+            f"PostgreSQL {version // 10000} is too old for the access layer: it needs 14 or newer "
+            "(scram-sha-256 by default, predefined roles, DROP DATABASE ... WITH (FORCE)). Upgrade the server."
         )
     is_super = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
     if not is_super:
@@ -94,9 +98,58 @@ def _create_roles(conn: psycopg.Connection) -> None:
         _ensure_role(conn, group, _ROLE_ATTRIBUTES["group"])
     _ensure_role(conn, ddl.REPORTING_OWNER, _ROLE_ATTRIBUTES[ddl.REPORTING_OWNER])
     _ensure_role(conn, ddl.USER_ADMIN, _ROLE_ATTRIBUTES[ddl.USER_ADMIN])
-    for group in GROUP_ROLES:
-        _ensure_membership(conn, group, ddl.USER_ADMIN, "with admin true, inherit false, set false")
+    if conn.info.server_version >= ADMIN_OPTION_VERSION:
+        for group in GROUP_ROLES:
+            _ensure_membership(conn, group, ddl.USER_ADMIN, "with admin true, inherit false, set false")
     _ensure_membership(conn, "pg_signal_backend", ddl.USER_ADMIN, "")
+    for service in ddl.SERVICE_ROLES:
+        _evict_members(conn, service)
+
+
+def _evict_members(conn: psycopg.Connection, role: str) -> None:
+    """No login may hold a service role: its holder could act as it (and before PostgreSQL 16,
+    CREATEROLE can grant itself pg_execute_server_program, i.e. run programs on the server)."""
+    members = [row[0] for row in conn.execute(
+        "select u.rolname from pg_auth_members m join pg_roles r on r.oid = m.roleid "
+        "join pg_roles u on u.oid = m.member where r.rolname = %s", (role,))]
+    for member in members:
+        log.warning("revoking %s from %s: no role may hold a service role (docs/access.md)", role, member)
+        conn.execute(sql.SQL("revoke {} from {} cascade").format(sql.Identifier(role), sql.Identifier(member)))
+
+
+# The server-side large-object functions: with EXECUTE, any login could store data in the database
+# outside every table and grant (lo_create, lowrite, lo_from_bytea ...). No part of pantao uses them.
+_LARGE_OBJECT_FUNCTIONS = """
+select p.oid::regprocedure::text from pg_proc p
+where p.pronamespace = 'pg_catalog'::regnamespace
+  and (p.proname like 'lo\\_%' or p.proname in ('loread', 'lowrite'))
+  and has_function_privilege('public', p.oid, 'execute')
+"""
+
+
+def _close_large_objects(conn: psycopg.Connection) -> None:
+    for (signature,) in conn.execute(_LARGE_OBJECT_FUNCTIONS).fetchall():
+        conn.execute(sql.SQL("revoke execute on function " + signature + " from public"))  # type: ignore[arg-type]
+
+
+def _apply_role_limits(conn: psycopg.Connection, settings: Settings) -> None:
+    """Record the per-role limits from the settings and set them on every existing login."""
+    timeouts, limits = dict(settings.role_statement_timeouts), dict(settings.role_connection_limits)
+    for group in GROUP_ROLES:
+        conn.execute(
+            "insert into access.role_limits (role, statement_timeout_seconds, connection_limit) values (%s, %s, %s) "
+            "on conflict (role) do update set statement_timeout_seconds = excluded.statement_timeout_seconds, "
+            "connection_limit = excluded.connection_limit", (group, timeouts[group], limits[group]))
+    logins = conn.execute("select u.username from access.users u join pg_roles r on r.rolname = u.username "
+                          "order by u.username").fetchall()
+    for (username,) in logins:
+        try:
+            with conn.transaction():
+                conn.execute("select access._apply_limits(%s)", (username,))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            # a login made outside `pantao users` (PostgreSQL 16+: crm_user_admin holds no ADMIN on it)
+            log.warning("limits not set on login %s: %s; recreate it with `pantao users add`",
+                        username, exc.diag.message_primary)
 
 
 def _grant_access_schema(conn: psycopg.Connection) -> None:
@@ -108,9 +161,10 @@ def _grant_access_schema(conn: psycopg.Connection) -> None:
         "alter table access.users owner to {owner}",
         "alter table access.audit_log owner to {owner}",
         "alter table access.install_secret owner to {owner}",
-        "revoke all on access.users, access.audit_log, access.install_secret from public",
+        "alter table access.role_limits owner to {owner}",
+        "revoke all on access.users, access.audit_log, access.install_secret, access.role_limits from public",
         "grant select on access.users, access.install_secret to {reader}",
-        "grant select on access.users, access.audit_log to {admin}",
+        "grant select on access.users, access.audit_log, access.role_limits to {admin}",
         "alter view access.viewer owner to {reader}",
         "revoke all on access.viewer from public",
     ]
@@ -153,7 +207,9 @@ def ensure_access_schema(settings: Settings, database_url: str) -> None:
         conn.execute(ddl.VIEWER)
         conn.execute(ddl.FUNCTIONS)
         _grant_access_schema(conn)
+        _apply_role_limits(conn, settings)
         _close_schemas(conn)
+        _close_large_objects(conn)
         conn.execute(sql.SQL("grant connect on database {} to {}").format(
             sql.Identifier(conn.info.dbname), sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
     log.info("access schema and roles are in place")

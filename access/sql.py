@@ -4,6 +4,10 @@ User administration runs inside the database as SECURITY DEFINER functions owned
 `crm_user_admin` (NOLOGIN, CREATEROLE). That way an administrator needs no CREATEROLE of their
 own, any SQL client can manage users the same way the CLI does, and the audit row is written by
 the same function that makes the change (administrators cannot write or edit the audit log).
+
+The SQL works on PostgreSQL 14 to 18: nothing here needs 16's role-grant options or
+`createrole_self_grant` (see access/migrate.py for the one grant that differs by version, and
+docs/access.md for what CREATEROLE means before 16).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from pantao.domain import GROUP_ROLES
 REPORTING_OWNER = "crm_reporting_owner"
 USER_ADMIN = "crm_user_admin"
 SERVICE_ROLES = (REPORTING_OWNER, USER_ADMIN)
-RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", "public", "none", "current_user", "session_user")
+# Names a login may not take: ours, the superuser's, and the words SQL reads as something else
+# (`grant x to current_role`, `... to public`), which confuse every script that forgets quotes.
+SQL_ROLE_WORDS = ("public", "none", "all", "user", "current_user", "current_role", "session_user", "system_user")
+RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", *SQL_ROLE_WORDS)
 
 # Schemas no one but administrators (marts) and the pipeline may read.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "ops")
@@ -43,6 +50,14 @@ create table if not exists access.audit_log (
 );
 comment on table access.audit_log is 'Every change to users and their scopes: who (actor), what (action, target, details), when (at).';
 
+create table if not exists access.role_limits (
+    role                      text primary key check (role in ({_ROLE_LIST})),
+    statement_timeout_seconds integer not null check (statement_timeout_seconds between 0 and 86400),
+    connection_limit          integer not null check (connection_limit >= -1)
+);
+comment on table access.role_limits is
+    'Per group role: statement_timeout (seconds, 0 = none) and CONNECTION LIMIT (-1 = none) set on each of its logins. Written by pantao prepare from ROLE_STATEMENT_TIMEOUT_SECONDS / ROLE_CONNECTION_LIMIT.';
+
 create table if not exists access.install_secret (
     name   text primary key,
     secret bytea not null
@@ -71,7 +86,6 @@ _FUNCTION_HEADER = (
     "language plpgsql security definer "
     "set search_path = pg_catalog, pg_temp "
 )
-_CREATES_ROLES = "set createrole_self_grant = 'set, inherit' "
 
 FUNCTIONS = f"""
 create or replace function access._check_username(p_username text) returns void
@@ -83,6 +97,34 @@ begin
     end if;
     if p_username like 'pg\\_%' or p_username = any(array[{", ".join(f"'{n}'" for n in RESERVED_NAMES)}]) then
         raise exception 'user name % is reserved; pick another one', p_username using errcode = '22023';
+    end if;
+end $$;
+
+-- A SCRAM-SHA-256 verifier as PostgreSQL stores it and libpq's PQencryptPasswordConn makes it:
+-- SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, base64 fields, 32-byte keys.
+-- Anything else would be taken by CREATE ROLE ... PASSWORD as a clear-text password.
+create or replace function access._check_verifier(p_verifier text) returns void
+language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
+declare
+    parts text[];
+    valid boolean := false;
+begin
+    parts := regexp_match(coalesce(p_verifier, ''),
+        '^SCRAM-SHA-256\\$([0-9]{{1,9}}):([A-Za-z0-9+/]+={{0,2}})\\$([A-Za-z0-9+/]+={{0,2}}):([A-Za-z0-9+/]+={{0,2}})$');
+    if parts is not null then
+        begin
+            valid := parts[1]::int >= 4096
+                 and length(decode(parts[2], 'base64')) >= 16
+                 and length(decode(parts[3], 'base64')) = 32
+                 and length(decode(parts[4], 'base64')) = 32;
+        exception when others then
+            valid := false;  -- not base64 after all
+        end;
+    end if;
+    if not valid then
+        -- never echo the value: it is a password or the next thing to one
+        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, at least 4096 iterations, as libpq''s PQencryptPasswordConn makes it), never in clear text; the pantao CLI computes it'
+            using errcode = '22023';
     end if;
 end $$;
 
@@ -129,10 +171,30 @@ begin
     return rec;
 end $$;
 
+-- statement_timeout and CONNECTION LIMIT of the user's group role, set on the login itself:
+-- PostgreSQL applies both per login role, never through group membership.
+create or replace function access._apply_limits(p_username text) returns void
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    lim access.role_limits;
+begin
+    select l.* into lim from access.users u join access.role_limits l on l.role = u.role where u.username = p_username;
+    if lim.role is null then
+        raise exception 'no limits recorded for the role of user %: run `pantao prepare`', p_username
+            using errcode = '55000';
+    end if;
+    execute format('alter role %I connection limit %s', p_username, lim.connection_limit);
+    if lim.statement_timeout_seconds = 0 then
+        execute format('alter role %I reset statement_timeout', p_username);
+    else
+        execute format('alter role %I set statement_timeout = %L', p_username, lim.statement_timeout_seconds || 's');
+    end if;
+end $$;
+
 create or replace function access.add_user(
     p_username text, p_role text, p_password_verifier text,
     p_operator_extension text default null, p_restaurant_ids int[] default null, p_telegram_id bigint default null
-) returns void {_FUNCTION_HEADER}{_CREATES_ROLES} as $$
+) returns void {_FUNCTION_HEADER} as $$
 begin
     perform access._check_username(p_username);
     perform access._check_scope(p_role, p_operator_extension, p_restaurant_ids);
@@ -140,18 +202,22 @@ begin
         raise exception 'a PostgreSQL role named % already exists; pick another name or remove it first', p_username
             using errcode = '42710';
     end if;
-    if p_password_verifier is null or p_password_verifier !~ '^SCRAM-SHA-256\\$' then
-        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier, never in clear text (the pantao CLI computes it)'
-            using errcode = '22023';
-    end if;
+    perform access._check_verifier(p_password_verifier);
     if p_telegram_id is not null and exists (select 1 from access.users where telegram_id = p_telegram_id) then
         raise exception 'telegram id % already belongs to user %', p_telegram_id,
             (select username from access.users where telegram_id = p_telegram_id) using errcode = '23505';
     end if;
-    execute format('create role %I login password %L', p_username, p_password_verifier);
+    begin
+        execute format('create role %I login password %L', p_username, p_password_verifier);
+    exception when others then
+        -- Raised afresh so the error's CONTEXT does not quote the statement, and with it the
+        -- verifier, into the server log and the caller's error.
+        raise exception 'could not create login %: %', p_username, sqlerrm using errcode = sqlstate;
+    end;
     execute format('grant %I to %I', p_role, p_username);
     insert into access.users (username, role, operator_extension, restaurant_ids, telegram_id, created_by)
     values (p_username, p_role, p_operator_extension, nullif(p_restaurant_ids, '{{}}'), p_telegram_id, session_user);
+    perform access._apply_limits(p_username);
     perform access._audit('user_added', p_username, jsonb_build_object(
         'role', p_role, 'operator_extension', p_operator_extension,
         'restaurant_ids', nullif(p_restaurant_ids, '{{}}'), 'telegram_id', p_telegram_id));
@@ -181,7 +247,12 @@ begin
         select pg_terminate_backend(pid, 5000) as t from pg_stat_activity
         where usename = p_username and pid <> pg_backend_pid()
     ) s;
-    execute format('reassign owned by %I to {USER_ADMIN}', p_username);
+    -- REASSIGN / DROP OWNED need the privileges of the role being removed: take them for this
+    -- last step (PostgreSQL 16+: as the role's creator we hold ADMIN on it; before 16: CREATEROLE).
+    if not pg_has_role(current_user, p_username, 'USAGE') then
+        execute format('grant %I to %I', p_username, current_user);
+    end if;
+    execute format('reassign owned by %I to %I', p_username, current_user);
     execute format('drop owned by %I', p_username);
     execute format('drop role %I', p_username);
     delete from access.users where username = p_username;
@@ -206,6 +277,7 @@ begin
     update access.users
        set role = p_role, restaurant_ids = case when p_role = 'crm_manager' then restaurant_ids end
      where username = p_username;
+    perform access._apply_limits(p_username);
     perform access._audit('role_changed', p_username, jsonb_build_object('from', old.role, 'to', p_role));
 end $$;
 
@@ -257,6 +329,8 @@ PUBLIC_FUNCTIONS = (
 )
 INTERNAL_FUNCTIONS = (
     "access._check_username(text)",
+    "access._check_verifier(text)",
+    "access._apply_limits(text)",
     "access._check_scope(text, text, int[])",
     "access._audit(text, text, jsonb)",
     "access._require_user(text)",

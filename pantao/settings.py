@@ -23,6 +23,14 @@ class SettingsError(ValueError):
 PBX_SOURCES = ("files", "db", "api")
 REPORT_LANGS = ("ru", "en")
 
+# Per group role, applied to each of its logins (PostgreSQL keeps both per login role, not per
+# group): statement_timeout in seconds (0 = none) and CONNECTION LIMIT (-1 = none). Admins run
+# ad-hoc work, analysts long exports; operators only read their own few rows.
+DEFAULT_ROLE_STATEMENT_TIMEOUTS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 1800), ("crm_manager", 300), ("crm_analyst", 900), ("crm_operator", 60))
+DEFAULT_ROLE_CONNECTION_LIMITS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 10), ("crm_manager", 10), ("crm_analyst", 15), ("crm_operator", 5))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -60,6 +68,10 @@ class Settings:
     short_abandon_seconds: int = 5
     callback_window_hours: int = 24
     late_data_lookback_days: int = 3
+
+    # Access: limits per group role (see DEFAULT_ROLE_* above; docs/access.md)
+    role_statement_timeouts: tuple[tuple[str, int], ...] = DEFAULT_ROLE_STATEMENT_TIMEOUTS
+    role_connection_limits: tuple[tuple[str, int], ...] = DEFAULT_ROLE_CONNECTION_LIMITS
 
     # Operations
     dagster_ui_url: str = "http://127.0.0.1:3000"
@@ -205,6 +217,21 @@ def _bootstrap(var: str, raw: str) -> str:
     return value
 
 
+def _role_map(defaults: tuple[tuple[str, int], ...], lo: int, hi: int):
+    """`crm_analyst=300,crm_operator=30`: the roles given override the defaults, the others keep theirs."""
+
+    def parse(var: str, raw: str) -> tuple[tuple[str, int], ...]:
+        values = dict(defaults)
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            role, sep, number = (x.strip() for x in part.partition("="))
+            if not sep or role not in values:
+                raise SettingsError(f"{var}: {part!r} is not ROLE=NUMBER with ROLE one of {', '.join(values)}")
+            values[role] = _int_range(lo, hi)(f"{var} ({role})", number)
+        return tuple(values.items())
+
+    return parse
+
+
 def _path(var: str, raw: str) -> Path:
     return Path(_text(var, raw)).expanduser()
 
@@ -257,6 +284,8 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
+    "ROLE_STATEMENT_TIMEOUT_SECONDS": ("role_statement_timeouts", _role_map(DEFAULT_ROLE_STATEMENT_TIMEOUTS, 0, 86400)),
+    "ROLE_CONNECTION_LIMIT": ("role_connection_limits", _role_map(DEFAULT_ROLE_CONNECTION_LIMITS, -1, 10000)),
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
