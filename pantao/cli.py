@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from pantao.files import use_private_umask
 from pantao.settings import SettingsError
 
 # command name -> ("module:attribute" of a click command or group, one-line summary for --help)
@@ -57,6 +58,9 @@ def cli(verbose: bool) -> None:
     Without DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS every command uses the embedded local stack
     (PostgreSQL and a Kafka-protocol broker under ./.pantao/). Start with `pantao demo`.
     """
+    # Everything pantao and the processes it starts write (reports, extracts, logs, Dagster's and
+    # the simulator's files) is readable by this user only; see pantao/files.py.
+    use_private_umask()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("urllib3", "httpx", "matplotlib", "PIL", "asyncio"):
