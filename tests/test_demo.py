@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from pantao.stack import LocalStack
+from tests.private_files import exposed
 
 pytestmark = pytest.mark.slow
 
@@ -52,3 +53,9 @@ def test_demo_runs_end_to_end_twice_and_its_figures_match_the_simulator(demo_dir
     assert "ignores DATABASE_URL" in second
     figures = lambda out: [ln for ln in out.splitlines() if "simulator truth" in ln]  # noqa: E731
     assert figures(first) == figures(second)
+    # everything the run left under the data folder (simulator files, reports, Dagster's home, logs,
+    # the stack's state and the database) is its owner's only
+    assert exposed(demo_dir) == []
+    # the DSNs it prints name the superuser's password file, never the password
+    password = (demo_dir / "postgres" / "pantao_superuser.pgpass").read_text().strip().rsplit(":", 1)[1]
+    assert "pantao_superuser.pgpass" in first and password not in first + second
