@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from pantao.db import with_database
@@ -46,7 +47,7 @@ def new_database(pg_server) -> str:
 
 
 def drop_database(pg_server, database_url: str) -> None:
-    name = database_url.rsplit("/", 1)[-1]
+    name = conninfo_to_dict(database_url)["dbname"]
     with psycopg.connect(pg_server.dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 

@@ -13,6 +13,7 @@ import pytest
 import simulator
 from ingestion.pbx import land_pbx
 from ingestion.pbx.formats import CDR_COMMON_COLUMNS
+from pantao.db import with_database
 from tests import pbx_samples
 from tests.freepbx_standin import FreePbxStandin
 from tests.test_pbx_db import pbx_connect, pbx_db_url  # noqa: F401  (fixture)
@@ -36,7 +37,7 @@ def three_databases(pg_server) -> Iterator[dict[str, str]]:
     with psycopg.connect(admin, autocommit=True) as conn:
         for name in names.values():
             conn.execute(f'create database "{name}"')
-    yield {mode: admin.rsplit("/", 1)[0] + f"/{name}" for mode, name in names.items()}
+    yield {mode: with_database(admin, name) for mode, name in names.items()}
     with psycopg.connect(admin, autocommit=True) as conn:
         for name in names.values():
             conn.execute(f'drop database if exists "{name}" with (force)')

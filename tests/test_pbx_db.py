@@ -12,6 +12,7 @@ import pytest
 
 from ingestion.pbx import land_pbx
 from ingestion.pbx.db import PbxDatabaseError
+from pantao.db import with_database
 from tests import pbx_samples
 
 pytestmark = pytest.mark.mariadb
@@ -77,7 +78,7 @@ def test_db_queue_log_local_time_hashes_like_the_file_line(
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'create database "{other}"')
     try:
-        file_url = admin.rsplit("/", 1)[0] + f"/{other}"
+        file_url = with_database(admin, other)
         land_pbx(make_settings(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]), file_url,
                  source="files")
         from_file = _rows(file_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
