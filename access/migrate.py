@@ -109,12 +109,16 @@ def _create_roles(conn: psycopg.Connection) -> None:
 def _evict_members(conn: psycopg.Connection, role: str) -> None:
     """No login may hold a service role: its holder could act as it (and before PostgreSQL 16,
     CREATEROLE can grant itself pg_execute_server_program, i.e. run programs on the server)."""
-    members = [row[0] for row in conn.execute(
-        "select u.rolname from pg_auth_members m join pg_roles r on r.oid = m.roleid "
-        "join pg_roles u on u.oid = m.member where r.rolname = %s", (role,))]
-    for member in members:
+    query = ("select u.rolname from pg_auth_members m join pg_roles r on r.oid = m.roleid "
+             "join pg_roles u on u.oid = m.member where r.rolname = %s")
+    for (member,) in conn.execute(query, (role,)).fetchall():
         log.warning("revoking %s from %s: no role may hold a service role (docs/access.md)", role, member)
         conn.execute(sql.SQL("revoke {} from {} cascade").format(sql.Identifier(role), sql.Identifier(member)))
+    left = [member for (member,) in conn.execute(query, (role,)).fetchall()]
+    if left:
+        raise AccessSetupError(
+            f"{', '.join(left)} still hold(s) the service role {role} (granted by a role other than this "
+            f"superuser): revoke it as its grantor (`revoke {role} from ... granted by ...`), then prepare again")
 
 
 # The server-side large-object functions: with EXECUTE, any login could store data in the database

@@ -186,8 +186,9 @@ host    all   all        127.0.0.1/32   scram-sha-256
 
 
 def test_a_data_folder_from_an_older_pantao_gets_a_superuser_password(tmp_path):
-    """Before issue #17 the superuser was trusted from this machine; starting such a folder closes that."""
-    server = EmbeddedPostgres(tmp_path / "old" / "postgres")
+    """Before issue #17 the superuser was trusted from this machine; starting such a folder closes that.
+    Its path is too long for a socket, so the socket's folder is the private one under /tmp."""
+    server = EmbeddedPostgres(tmp_path / ("old-checkout-with-a-long-name-" * 3) / "postgres")
     server.pgdata.mkdir(parents=True, mode=0o700)
     _grant_to_pg_user(server.pgdata)
     server._cmd("initdb", ["-D", str(server.pgdata), "-U", "postgres", "--auth=trust"], timeout=180)
@@ -202,8 +203,13 @@ def test_a_data_folder_from_an_older_pantao_gets_a_superuser_password(tmp_path):
         with psycopg.connect(server.dsn()) as conn:
             assert conn.execute("select rolpassword like 'SCRAM-SHA-256$%' from pg_authid "
                                 "where rolname = 'postgres'").fetchone() == (True,)
+        socket_dir = Path(server.info().socket_dir)
+        assert socket_dir.parent == Path(tempfile.gettempdir()) and stat.S_IMODE(socket_dir.stat().st_mode) == 0o700
+        assert socket_dir.stat().st_uid == server.pgdata.stat().st_uid  # the server's own user
     finally:
         server.stop()
+        if Path(server.info().socket_dir) != server.pgdata:
+            shutil.rmtree(server.info().socket_dir, ignore_errors=True)
 
 
 def test_a_refused_or_failing_verifier_never_reaches_the_server_log(pg_server, fresh_database_url, tmp_path):
