@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test ui lint bench clean
+.PHONY: demo test ui lint bench clean system-packages-test system-packages-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# Debian packages the target needs (prometheus, chromium, ...): installed when missing and root,
+# else one line naming them. Listed before $(STAMP) so a missing python3-venv is caught first.
+system-packages-test system-packages-demo:
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash .ci/system-packages $(@:system-packages-%=%)
+
+demo: system-packages-demo $(STAMP)
 	$(BIN)/pantao demo
 
-test: $(STAMP)
+test: system-packages-test $(STAMP)
 	$(BIN)/pantao prepare --dbt-only
 	$(BIN)/python -m pytest -q
 

@@ -8,6 +8,7 @@ import threading
 
 import click
 
+from pantao.runfiles import register, unregister
 from pantao.settings import load_settings
 from pantao.stack import StackError, resolve_endpoints
 
@@ -56,6 +57,9 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+    # a following landing is listed by `pantao stack status` and stopped by `pantao stack down`
+    run_file = register(settings.data_dir, "landing" if worker_count == 1 else f"landing-{worker_index}",
+                        address=endpoints.kafka_bootstrap) if follow else None
     try:
         result = land_topics(settings, endpoints.database_url, endpoints.kafka_bootstrap,
                              streams or ("orders", "customers", "feedback"), follow=follow,
@@ -63,6 +67,9 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
                              reset_offsets_to=reset_offsets_to)
     except LandingError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        if run_file is not None:
+            unregister(settings.data_dir, run_file)
     for name, stats in result.streams.items():
         click.echo(f"{name:<10} landed {stats.landed:>9}  rejected {stats.rejected:>6}  batches {stats.batches:>4}")
     rate = result.landed / result.seconds if result.seconds else 0.0

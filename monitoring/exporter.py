@@ -97,6 +97,7 @@ class PantaoCollector(Collector):
         self._dbt_runs = RunResults(self.dbt_target_dir)
         self._ops_ready = False
         self._warned_unindexed: set[str] = set()
+        self._slow_tallies: set[str] = set()  # tables whose untallied rows did not count within the timeout
 
     def describe(self) -> list[Metric]:
         # Registering must not touch the database; prometheus-client accepts an empty description.
@@ -192,7 +193,7 @@ class PantaoCollector(Collector):
         if not readers.existing(conn, *(table for table, _ in readers.RAW_SOURCES.values())):
             return
         self._ensure_ops(conn)
-        for source, landed in readers.landed(conn).items():
+        for source, landed in readers.landed(conn, self._slow_tallies).items():
             out.add("pantao_records_landed", landed.rows, source)
             if landed.last_landed_at is not None:
                 out.add("pantao_last_success_timestamp_seconds", landed.last_landed_at, readers.RAW_SOURCES[source][1])
@@ -219,7 +220,7 @@ class PantaoCollector(Collector):
         if not readers.existing(conn, "raw.rejected_records"):
             return
         self._ensure_ops(conn)
-        counts = readers.rejected(conn)
+        counts = readers.rejected(conn, self._slow_tallies)
         for (source, reason), count in sorted((counts or {}).items()):
             out.add("pantao_records_rejected", count, source, reason)
 

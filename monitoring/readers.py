@@ -68,12 +68,13 @@ class Landed:
     last_landed_at: float | None  # unix seconds
 
 
-def landed(conn: psycopg.Connection) -> dict[str, Landed]:
+def landed(conn: psycopg.Connection, slow: set[str] | None = None) -> dict[str, Landed]:
     """Rows landed and newest landed_at of every raw landing table that exists, by source label.
 
-    The landing tables are tallied incrementally (monitoring.tally); a table still in its first
-    catch-up is left out until it can be reported exactly. raw.pbx_extensions is a small
-    dimension the PBX landing upserts (moving landed_at), so it is counted directly.
+    The landing tables are tallied incrementally (monitoring.tally; `slow` as there); a table
+    too large to count within the statement timeout is left out until its tally has caught up.
+    raw.pbx_extensions is a small dimension the PBX landing upserts (moving landed_at), so it is
+    counted directly.
     """
     present = existing(conn, *(table for table, _ in RAW_SOURCES.values()))
     result: dict[str, Landed] = {}
@@ -81,7 +82,7 @@ def landed(conn: psycopg.Connection) -> dict[str, Landed]:
         if table not in present:
             continue
         if source in LANDED_TALLIES:
-            found = tally(conn, LANDED_TALLIES[source], [], {}, lambda _row, s=source: (s, ""))
+            found = tally(conn, LANDED_TALLIES[source], [], {}, lambda _row, s=source: (s, ""), slow)
             if found is not None:
                 result[source] = Landed(found.counts.get((source, ""), 0), found.newest_at)
             continue
@@ -126,9 +127,9 @@ def normalise_source(source: str) -> str:
     return candidate if candidate in RAW_SOURCES else OTHER_SOURCE
 
 
-def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int] | None:
-    """raw.rejected_records counted by (normalised source, normalised reason), or None while the
-    first catch-up of a large table is still settling.
+def rejected(conn: psycopg.Connection, slow: set[str] | None = None) -> dict[tuple[str, str], int] | None:
+    """raw.rejected_records counted by (normalised source, normalised reason), or None while a
+    table too large to count within the statement timeout is still being tallied in steps.
 
     Reasons are free text naming the bad value; grouping them in SQL into a handful of labels
     keeps the series count bounded however many distinct messages the validators write. The
@@ -138,7 +139,7 @@ def rejected(conn: psycopg.Connection) -> dict[tuple[str, str], int] | None:
         return {}
     case_sql, params = _reason_case()
     found = tally(conn, REJECTED_TALLY, ["source", case_sql], params,
-                  lambda row: (normalise_source(row[0]), str(row[1])))
+                  lambda row: (normalise_source(row[0]), str(row[1])), slow)
     return None if found is None else found.counts
 
 

@@ -25,10 +25,13 @@ their transaction starts (COPY, or COPY into a temp table), so every transaction
 hold a value below the candidate owns a transaction id by then.
 
 Rows deleted after they were counted stay counted: the counters mean "landed since tallying
-began", which is what `rate()` and `increase()` need, and they never drop. Catch-up after a
-first start on a large table settles at most one `step` (100 000 ids, one day of
-`landed_at`) per scrape and exports nothing for that table until fewer than `TAIL_LIMIT` rows
-are left above the watermark.
+began", which is what `rate()` and `increase()` need, and they never drop.
+
+More than `TAIL_LIMIT` rows above the watermark (a first start on a large table, or an exporter
+that was down a long time) are counted whole in one query when that fits in the statement
+timeout, so the first scrape (`pantao metrics --once`) is complete. When it does not fit, that
+table is settled one `step` (100 000 ids, one day of `landed_at`) per scrape and exports nothing
+until fewer than `TAIL_LIMIT` rows are left above the watermark; the log says so once.
 """
 
 from __future__ import annotations
@@ -70,8 +73,9 @@ comment on table ops.metrics_marks is
     'pantao metrics: instants the exporter must remember across restarts (the last successful dbt build).';
 """
 
-# The most rows above the settled watermark counted afresh on a scrape. More than that only
-# happens during a first catch-up, which then settles in steps without exporting.
+# The most rows above the settled watermark counted afresh on every scrape without asking whether
+# that fits in the statement timeout. More than that only happens on a first start or after a
+# long pause: counted whole in a savepoint when that fits, else settled in steps (see above).
 TAIL_LIMIT = 50_000
 
 Labels = tuple[str, str]  # (source, reason); reason is '' for the landed tallies
@@ -124,12 +128,18 @@ def tally(
     label_sql: Sequence[str],
     label_params: Mapping[str, object],
     to_labels: Callable[[tuple], Labels],
+    slow: set[str] | None = None,
 ) -> Tally | None:
     """Settle what is safe, count the tail, and return settled + tail per label.
 
     `label_sql` are SQL expressions over the table grouped on (with `label_params` for their
-    named placeholders); `to_labels` maps one group's values to the exported labels. Returns None
-    while a first catch-up on a large table is still settling.
+    named placeholders); `to_labels` maps one group's values to the exported labels.
+
+    A large tail (a first scrape, or a table that grew a lot between scrapes) is counted whole
+    when that fits in the connection's statement_timeout, so the first scrape is complete.
+    When it does not, the table goes into `slow` (the caller keeps it across scrapes, so the
+    timeout is paid once) and is settled one `step` per scrape: None is returned until it has
+    caught up.
     """
     t, col, typ = tracked.table, tracked.column, tracked.sql_type
     with conn.transaction():
@@ -158,49 +168,38 @@ def tally(
         elif xmin >= candidate_xmax:
             ready = True
 
-        lower_sql = f"{col} > %(settled)s::{typ}" if settled is not None else "true"
-        upper, reaches_candidate = None, False
-        if ready:
-            start = "%(settled)s::" + typ if settled is not None else f"(select min({col}) from {t})"
-            upper, reaches_candidate = conn.execute(
-                f"select u::text, u = %(candidate)s::{typ}"  # noqa: S608 - names from Tracked
-                f" from (select least(%(candidate)s::{typ}, {start} + {tracked.step}) as u) b",
-                {"settled": settled, "candidate": candidate},
-            ).fetchone()
-        # The tail is counted on every scrape only while it is small. A landing table settled
-        # within the hour has a small tail by construction (and, without an index, a probe would
-        # cost a second scan); otherwise the probe stops after TAIL_LIMIT rows.
-        after = upper if ready else settled
-        small = tracked.is_time and after is not None and conn.execute(
-            "select %(current)s::timestamptz - %(after)s::timestamptz <= interval '1 hour'",
-            {"current": current, "after": after},
-        ).fetchone()[0]
-        if not small:
-            after_sql = f"{col} > %(after)s::{typ}" if after is not None else "true"
-            small = conn.execute(
-                f"select count(*) <= %(limit)s from (select from {t} where {after_sql}"  # noqa: S608
-                " limit %(limit)s + 1) probe",
-                {"after": after, "limit": TAIL_LIMIT},
-            ).fetchone()[0]
-
-        groups = list(label_sql) or ["''"]
-        settle_filter = f"{col} <= %(upper)s::{typ}" if upper is not None else "false"
-        where = lower_sql if small else f"{lower_sql} and {settle_filter}"
-        newest_sql = "null, null"
-        if tracked.is_time:
-            newest_sql = (f"extract(epoch from max({col}) filter (where {settle_filter}))::float8,"
-                          f" extract(epoch from max({col}))::float8")
-        rows = conn.execute(
-            f"select {', '.join(groups)}, count(*) filter (where {settle_filter}), count(*), {newest_sql}"  # noqa: S608
-            f" from {t} where {where} group by {', '.join(str(i + 1) for i in range(len(groups)))}",
-            {**label_params, "settled": settled, "upper": upper},
-        ).fetchall()
+        upper, reaches_candidate = (candidate, True) if ready else (None, False)
+        complete = _tail_is_small(conn, tracked, current, settled)
+        counted = None
+        slow = slow if slow is not None else set()
+        if complete:
+            slow.discard(t)
+        elif t not in slow:
+            try:
+                with conn.transaction():  # a savepoint: a statement timeout here leaves the tally usable
+                    counted = _count(conn, tracked, label_sql, label_params, settled, upper, whole_tail=True)
+                complete = True
+            except psycopg.errors.QueryCanceled:
+                slow.add(t)
+                log.warning("metrics: counting the rows of %s not tallied yet takes longer than the statement"
+                            " timeout; it is tallied in steps of %s per scrape from now on, and its series"
+                            " return once it has caught up (a larger --statement-timeout-ms counts it at once)",
+                            t, tracked.step)
+        if counted is None:
+            if ready and not complete:  # settle one step only; the tail is not counted on this scrape
+                start = "%(settled)s::" + typ if settled is not None else f"(select min({col}) from {t})"
+                upper, reaches_candidate = conn.execute(
+                    f"select u::text, u = %(candidate)s::{typ}"  # noqa: S608 - names from Tracked
+                    f" from (select least(%(candidate)s::{typ}, {start} + {tracked.step}) as u) b",
+                    {"settled": settled, "candidate": candidate},
+                ).fetchone()
+            counted = _count(conn, tracked, label_sql, label_params, settled, upper, whole_tail=complete)
 
         settled_now: dict[Labels, int] = {}
         tail: dict[Labels, int] = {}
         newest_tail: float | None = None
-        width = len(groups)
-        for row in rows:
+        width = max(len(label_sql), 1)
+        for row in counted:
             labels = to_labels(tuple(row[:width]))
             settle_count, total, newest_settled_group, newest_group = row[width:]
             settled_now[labels] = settled_now.get(labels, 0) + int(settle_count)
@@ -226,9 +225,9 @@ def tally(
             " newest_settled_at = to_timestamp(%s), updated_at = now() where relation = %s",
             (settled, candidate, candidate_xmax, newest_settled, t),
         )
-        if not small:
-            log.info("metrics: %s is being tallied for the first time (now through %s); its series appear"
-                     " once the rest is within one step (%s)", t, settled, tracked.step)
+        if not complete:
+            log.info("metrics: %s is still being tallied in steps (%s per scrape, through %s so far);"
+                     " its series return once the rest is within one step", t, tracked.step, settled or "-")
             return None
         counts = {(source, reason): int(count) for source, reason, count in conn.execute(
             "select source, reason, rows from ops.metrics_tally where relation = %s", (t,)).fetchall()}
@@ -236,6 +235,46 @@ def tally(
         counts[labels] = counts.get(labels, 0) + count
     newest = max((v for v in (newest_settled, newest_tail) if v is not None), default=None)
     return Tally(counts, newest)
+
+
+def _tail_is_small(conn: psycopg.Connection, tracked: Tracked, current: str | None, after: str | None) -> bool:
+    """Whether the rows above `after` are few enough to count on every scrape (at most TAIL_LIMIT).
+
+    A landing table settled within the hour has a small tail by construction (and, without an
+    index, a probe would cost a second scan); otherwise the probe stops after TAIL_LIMIT rows.
+    """
+    t, col, typ = tracked.table, tracked.column, tracked.sql_type
+    if tracked.is_time and after is not None and conn.execute(
+        "select %(current)s::timestamptz - %(after)s::timestamptz <= interval '1 hour'",
+        {"current": current, "after": after},
+    ).fetchone()[0]:
+        return True
+    after_sql = f"{col} > %(after)s::{typ}" if after is not None else "true"
+    return conn.execute(
+        f"select count(*) <= %(limit)s from (select from {t} where {after_sql}"  # noqa: S608
+        " limit %(limit)s + 1) probe",
+        {"after": after, "limit": TAIL_LIMIT},
+    ).fetchone()[0]
+
+
+def _count(conn: psycopg.Connection, tracked: Tracked, label_sql: Sequence[str], label_params: Mapping[str, object],
+           settled: str | None, upper: str | None, *, whole_tail: bool) -> list[tuple]:
+    """Per label group: rows up to `upper` (to settle), rows counted, newest settled and newest counted
+    value (time-ordered tables). Counts the whole tail above `settled`, or only up to `upper`."""
+    t, col, typ = tracked.table, tracked.column, tracked.sql_type
+    groups = list(label_sql) or ["''"]
+    lower_sql = f"{col} > %(settled)s::{typ}" if settled is not None else "true"
+    settle_filter = f"{col} <= %(upper)s::{typ}" if upper is not None else "false"
+    where = lower_sql if whole_tail else f"{lower_sql} and {settle_filter}"
+    newest_sql = "null, null"
+    if tracked.is_time:
+        newest_sql = (f"extract(epoch from max({col}) filter (where {settle_filter}))::float8,"
+                      f" extract(epoch from max({col}))::float8")
+    return conn.execute(
+        f"select {', '.join(groups)}, count(*) filter (where {settle_filter}), count(*), {newest_sql}"  # noqa: S608
+        f" from {t} where {where} group by {', '.join(str(i + 1) for i in range(len(groups)))}",
+        {**label_params, "settled": settled, "upper": upper},
+    ).fetchall()
 
 
 def remember_mark(conn: psycopg.Connection, name: str, at: float | None) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -61,26 +62,40 @@ def run_command(business_date: dt.datetime | None) -> None:
 @click.option("--host", default=None, help="Address to listen on (default: from DAGSTER_UI_URL).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: from DAGSTER_UI_URL).")
 def ui_command(host: str | None, port: int | None) -> None:
-    """Start the Dagster webserver and daemon (schedules, sensors, run queue) until Ctrl-C."""
+    """Start the Dagster webserver and daemon (schedules, sensors, run queue) until Ctrl-C, SIGTERM
+    or SIGHUP, which stop every process it started. `pantao stack status` lists it, `pantao stack
+    down` stops it."""
     from orchestration.lib.services import ServiceError, start_dagster
+    from pantao.processes import STOP_SIGNALS
+    from pantao.runfiles import registered
 
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+
+    for signum in STOP_SIGNALS:  # from here on a stop signal ends the loop below; nothing is left behind
+        signal.signal(signum, request_stop)
     settings = load_settings()
     url = urlparse(settings.dagster_ui_url)
     host = host or url.hostname or "127.0.0.1"
     port = port or url.port or 3000
     env = {**os.environ, **_environment(settings)}
+    if received:
+        return
     try:
         services = start_dagster(env, host, port)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Dagster UI: {services.url}  (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C stops it")
-    try:
-        while not services.exited():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        click.echo("stopping the webserver and the daemon")
-        services.stop()
-        return
-    exited = services.exited()
-    services.stop()
-    raise click.ClickException(f"{' and '.join(exited)} exited; see its output above")
+    with registered(settings.data_dir, "ui", address=services.url, pgid=services.group.pgid):
+        click.echo(f"Dagster UI: {services.url}  (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C stops it")
+        try:
+            while not received and not services.exited():
+                time.sleep(0.2)
+            reason = f"{received[0]} received" if received else f"{' and '.join(services.exited())} exited"
+            click.echo(f"{reason}: stopping the webserver, the daemon and the processes they started")
+        finally:
+            found = services.stop()
+    if not received:
+        raise click.ClickException(f"{' and '.join(services.exited())} exited; see its output above")
+    click.echo(f"stopped {len(found)} processes")

@@ -12,18 +12,30 @@ import json
 import logging
 import os
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
 
+from pantao import runfiles
 from pantao.files import open_private, private_dir, write_private_text
 from pantao.local_postgres import EmbeddedPostgres
-from pantao.processes import StackError, free_port, pid_alive, port_open
-from pantao.processes import wait_for_port as _wait_for_port
-from pantao.processes import wait_gone as _wait_gone
+from pantao.processes import StackError, free_port, pid_alive, port_open, wait_gone
+from pantao.runfiles import ServiceStatus
 
 log = logging.getLogger(__name__)
+
+
+def _wait_for_port(port: int, seconds: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if port_open(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise StackError(f"process exited with code {proc.returncode} before listening on port {port}")
+        time.sleep(0.05)
+    raise StackError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f} s")
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,9 +104,9 @@ class EmbeddedKafka:
             return False
         proc = psutil.Process(pid)
         proc.terminate()
-        if not _wait_gone(pid, "tansu", 10):
+        if not wait_gone(pid, "tansu", 10):
             proc.kill()
-            _wait_gone(pid, "tansu", 5)
+            wait_gone(pid, "tansu", 5)
         return True
 
     def info(self) -> KafkaInfo:
@@ -103,15 +115,6 @@ class EmbeddedKafka:
 
 # --------------------------------------------------------------------------------------------
 # The stack as a whole, with its state file
-
-
-@dataclass
-class ServiceStatus:
-    name: str
-    state: str  # running | stopped | stale
-    pid: int | None
-    address: str
-    detail: str = ""
 
 
 class LocalStack:
@@ -151,8 +154,10 @@ class LocalStack:
         self._save(state)
         return state
 
-    def down(self) -> list[str]:
-        stopped = []
+    def down(self) -> tuple[list[str], list[str]]:
+        """Stop the registered processes (`pantao.runfiles`: the UI, the BI server, a following
+        landing), then the broker and PostgreSQL: (what was stopped, notes on stale run files)."""
+        stopped, notes = runfiles.stop_all(self.data_dir)
         if self.kafka().stop():
             stopped.append("kafka")
         if self.postgres().stop():
@@ -163,34 +168,29 @@ class LocalStack:
                 state[name]["pid"] = None
         if state:
             self._save(state)
-        return stopped
+        return stopped, notes
 
     def status(self) -> list[ServiceStatus]:
+        """The two embedded servers, then every registered process (`pantao.runfiles`)."""
         state = self._state()
-        result = []
-        pg_saved = state.get("postgres")
-        pg = self.postgres()
-        pg_pid = pg.pid()
-        if pg_pid:
-            result.append(ServiceStatus("postgres", "running", pg_pid, pg.dsn(), f"data {pg.pgdata}"))
-        elif pg_saved and pg_saved.get("pid"):
-            result.append(ServiceStatus("postgres", "stale", pg_saved["pid"], pg.dsn(),
-                                        "recorded as running but the process is gone; `pantao stack up` restarts it"))
-        else:
-            result.append(ServiceStatus("postgres", "stopped", None, pg.dsn() if pg_saved else "-",
-                                        "initialized" if pg.initialized() else "not initialized"))
-        k_saved = state.get("kafka")
-        kafka = self.kafka()
-        k_pid = kafka.pid()
-        if k_pid:
-            result.append(ServiceStatus("kafka", "running", k_pid, kafka.bootstrap, "memory storage"))
-        elif k_saved and k_saved.get("pid"):
-            result.append(ServiceStatus("kafka", "stale", k_saved["pid"], kafka.bootstrap,
-                                        "recorded as running but the process is gone (topics are lost); "
-                                        "`pantao stack up` restarts it"))
-        else:
-            result.append(ServiceStatus("kafka", "stopped", None, kafka.bootstrap if k_saved else "-", ""))
-        return result
+        pg, kafka = self.postgres(), self.kafka()
+        return [
+            _server_status("postgres", pg.pid(), state.get("postgres"), pg.dsn(), f"data {pg.pgdata}",
+                           "initialized" if pg.initialized() else "not initialized", ""),
+            _server_status("kafka", kafka.pid(), state.get("kafka"), kafka.bootstrap, "memory storage", "",
+                           " (topics are lost)"),
+            *runfiles.statuses(self.data_dir),
+        ]
+
+
+def _server_status(name: str, pid: int | None, saved: dict | None, address: str, running: str, stopped: str,
+                   lost: str) -> ServiceStatus:
+    if pid:
+        return ServiceStatus(name, "running", pid, address, running)
+    if saved and saved.get("pid"):
+        return ServiceStatus(name, "stale", saved["pid"], address,
+                             f"recorded as running but the process is gone{lost}; `pantao stack up` restarts it")
+    return ServiceStatus(name, "stopped", None, address if saved else "-", stopped)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from pantao.stack import LocalStack, StackError
 
 @click.group("stack")
 def stack() -> None:
-    """Start, stop and inspect the embedded PostgreSQL and Kafka-protocol broker."""
+    """Start, stop and inspect the embedded PostgreSQL and Kafka-protocol broker, and see and stop
+    the long-running pantao processes (UI, BI server, following landing) of this data directory."""
 
 
 @stack.command("up")
@@ -37,17 +38,21 @@ def up() -> None:
 
 @stack.command("down")
 def down() -> None:
-    """Stop every embedded service; nothing is left running."""
-    stopped = LocalStack(load_settings().data_dir).down()
+    """Stop everything of this data directory: the registered processes (`pantao ui`, the BI
+    server, a following landing), the broker and PostgreSQL."""
+    stopped, notes = LocalStack(load_settings().data_dir).down()
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    for note in notes:
+        click.echo(note)
 
 
 @stack.command("status")
 def status() -> None:
-    """Show each embedded service: running, stopped, or stale (recorded but gone). Exit 1 if stale."""
+    """Show the embedded servers and the registered processes (run/*.json): running, stopped, or
+    stale (recorded but gone). Exit 1 if anything is stale or unreadable."""
     rows = LocalStack(load_settings().data_dir).status()
     for row in rows:
         pid = f"pid {row.pid}" if row.pid else "-"
         click.echo(f"{row.name:<9} {row.state:<8} {pid:<11} {row.address}  {row.detail}".rstrip())
-    if any(row.state == "stale" for row in rows):
+    if any(row.state in ("stale", "unreadable") for row in rows):
         sys.exit(1)

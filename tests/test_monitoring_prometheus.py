@@ -1,8 +1,8 @@
 """A real Prometheus (Debian package `prometheus`) scrapes the exporter and loads our rules.
 
-These tests need /usr/bin/prometheus and /usr/bin/promtool. `.ci/run` installs the package when
-it is missing; when it still is not there the tests FAIL with that reason rather than skip, so
-CI cannot pass without having checked the shipped configuration.
+These tests need /usr/bin/prometheus and /usr/bin/promtool. `make test` installs the package when
+it is missing (.ci/system-packages); when pytest runs on its own without it, the tests FAIL with
+that reason rather than skip, so CI cannot pass without having checked the shipped configuration.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ RULES = PROMETHEUS_DIR / "rules" / "pantao.yml"
 def binary(name: str) -> str:
     path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
     if path is None:
-        pytest.fail(f"{name} is not installed: install the Debian package `prometheus` "
-                    "(`apt-get install -y prometheus`; .ci/run does this) — these checks must not be skipped")
+        pytest.fail(f"{name} is not installed: run `bash .ci/system-packages test` as root (`make test` does),"
+                    " which installs the Debian package `prometheus` — these checks must not be skipped")
     return path
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from orchestration.lib.instance import REPO_ROOT, WORKSPACE_YAML
+from pantao.processes import ProcessGroup
 
 
 class ServiceError(RuntimeError):
@@ -33,6 +32,10 @@ def executable(name: str) -> str:
 
 @dataclass
 class DagsterServices:
+    """The webserver and the daemon in one process group (pantao.processes.ProcessGroup): their code
+    servers and run workers live there too, and all of them die with the process that started them."""
+
+    group: ProcessGroup
     webserver: subprocess.Popen
     daemon: subprocess.Popen
     url: str
@@ -44,21 +47,15 @@ class DagsterServices:
     def exited(self) -> list[str]:
         return [name for name, proc in self.processes.items() if proc.poll() is not None]
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGINT first (both shut down cleanly and release their locks), then kill what is left."""
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        for proc in self.processes.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    def stop(self) -> list[str]:
+        """SIGINT to the whole group (the webserver, the daemon, their code servers and run workers
+        shut down cleanly and release their locks), SIGKILL for what is left after the grace period.
+        Returns the processes it found."""
+        return self.group.stop()
 
 
-def start_dagster(env: dict[str, str], host: str, port: int, output: IO | None = None) -> DagsterServices:
+def start_dagster(env: dict[str, str], host: str, port: int, output: IO | None = None,
+                  grace_seconds: float = 20.0) -> DagsterServices:
     """Start `dagster-webserver` and `dagster-daemon run` on the repository's workspace.yaml.
 
     `env` must hold DAGSTER_HOME (with dagster.yaml) and PANTAO_DAGSTER_PG_URL; both processes load
@@ -68,6 +65,7 @@ def start_dagster(env: dict[str, str], host: str, port: int, output: IO | None =
     kwargs = {"cwd": REPO_ROOT, "env": env, "stdin": subprocess.DEVNULL}
     if output is not None:
         kwargs.update(stdout=output, stderr=subprocess.STDOUT)
-    webserver = subprocess.Popen([executable("dagster-webserver"), "-h", host, "-p", str(port), *workspace], **kwargs)
-    daemon = subprocess.Popen([executable("dagster-daemon"), "run", *workspace], **kwargs)
-    return DagsterServices(webserver, daemon, f"http://{host}:{port}")
+    group = ProcessGroup(grace_seconds)
+    webserver = group.start([executable("dagster-webserver"), "-h", host, "-p", str(port), *workspace], **kwargs)
+    daemon = group.start([executable("dagster-daemon"), "run", *workspace], **kwargs)
+    return DagsterServices(group, webserver, daemon, f"http://{host}:{port}")

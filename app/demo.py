@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,12 +27,36 @@ from pathlib import Path
 
 import click
 
+from pantao import runfiles
 from pantao.db import connect, redact
 from pantao.files import open_private, private_dir
 from pantao.settings import Settings, load_settings
 from pantao.stack import Endpoints, resolve_endpoints
 
 DEMO_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reporting", "reports")
+
+
+STREAM_NOUNS = {"orders": "order events", "customers": "customer updates", "feedback": "ratings"}
+
+
+def simulated_summary(truth: dict) -> str:
+    """What the simulator made, each count named: orders split by whether they were cancelled."""
+    days = [day["chain"] for day in truth["daily"].values()]
+    kept = sum(day["orders_count"] for day in days)
+    cancelled = sum(day["cancelled_orders_count"] for day in days)
+    counts = truth.get("counts", {})
+    return (f"{kept + cancelled:,} orders ({kept:,} not cancelled, {cancelled:,} cancelled),"
+            f" {counts.get('calls', 0):,} calls, {counts.get('customers', 0):,} customers")
+
+
+def published_summary(published: dict[str, int], topics: dict[str, str], counts: dict) -> str:
+    """Messages per topic, and how many of them are bad on purpose (the landing must cope)."""
+    parts = [f"{n:,} {STREAM_NOUNS.get(stream, 'messages')} to topic {topics.get(stream, stream)}"
+             for stream, n in published.items()]
+    malformed = sum(n for source, n in counts.get("malformed", {}).items() if source.startswith("kafka:"))
+    duplicates = sum(counts.get("duplicates", {}).values())
+    return (", ".join(parts) + f"\n    of which {malformed:,} malformed (to be quarantined)"
+            f" and {duplicates:,} duplicates (to be counted once)")
 
 
 @contextmanager
@@ -96,12 +121,13 @@ def _run_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
 RUN_TIMEOUT_SECONDS = 3600
 
 
-def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
-    """Run the Dagster graph in-process (`pantao run`), streaming its progress."""
+def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> str | None:
+    """Run the Dagster graph in-process (`pantao run`), streaming its progress; returns the run id."""
     cmd = [sys.executable, "-m", "pantao.cli", "run", "--date", business_date.isoformat()]
     log_path = settings.data_dir / "logs" / f"demo-run-{business_date}.log"
     private_dir(log_path.parent)
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    run_id = None
     with open_private(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
         cmd, env=_run_env(settings, endpoints), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace",
@@ -109,6 +135,8 @@ def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
+            started = _RUN_LINE.match(line)
+            run_id = started["run_id"] if started else run_id
             shown = _progress_line(line)
             if shown:
                 click.echo(shown)
@@ -118,21 +146,42 @@ def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date
     click.echo(f"    full log: {log_path}")
     if proc.returncode != 0:
         raise click.ClickException(f"the pipeline run failed (exit {proc.returncode}); see {log_path}")
+    return run_id
 
 
 _STEP_EVENT = re.compile(r" - (?P<step>[\w.]+) - (?P<event>STEP_START|STEP_FAILURE) - ")
-_RUN_SUMMARY = ("run ", "materialized ", "checks: ", "failed step ", "details: ")
+_RUN_LINE = re.compile(r"^run (?P<run_id>[0-9a-f-]{36}) for ")
+_MATERIALIZED = re.compile(r"^materialized (?P<count>\d+) assets: (?P<keys>.*)$")
+_RUN_SUMMARY = ("run ", "checks: ", "failed step ")
 
 
 def _progress_line(line: str) -> str | None:
-    """What of the run's output a person watching the demo wants: steps starting, failures, the summary."""
+    """What of the run's output a person watching the demo wants: steps starting, failures, the summary.
+
+    The list of materialized assets is summarised by layer; the run's UI link is left out here
+    (the demo ends by saying where the run can be seen, depending on whether the UI runs).
+    """
     match = _STEP_EVENT.search(line)
     if match:
         verb = "running" if match["event"] == "STEP_START" else "FAILED"
         return f"    {verb} {match['step']}"
+    materialized = _MATERIALIZED.match(line.rstrip())
+    if materialized:
+        return f"    materialized {materialized['count']} assets: {summarise_assets(materialized['keys'].split(', '))}"
     if line.startswith(_RUN_SUMMARY):
-        return "    " + line.rstrip()[:300]
+        return "    " + line.rstrip()
     return None
+
+
+def summarise_assets(keys: list[str]) -> str:
+    """`raw/orders, raw/customers, marts/orders, csv_extracts` -> `raw 2, marts 1, csv_extracts`:
+    how many per layer (the first part of the key), in run order; assets outside a layer by name."""
+    parts: dict[str, int] = {}
+    for key in (key.strip() for key in keys):
+        if key and key != "-":
+            layer = key.split("/", 1)[0] if "/" in key else key
+            parts[layer] = parts.get(layer, 0) + ("/" in key)
+    return ", ".join(f"{name} {count}" if count else name for name, count in parts.items()) or "none"
 
 
 def print_morning_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> None:
@@ -158,43 +207,61 @@ def last_day_figures(database_url: str, business_date: dt.date) -> dict | None:
         return dict(zip([c.name for c in cur.description], row, strict=True))
 
 
-def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date, truth: dict) -> None:
+# label, daily_kpis column, format: each is checked against the simulator's truth
+FIGURES = [
+    ("orders, not cancelled", "orders_count", "{:,.0f}"),
+    ("orders cancelled", "cancelled_orders_count", "{:,.0f}"),
+    ("revenue, RUB", "revenue_amount", "{:,.2f}"),
+    ("average check, RUB", "average_check_amount", "{:,.2f}"),
+    ("repeat customers", "repeat_customers_count", "{:,.0f}"),
+    ("calls offered", "calls_offered_count", "{:,.0f}"),
+    ("missed-call rate", "missed_call_rate", "{:.1%}"),
+    ("ASA, s", "asa_seconds", "{:.1f}"),
+    ("service level ({seconds} s)", "service_level", "{:.1%}"),
+    ("operator occupancy", "occupancy", "{:.1%}"),
+    ("CSAT (share 4-5)", "csat_share", "{:.1%}"),
+]
+
+
+def print_summary(settings: Settings, endpoints: Endpoints, business_date: dt.date, truth: dict,
+                  run_id: str | None) -> None:
     figures = last_day_figures(endpoints.database_url, business_date)
     expected = truth["daily"][business_date.isoformat()]["chain"]
     click.echo("")
-    click.echo(click.style(f"Key figures for {business_date} (chain), from marts.daily_kpis:", bold=True))
+    click.echo(click.style(f"Key figures for {business_date}, whole chain, from marts.daily_kpis:", bold=True))
     if figures is None:
         raise click.ClickException(f"marts.daily_kpis has no chain row for {business_date}")
-    rows = [
-        ("orders", "orders_count", "{:.0f}"),
-        ("revenue, RUB", "revenue_amount", "{:,.2f}"),
-        ("average check, RUB", "average_check_amount", "{:,.2f}"),
-        ("repeat customers", "repeat_customers_count", "{:.0f}"),
-        ("calls offered", "calls_offered_count", "{:.0f}"),
-        ("missed-call rate", "missed_call_rate", "{:.1%}"),
-        ("ASA, s", "asa_seconds", "{:.1f}"),
-        (f"service level ({settings.service_level_seconds} s)", "service_level", "{:.1%}"),
-        ("operator occupancy", "occupancy", "{:.1%}"),
-        ("CSAT (share 4-5)", "csat_share", "{:.1%}"),
-    ]
     mismatches = 0
-    for label, column, fmt in rows:
+    for label, column, fmt in FIGURES:
         value, truth_value = figures.get(column), expected.get(column)
         same = value is None and truth_value is None or (
             value is not None and truth_value is not None and abs(float(value) - float(truth_value)) < 1e-6
         )
         mismatches += not same
         shown = fmt.format(float(value)) if value is not None else "-"
+        label = label.format(seconds=settings.service_level_seconds)
         click.echo(f"  {label:<22} {shown:>14}   {'= simulator truth' if same else 'DIFFERS from truth'}")
-    report_dir = settings.reports_dir / business_date.isoformat()
-    click.echo("")
-    click.echo(f"Daily report:   {report_dir / 'report.html'}" if report_dir.exists() else "Daily report:   (not built)")
-    click.echo(f"Database:       {redact(endpoints.database_url)}   (schemas marts, reporting)")
-    click.echo(f"Kafka:          {endpoints.kafka_bootstrap}")
-    click.echo("Dagster UI:     `make ui` or `.venv/bin/pantao ui`, then open " + settings.dagster_ui_url)
-    click.echo("Stop the stack: `.venv/bin/pantao stack down`")
+    click.echo("  (revenue and the average check are of the orders not cancelled)")
+    print_where_to_look(settings, endpoints, business_date, run_id)
     if mismatches:
         raise click.ClickException(f"{mismatches} figure(s) differ from the simulator's truth")
+
+
+def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date: dt.date, run_id: str | None) -> None:
+    """Files that exist and services that run; what is not running is named with the command that starts it."""
+    report = settings.reports_dir / business_date.isoformat() / "report.html"
+    click.echo("")
+    click.echo(f"Daily report:   {report}" if report.exists() else "Daily report:   (not built)")
+    click.echo(f"PostgreSQL:     {redact(endpoints.database_url)}   (running; schemas marts, reporting)")
+    click.echo(f"Kafka:          {endpoints.kafka_bootstrap}   (running)")
+    ui = runfiles.running(settings.data_dir, "ui")
+    run_path = f"/runs/{run_id}" if run_id else ""
+    if ui is not None:
+        click.echo(f"Dagster UI:     {ui.address}{run_path}   (`pantao ui` runs, pid {ui.pid})")
+    else:
+        click.echo("Dagster UI:     not running; `.venv/bin/pantao ui` starts it"
+                   + (f" (this run: {run_id})" if run_id else ""))
+    click.echo("What runs:      `.venv/bin/pantao stack status`; stop it all: `.venv/bin/pantao stack down`")
 
 
 @click.command("demo")
@@ -207,6 +274,8 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
     import simulator
     from pantao.prepare import prepare
 
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # the steps below say what happens; -v shows more
+        logging.getLogger().setLevel(logging.WARNING)
     configured = load_settings()
     if not (configured.uses_embedded_postgres and configured.uses_embedded_kafka):
         click.echo("note: the demo resets its data, so it ignores DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS "
@@ -228,18 +297,16 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
         simulator.write_outputs(simulator.generate(config), sim_dir)
         truth = json.loads((sim_dir / "truth.json").read_text())
         last_day = dt.date.fromisoformat(max(truth["daily"]))
-        counts = truth.get("counts", {})
-        click.echo(f"    {counts.get('calls', '?')} calls, {sum(truth['daily'][d]['chain']['orders_count'] for d in truth['daily'])}"
-                   f" orders, files in {sim_dir}")
+        click.echo(f"    {simulated_summary(truth)}; files in {sim_dir}")
     with step("Publishing the events to the Kafka topics"):
         published = simulator.publish_to_kafka(sim_dir, endpoints.kafka_bootstrap, base.topics)
-        click.echo("    " + ", ".join(f"{topic}: {n}" for topic, n in published.items()))
+        click.echo(f"    {published_summary(published, base.topics, truth.get('counts', {}))}")
 
     settings = demo_settings(base, sim_dir)
     with step("Preparing schemas, roles and the dbt manifest"):
         prepare(settings, endpoints.database_url)
     with step(f"Running the pipeline in Dagster for {last_day} (landing → dbt marts → reports)"):
-        materialize(settings, endpoints, last_day)
+        run_id = materialize(settings, endpoints, last_day)
     if not settings.telegram_bot_token:
         print_morning_summary(settings, endpoints, last_day)
-    print_summary(settings, endpoints, last_day, truth)
+    print_summary(settings, endpoints, last_day, truth, run_id)
