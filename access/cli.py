@@ -36,6 +36,19 @@ def _fail(exc: AccessError) -> None:
     raise click.ClickException(str(exc)) from exc
 
 
+def _follow_in_bi(database_url: str, name: str) -> None:
+    """The person's Superset account follows their login (created, re-roled, removed), if BI is set up here."""
+    from bi.provision import ProvisionError, sync_after_user_change
+
+    try:
+        note = sync_after_user_change(load_settings(), database_url, name)
+    except (ProvisionError, AccessError) as exc:
+        raise click.ClickException(f"the database login is done, but the BI account was not: {exc}; "
+                                   "`pantao bi up` retries every account") from exc
+    if note:
+        click.echo(note)
+
+
 @click.group("users")
 def users() -> None:
     """Add, remove and scope the people who may read the data (logins in PostgreSQL)."""
@@ -63,6 +76,7 @@ def add(name: str, role: str, operator_extension: str | None, restaurants: str |
     click.echo(f"added {name} ({role})")
     if not password_stdin:
         click.echo(f"password (shown once, store it now): {password}")
+    _follow_in_bi(database_url, name)
 
 
 @users.command("remove")
@@ -75,6 +89,7 @@ def remove(name: str) -> None:
     except AccessError as exc:
         _fail(exc)
     click.echo(f"removed {name}; open sessions ended: {ended}")
+    _follow_in_bi(database_url, name)
 
 
 @users.command("list")
@@ -106,6 +121,7 @@ def set_role(name: str, role: str) -> None:
     except AccessError as exc:
         _fail(exc)
     click.echo(f"{name} is now {role}")
+    _follow_in_bi(database_url, name)
 
 
 @users.command("set-scope")

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from access import sql as ddl
+from access import sql_checks as checks
 from access.views import ReportingView, reporting_views
 from pantao.db import connect
 from pantao.domain import GROUP_ROLES
@@ -174,7 +175,7 @@ def _grant_access_schema(conn: psycopg.Connection) -> None:
     ]
     for statement in statements:
         conn.execute(sql.SQL(statement).format(owner=owner, reader=reader, admin=admin))
-    for signature in (*ddl.PUBLIC_FUNCTIONS, *ddl.INTERNAL_FUNCTIONS):
+    for signature in (*ddl.PUBLIC_FUNCTIONS, *ddl.INTERNAL_FUNCTIONS, *checks.CHECK_FUNCTIONS):
         conn.execute(sql.SQL("alter function " + signature + " owner to {}").format(owner))
         conn.execute(sql.SQL("revoke all on function " + signature + " from public"))
     for signature in ddl.PUBLIC_FUNCTIONS:
@@ -209,6 +210,7 @@ def ensure_access_schema(settings: Settings, database_url: str) -> None:
             (secrets.token_bytes(32),),
         )
         conn.execute(ddl.VIEWER)
+        conn.execute(checks.CHECKS)
         conn.execute(ddl.FUNCTIONS)
         _grant_access_schema(conn)
         _apply_role_limits(conn, settings)

@@ -7,12 +7,13 @@ the same function that makes the change (administrators cannot write or edit the
 
 The SQL works on PostgreSQL 14 to 18: nothing here needs 16's role-grant options or
 `createrole_self_grant` (see access/migrate.py for the one grant that differs by version, and
-docs/access.md for what CREATEROLE means before 16).
+docs/access.md for what CREATEROLE means before 16). The argument checks these functions call
+are in access/sql_checks.py.
 """
 
 from __future__ import annotations
 
-from pantao.domain import GROUP_ROLES
+from pantao.domain import BI_LOGIN_PREFIX, BI_ROLES, GROUP_ROLES
 
 REPORTING_OWNER = "crm_reporting_owner"
 USER_ADMIN = "crm_user_admin"
@@ -25,12 +26,13 @@ RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", *SQL_ROLE_WORDS)
 # Schemas no one but administrators (marts) and the pipeline may read.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "ops")
 
-_ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
+ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
+_BI_ROLE_LIST = ", ".join(f"'{r}'" for r in BI_ROLES)
 
 TABLES = f"""
 create table if not exists access.users (
     username           text primary key,
-    role               text not null check (role in ({_ROLE_LIST})),
+    role               text not null check (role in ({ROLE_LIST})),
     operator_extension text,
     restaurant_ids     int[],
     telegram_id        bigint unique,
@@ -51,7 +53,7 @@ create table if not exists access.audit_log (
 comment on table access.audit_log is 'Every change to users and their scopes: who (actor), what (action, target, details), when (at).';
 
 create table if not exists access.role_limits (
-    role                      text primary key check (role in ({_ROLE_LIST})),
+    role                      text primary key check (role in ({ROLE_LIST})),
     statement_timeout_seconds integer not null check (statement_timeout_seconds between 0 and 86400),
     connection_limit          integer not null check (connection_limit >= -1)
 );
@@ -88,71 +90,6 @@ _FUNCTION_HEADER = (
 )
 
 FUNCTIONS = f"""
-create or replace function access._check_username(p_username text) returns void
-language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-begin
-    if p_username is null or p_username !~ '^[a-z_][a-z0-9_]{{0,62}}$' then
-        raise exception 'invalid user name %: use 1-63 lowercase letters, digits or underscores, starting with a letter or underscore',
-            coalesce(quote_literal(p_username), 'null') using errcode = '22023';
-    end if;
-    if p_username like 'pg\\_%' or p_username = any(array[{", ".join(f"'{n}'" for n in RESERVED_NAMES)}]) then
-        raise exception 'user name % is reserved; pick another one', p_username using errcode = '22023';
-    end if;
-end $$;
-
--- A SCRAM-SHA-256 verifier as PostgreSQL stores it and libpq's PQencryptPasswordConn makes it:
--- SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, base64 fields, 32-byte keys.
--- Anything else would be taken by CREATE ROLE ... PASSWORD as a clear-text password.
-create or replace function access._check_verifier(p_verifier text) returns void
-language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-declare
-    parts text[];
-    valid boolean := false;
-begin
-    parts := regexp_match(coalesce(p_verifier, ''),
-        '^SCRAM-SHA-256\\$([0-9]{{1,9}}):([A-Za-z0-9+/]+={{0,2}})\\$([A-Za-z0-9+/]+={{0,2}}):([A-Za-z0-9+/]+={{0,2}})$');
-    if parts is not null then
-        begin
-            valid := parts[1]::int >= 4096
-                 and length(decode(parts[2], 'base64')) >= 16
-                 and length(decode(parts[3], 'base64')) = 32
-                 and length(decode(parts[4], 'base64')) = 32;
-        exception when others then
-            valid := false;  -- not base64 after all
-        end;
-    end if;
-    if not valid then
-        -- never echo the value: it is a password or the next thing to one
-        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, at least 4096 iterations, as libpq''s PQencryptPasswordConn makes it), never in clear text; the pantao CLI computes it'
-            using errcode = '22023';
-    end if;
-end $$;
-
-create or replace function access._check_scope(p_role text, p_operator_extension text, p_restaurant_ids int[])
-returns void language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-begin
-    if p_role is null or p_role <> all(array[{_ROLE_LIST}]) then
-        raise exception 'invalid role %: use one of {", ".join(GROUP_ROLES)}', coalesce(quote_literal(p_role), 'null')
-            using errcode = '22023';
-    end if;
-    if p_operator_extension is not null and p_operator_extension !~ '^[0-9]{{1,10}}$' then
-        raise exception 'invalid operator extension %: use the PBX extension digits, e.g. 101', quote_literal(p_operator_extension)
-            using errcode = '22023';
-    end if;
-    if p_role = 'crm_operator' and p_operator_extension is null then
-        raise exception 'an operator needs their PBX extension (--operator EXT): it decides which rows they see'
-            using errcode = '22023';
-    end if;
-    if coalesce(cardinality(p_restaurant_ids), 0) > 0 then
-        if p_role <> 'crm_manager' then
-            raise exception 'restaurants limit only managers (role crm_manager), not %', p_role using errcode = '22023';
-        end if;
-        if exists (select 1 from unnest(p_restaurant_ids) id where id is null or id < 1) then
-            raise exception 'restaurant ids must be positive integers, got %', p_restaurant_ids using errcode = '22023';
-        end if;
-    end if;
-end $$;
-
 create or replace function access._audit(p_action text, p_target text, p_details jsonb) returns void
 language sql security definer set search_path = pg_catalog, pg_temp as $$
     insert into access.audit_log (actor, action, target, details) values (session_user, p_action, p_target, p_details);
@@ -177,18 +114,23 @@ create or replace function access._apply_limits(p_username text) returns void
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 declare
     lim access.role_limits;
+    login text;
 begin
     select l.* into lim from access.users u join access.role_limits l on l.role = u.role where u.username = p_username;
     if lim.role is null then
         raise exception 'no limits recorded for the role of user %: run `pantao prepare`', p_username
             using errcode = '55000';
     end if;
-    execute format('alter role %I connection limit %s', p_username, lim.connection_limit);
-    if lim.statement_timeout_seconds = 0 then
-        execute format('alter role %I reset statement_timeout', p_username);
-    else
-        execute format('alter role %I set statement_timeout = %L', p_username, lim.statement_timeout_seconds || 's');
-    end if;
+    -- the person's login and, if they have one, the BI login Superset connects as on their behalf
+    foreach login in array array[p_username, '{BI_LOGIN_PREFIX}' || p_username] loop
+        continue when not exists (select 1 from pg_roles where rolname = login);
+        execute format('alter role %I connection limit %s', login, lim.connection_limit);
+        if lim.statement_timeout_seconds = 0 then
+            execute format('alter role %I reset statement_timeout', login);
+        else
+            execute format('alter role %I set statement_timeout = %L', login, lim.statement_timeout_seconds || 's');
+        end if;
+    end loop;
 end $$;
 
 create or replace function access.add_user(
@@ -223,6 +165,72 @@ begin
         'restaurant_ids', nullif(p_restaurant_ids, '{{}}'), 'telegram_id', p_telegram_id));
 end $$;
 
+-- A person's BI login ('{BI_LOGIN_PREFIX}' || name): what Superset connects as on their behalf, with
+-- `-c role=<name>` at connect time. It holds nothing itself and may act as that one person only,
+-- so whatever Superset runs for them sees exactly what their own login sees; RESET ROLE returns
+-- to the person, SET ROLE NONE to a role that may read nothing (docs/access.md).
+create or replace function access.set_bi_login(p_username text, p_password_verifier text) returns text
+{_FUNCTION_HEADER} as $$
+declare
+    rec access.users;
+    login text := '{BI_LOGIN_PREFIX}' || p_username;
+begin
+    rec := access._require_user(p_username);
+    if rec.role <> all(array[{_BI_ROLE_LIST}]) then
+        raise exception 'user % is %, and only {", ".join(BI_ROLES)} get a BI account', p_username, rec.role
+            using errcode = '22023';
+    end if;
+    if length(login) > 63 then
+        raise exception 'user name % is too long for a BI login (at most {63 - len(BI_LOGIN_PREFIX)} characters)', p_username
+            using errcode = '22023';
+    end if;
+    perform access._check_verifier(p_password_verifier);
+    begin
+        if exists (select 1 from pg_roles where rolname = login) then
+            execute format('alter role %I login noinherit password %L', login, p_password_verifier);
+        else
+            execute format('create role %I login noinherit password %L', login, p_password_verifier);
+            perform access._audit('bi_login_added', p_username, jsonb_build_object('login', login));
+        end if;
+    exception when others then
+        -- raised afresh so the error's CONTEXT does not quote the verifier (see add_user)
+        raise exception 'could not set BI login %: %', login, sqlerrm using errcode = sqlstate;
+    end;
+    -- A NOINHERIT member takes none of the person's privileges and may SET ROLE to them: on 16+
+    -- a plain grant's INHERIT option follows the member's NOINHERIT, before 16 the attribute rules.
+    if not exists (select 1 from pg_auth_members m where m.roleid = to_regrole(quote_ident(p_username))
+                   and m.member = to_regrole(quote_ident(login))) then
+        execute format('grant %I to %I', p_username, login);
+    end if;
+    perform access._apply_limits(p_username);
+    return login;
+end $$;
+
+create or replace function access._drop_bi_login(p_username text) returns integer
+{_FUNCTION_HEADER} as $$
+declare
+    login text := '{BI_LOGIN_PREFIX}' || p_username;
+    ended integer;
+begin
+    if not exists (select 1 from pg_roles where rolname = login) then
+        return 0;
+    end if;
+    execute format('alter role %I nologin', login);
+    select count(*) filter (where t) into ended from (
+        select pg_terminate_backend(pid, 5000) as t from pg_stat_activity where usename = login
+    ) s;
+    execute format('drop role %I', login);
+    perform access._audit('bi_login_removed', p_username, jsonb_build_object('login', login, 'sessions_terminated', ended));
+    return ended;
+end $$;
+
+create or replace function access.drop_bi_login(p_username text) returns integer
+{_FUNCTION_HEADER} as $$
+begin
+    perform access._require_user(p_username);
+    return access._drop_bi_login(p_username);
+end $$;
+
 create or replace function access.remove_user(p_username text) returns integer
 {_FUNCTION_HEADER} as $$
 declare
@@ -234,6 +242,7 @@ begin
     if p_username = session_user then
         raise exception 'you cannot remove yourself (%); ask another administrator', p_username using errcode = '42501';
     end if;
+    perform access._drop_bi_login(p_username);
     -- Close the door first: no new logins, no group privileges for sessions still open.
     execute format('alter role %I nologin', p_username);
     for grp in
@@ -271,6 +280,9 @@ begin
         case when p_role = 'crm_manager' then old.restaurant_ids end);
     if old.role = p_role then
         return;
+    end if;
+    if p_role <> all(array[{_BI_ROLE_LIST}]) then
+        perform access._drop_bi_login(p_username);
     end if;
     execute format('revoke %I from %I', old.role, p_username);
     execute format('grant %I to %I', p_role, p_username);
@@ -326,12 +338,12 @@ PUBLIC_FUNCTIONS = (
     "access.remove_user(text)",
     "access.set_user_role(text, text)",
     "access.set_user_scope(text, jsonb)",
+    "access.set_bi_login(text, text)",
+    "access.drop_bi_login(text)",
 )
 INTERNAL_FUNCTIONS = (
-    "access._check_username(text)",
-    "access._check_verifier(text)",
     "access._apply_limits(text)",
-    "access._check_scope(text, text, int[])",
     "access._audit(text, text, jsonb)",
     "access._require_user(text)",
+    "access._drop_bi_login(text)",
 )

@@ -19,7 +19,7 @@ import psycopg
 
 from access.sql import RESERVED_NAMES
 from pantao.db import connect
-from pantao.domain import GROUP_ROLES
+from pantao.domain import BI_LOGIN_PREFIX, GROUP_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,26 @@ def add_user(
     )
     log.info("added user %s (%s)", username, role)
     return password
+
+
+def set_bi_login(database_url: str, username: str, password: str) -> str:
+    """Create or update the person's BI login (what Superset connects as for them); returns its name.
+
+    The database refuses operators and unknown users; the password arrives as a SCRAM verifier.
+    """
+    validate_username(username)
+    login = BI_LOGIN_PREFIX + username
+    with connect(database_url, autocommit=True) as conn:
+        verifier = conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
+    _call(database_url, "select access.set_bi_login(%s, %s)", (username, verifier))
+    log.info("BI login %s is in place", login)
+    return login
+
+
+def drop_bi_login(database_url: str, username: str) -> int:
+    """Drop the person's BI login if they have one (their own login stays); returns sessions ended."""
+    validate_username(username)
+    return int(_call(database_url, "select access.drop_bi_login(%s)", (username,))[0][0])
 
 
 def remove_user(database_url: str, username: str) -> int:

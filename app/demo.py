@@ -261,6 +261,13 @@ def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date:
     else:
         click.echo("Dagster UI:     not running; `.venv/bin/pantao ui` starts it"
                    + (f" (this run: {run_id})" if run_id else ""))
+    bi = runfiles.running(settings.data_dir, "bi")
+    if bi is not None:
+        click.echo(f"Dashboards:     {bi.address}   (Superset runs, pid {bi.pid}; sign in with your database login)")
+    else:
+        click.echo(f"Dashboards:     not running; `.venv/bin/pantao bi up` starts them (the first start installs "
+                   f"Superset) on http://127.0.0.1:{settings.bi_port}; sign in with a login from "
+                   "`.venv/bin/pantao users add NAME --role crm_analyst`")
     click.echo("What runs:      `.venv/bin/pantao stack status`; stop it all: `.venv/bin/pantao stack down`")
 
 
@@ -269,7 +276,8 @@ def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date:
 @click.option("--restaurants", default=8, show_default=True, help="Restaurants in the simulated chain.")
 @click.option("--seed", default=2026, show_default=True, help="Simulation seed (same seed, same data).")
 @click.option("--keep", is_flag=True, help="Do not reset the demo's schemas and topics first.")
-def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
+@click.option("--bi", "with_bi", is_flag=True, help="Also start the Superset dashboards (`pantao bi up`).")
+def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bool) -> None:
     """Run the whole system end to end on the embedded stack and print the key figures."""
     import simulator
     from pantao.prepare import prepare
@@ -310,3 +318,8 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool) -> None:
     if not settings.telegram_bot_token:
         print_morning_summary(settings, endpoints, last_day)
     print_summary(settings, endpoints, last_day, truth, run_id)
+    if with_bi:
+        with step("Starting the dashboards (Superset on the reporting views)"):
+            # a child process, as `pantao run` is: the BI package loads only when asked for
+            subprocess.run([sys.executable, "-m", "pantao.cli", "bi", "up"], env=_run_env(settings, endpoints),
+                           check=True)

@@ -80,11 +80,11 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
 @ingest.command("pbx")
 @click.option("--source", type=click.Choice(["files", "db", "api"]), default=None,
               help="Where the call data comes from. Default: PBX_SOURCE.")
-@click.option("--since", default=None, help="Start of the window (ISO date or datetime, PBX local time).")
+@click.option("--since", default=None, help="Start of the window (ISO date or datetime, BUSINESS_TIMEZONE time).")
 @click.option("--until", default=None, help="End of the window (exclusive).")
 def pbx_command(source: str | None, since: str | None, until: str | None) -> None:
     """Land FreePBX CDRs, queue_log events and the operator directory."""
-    from ingestion.pbx import land_pbx
+    from ingestion.pbx import PbxFileGapError, land_pbx
     from ingestion.pbx.api import FreePbxApiError
     from ingestion.pbx.db import PbxDatabaseError
     from ingestion.schema import ensure_raw_schema
@@ -95,5 +95,8 @@ def pbx_command(source: str | None, since: str | None, until: str | None) -> Non
     try:
         result = land_pbx(settings, endpoints.database_url, source=source, since=since, until=until)
     except (FreePbxApiError, PbxDatabaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except PbxFileGapError as exc:  # everything reachable landed; the loss must still fail the command
+        click.echo(str(exc.result))
         raise click.ClickException(str(exc)) from None
     click.echo(str(result))

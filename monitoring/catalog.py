@@ -78,6 +78,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("pantao_kpi_asa_seconds", "gauge", (), "Average speed of answer (asa_seconds)."),
     MetricSpec("pantao_kpi_service_level_ratio", "gauge", (), "Service level (service_level)."),
     MetricSpec("pantao_kpi_csat_mean", "gauge", (), "Mean customer rating 1..5 (csat_mean)."),
+    MetricSpec("pantao_unknown_operators", "gauge", (),
+               "Operators active that day whom the FreePBX directory has never listed (operator_daily)."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}

@@ -245,6 +245,9 @@ class PantaoCollector(Collector):
             out.add("pantao_last_success_timestamp_seconds", found.last_morning_sent_at, "morning_delivery")
 
     def _kpis(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
+        unknown = readers.unknown_operators(conn, through=yesterday)
+        if unknown is not None:
+            out.add("pantao_unknown_operators", unknown)
         found = readers.chain_kpis(conn, list(KPI_GAUGES), through=yesterday)
         if found is None:
             return

@@ -226,3 +226,20 @@ def chain_kpis(conn: psycopg.Connection, columns: list[str], through: date) -> t
         return None
     values = {column: value for column, value in zip(columns, row[1:], strict=True) if value is not None}
     return row[0], values
+
+
+def unknown_operators(conn: psycopg.Connection, through: date) -> int | None:
+    """Operators of marts.operator_daily on the newest business day up to `through` whom the FreePBX
+    directory has never listed (they show as «неизвестный (доб. N)»); None before the marts exist."""
+    found = conn.execute(
+        "select 1 from information_schema.columns where table_schema = 'marts'"
+        " and table_name = 'operator_daily' and column_name = 'is_known_operator'"
+    ).fetchone()
+    if found is None:
+        return None
+    row = conn.execute(
+        "select count(*) filter (where not is_known_operator) from marts.operator_daily"
+        " where business_date = (select max(business_date) from marts.operator_daily where business_date <= %s)",
+        (through,),
+    ).fetchone()
+    return int(row[0])

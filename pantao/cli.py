@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("access.cli:users", "Add, remove and scope the people who may read the data."),
     "export": ("access.cli:export_command", "Stream a reporting view to CSV as a given user."),
     "metrics": ("monitoring.cli:metrics_command", "Serve Prometheus metrics for the pipeline and the KPIs."),
+    "bi": ("bi.cli:bi", "Business dashboards (Apache Superset) on the reporting views: up, down, status."),
     "demo": ("app.demo:demo_command", "Run the whole system end to end on the embedded stack."),
 }
 

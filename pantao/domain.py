@@ -17,6 +17,11 @@ SEGMENTS: tuple[str, ...] = ("prospect", "new", "repeat", "loyal", "vip", "lapse
 
 # PostgreSQL group roles (docs/access.md).
 GROUP_ROLES: tuple[str, ...] = ("crm_admin", "crm_manager", "crm_analyst", "crm_operator")
+# The roles whose people get a BI (Superset) account; operators get none (docs/access.md).
+BI_ROLES: tuple[str, ...] = ("crm_admin", "crm_manager", "crm_analyst")
+# A person's BI login in PostgreSQL is this prefix + their login name: the dot makes it a name no
+# person can have, and the prefix fits any name of at most 60 characters into PostgreSQL's 63.
+BI_LOGIN_PREFIX = "bi."
 
 # The KPI columns of marts.daily_kpis and marts.operator_daily (docs/contracts.md §4).
 DAILY_KPIS: tuple[str, ...] = (

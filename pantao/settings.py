@@ -21,6 +21,10 @@ class SettingsError(ValueError):
 
 
 PBX_SOURCES = ("files", "db", "api")
+# cdr_csv layouts by their column count (docs/contracts.md §2): 16 = Asterisk's defaults,
+# u = loguniqueid, f = loguserfield, 19-21 add newcdrcolumns (peeraccount, linkedid, sequence).
+CDR_CSV_LAYOUTS = ("auto", "16", "17u", "17f", "18", "19", "20u", "20f", "21")
+PBX_CLOCKS = ("local", "utc")
 REPORT_LANGS = ("ru", "en")
 
 # Per group role, applied to each of its logins (PostgreSQL keeps both per login role, not per
@@ -54,6 +58,13 @@ class Settings:
     freepbx_api_url: str | None = None
     freepbx_client_id: str | None = None
     freepbx_client_secret: str | None = field(default=None, repr=False)
+    # The PBX's clock: its time zone (default BUSINESS_TIMEZONE), whether CDR times are UTC
+    # (cdr.conf usegmtime=yes) and whether the database queue_log `time` is UTC
+    # (logger.conf queue_log_realtime_use_gmt=yes); the queue_log file is always UTC epochs.
+    pbx_timezone: str | None = None
+    pbx_cdr_times: str = "local"
+    pbx_queue_log_times: str = "local"
+    pbx_cdr_csv_layout: str = "auto"
 
     # Telegram
     telegram_bot_token: str | None = field(default=None, repr=False)
@@ -78,9 +89,30 @@ class Settings:
     metrics_port: int = 9108
     http_timeout_seconds: float = 10.0
 
+    # BI (Superset): metadata in SQLite under data_dir/superset unless SUPERSET_DATABASE_URL is set;
+    # the secret key is generated there on first use unless SUPERSET_SECRET_KEY is set.
+    bi_port: int = 8088
+    superset_database_url: str | None = field(default=None, repr=False)
+    superset_secret_key: str | None = field(default=None, repr=False)
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)
+
+    @property
+    def pbx_tz(self) -> ZoneInfo:
+        """The zone of the PBX's local times (CDR calldate, the database queue_log `time`)."""
+        return ZoneInfo(self.pbx_timezone or self.business_timezone)
+
+    @property
+    def cdr_zone(self) -> str:
+        """The IANA zone CDR times are written in: UTC with usegmtime, else the PBX's zone."""
+        return "UTC" if self.pbx_cdr_times == "utc" else (self.pbx_timezone or self.business_timezone)
+
+    @property
+    def queue_log_db_zone(self) -> ZoneInfo:
+        """The zone of the database queue_log `time` column."""
+        return ZoneInfo("UTC") if self.pbx_queue_log_times == "utc" else self.pbx_tz
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -102,6 +134,10 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.data_dir / "dagster_home"
+
+    @property
+    def superset_home(self) -> Path:
+        return self.data_dir / "superset"
 
     @property
     def pbx_dir(self) -> Path:
@@ -128,6 +164,7 @@ class Settings:
             "short_abandon_seconds": self.short_abandon_seconds,
             "callback_window_hours": self.callback_window_hours,
             "late_data_lookback_days": self.late_data_lookback_days,
+            "report_lang": self.report_lang,
         }
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -208,6 +245,22 @@ def _http_url(var: str, raw: str) -> str:
     return value
 
 
+def _sqlalchemy_url(var: str, raw: str) -> str:
+    value = raw.strip()
+    scheme = urlparse(value).scheme
+    if not scheme:
+        raise SettingsError(f"{var} must be a SQLAlchemy URL such as postgresql://user:password@host:5432/superset")
+    return value
+
+
+def _secret(var: str, raw: str) -> str:
+    value = raw.strip()
+    if len(value) < 32:
+        raise SettingsError(f"{var} is too short ({len(value)} characters); use at least 32 random characters, "
+                            "e.g. `openssl rand -base64 42`")
+    return value
+
+
 def _bootstrap(var: str, raw: str) -> str:
     value = raw.strip()
     for part in value.split(","):
@@ -271,6 +324,10 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "PBX_QUEUE_LOG": ("pbx_queue_log", _path),
     "PBX_EXTENSIONS_FILE": ("pbx_extensions_file", _path),
     "PBX_DB_URL": ("pbx_db_url", _mysql_url),
+    "PBX_TIMEZONE": ("pbx_timezone", _timezone),
+    "PBX_CDR_TIMES": ("pbx_cdr_times", _choice(PBX_CLOCKS)),
+    "PBX_QUEUE_LOG_TIMES": ("pbx_queue_log_times", _choice(PBX_CLOCKS)),
+    "PBX_CDR_CSV_LAYOUT": ("pbx_cdr_csv_layout", _choice(CDR_CSV_LAYOUTS)),
     "FREEPBX_API_URL": ("freepbx_api_url", _http_url),
     "FREEPBX_CLIENT_ID": ("freepbx_client_id", _text),
     "FREEPBX_CLIENT_SECRET": ("freepbx_client_secret", _text),
@@ -289,6 +346,9 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
+    "BI_PORT": ("bi_port", _int_range(1, 65535)),
+    "SUPERSET_DATABASE_URL": ("superset_database_url", _sqlalchemy_url),
+    "SUPERSET_SECRET_KEY": ("superset_secret_key", _secret),
 }
 
 def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> Settings:

@@ -69,6 +69,7 @@ TEMPLATE = """<!DOCTYPE html>
 {% endfor %}
 </tbody>
 </table>
+{% if table.get("note") %}<p class="note">{{ table.note }}</p>{% endif %}
 </section>
 {% endfor %}
 </body>

@@ -60,6 +60,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "seconds": "с",
         "ratings": "Оценки",
         "operators_section": "Операторы",
+        "unknown_operators": "Нет в справочнике FreePBX: {names}. Их звонки учтены; добавьте их в FreePBX, "
+                             "чтобы видеть имена.",
         "restaurants_section": "Рестораны",
         "csat_section": "Удовлетворённость клиентов",
         "change": "Изменение",
@@ -169,6 +171,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "seconds": "s",
         "ratings": "Ratings",
         "operators_section": "Operators",
+        "unknown_operators": "Not in the FreePBX directory: {names}. Their calls are counted; add them in "
+                             "FreePBX to see their names.",
         "restaurants_section": "Restaurants",
         "csat_section": "Customer satisfaction",
         "change": "Change",

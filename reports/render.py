@@ -138,10 +138,12 @@ def _html_tables(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
     rest_cols = [c for c in RESTAURANT_COLUMNS if not restaurants or c in restaurants[0]]
     ratings = report.figures.get("call_ratings") or {}
     chain = report.chain
+    unknown = [str(r.get("operator_name")) for r in operators if r.get("is_known_operator") is False]
     return [
         {"id": "operators", "title": msg.t("operators_section"),
          "header": [msg.label(c) for c in op_cols],
-         "rows": [[msg.kpi(c, r.get(c)) for c in op_cols] for r in operators]},
+         "rows": [[msg.kpi(c, r.get(c)) for c in op_cols] for r in operators],
+         "note": msg.t("unknown_operators", names=", ".join(unknown)) if unknown else ""},
         {"id": "restaurants", "title": msg.t("top_restaurants"),
          "header": [msg.label(c) for c in rest_cols],
          "rows": [[msg.t("restaurant_n", id=r.get("restaurant_id")) if c == "restaurant_id"

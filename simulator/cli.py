@@ -11,6 +11,7 @@ import click
 from simulator.config import SimConfig
 from simulator.generate import generate
 from simulator.kafka import publish_to_kafka
+from simulator.pbx_profiles import DEFAULT_PROFILE, PROFILES
 from simulator.writer import write_outputs
 
 
@@ -34,12 +35,16 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
               help="Volume multiplier for orders, calls, customers and staff.")
 @click.option("--malformed-share", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
               help="Share of extra deliberately broken records per source.")
+@click.option("--pbx-profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, show_default=True,
+              help="How the PBX writes the contact centre: Master.csv layout and clock, queue_log agent names "
+                   "and event forms (the calls are the same; see simulator/pbx_profiles.py). Land the files with "
+                   "the PBX_* settings `pantao simulate` prints.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: <PANTAO_DATA_DIR>/sim).")
 @click.option("--publish/--no-publish", default=False, show_default=True,
               help="Also produce the Kafka messages to KAFKA_BOOTSTRAP_SERVERS.")
 def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scale: float, malformed_share: float,
-             out_dir: Path | None, publish: bool) -> None:
+             pbx_profile: str, out_dir: Path | None, publish: bool) -> None:
     """Simulate a fast-food chain and its contact centre: Kafka events, FreePBX files and truth.json."""
     from pantao.settings import load_settings
 
@@ -48,7 +53,7 @@ def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scal
     config = SimConfig(days=days, restaurants=restaurants, seed=seed, start=start, scale=scale,
                        timezone=settings.business_timezone, malformed_share=malformed_share,
                        service_level_seconds=settings.service_level_seconds,
-                       short_abandon_seconds=settings.short_abandon_seconds)
+                       short_abandon_seconds=settings.short_abandon_seconds, pbx_profile=pbx_profile)
     began = time.perf_counter()
     sim = generate(config)
     paths = write_outputs(sim, out)
@@ -59,6 +64,11 @@ def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scal
     click.echo(f"  orders {len(sim.orders):,}, calls {len(sim.calls):,}, CDR rows {len(sim.cdrs):,}, "
                f"Kafka messages {messages:,} (+{len(sim.malformed):,} malformed records)")
     click.echo(f"  files in {paths.out_dir} (kafka/, pbx/, truth.json)")
+    profile = PROFILES[pbx_profile]
+    clock = [f"PBX_TIMEZONE={profile.pbx_timezone}"] if profile.pbx_timezone else []
+    clock += ["PBX_CDR_TIMES=utc"] if profile.cdr_times == "utc" else []
+    click.echo(f"  PBX profile {pbx_profile}: Master.csv layout {' then '.join(dict.fromkeys(profile.cdr_layouts))}"
+               + (f"; land with {' '.join(clock)}" if clock else ""))
     if publish:
         if not settings.kafka_bootstrap_servers:
             raise click.UsageError("--publish needs KAFKA_BOOTSTRAP_SERVERS (or start the stack first)")

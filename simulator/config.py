@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from simulator.pbx_profiles import get_profile
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -19,6 +21,7 @@ class SimConfig:
     service_level_seconds: int = 20
     short_abandon_seconds: int = 5
     duplicate_share: float = 0.02
+    pbx_profile: str = "newcdr"  # how the PBX writes the contact centre (simulator/pbx_profiles.py)
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -32,6 +35,7 @@ class SimConfig:
         if not 0 <= self.duplicate_share < 1:
             raise ValueError(f"duplicate_share={self.duplicate_share}: expected a share in [0, 1)")
         ZoneInfo(self.timezone)
+        get_profile(self.pbx_profile)
 
     @property
     def start_date(self) -> dt.date:

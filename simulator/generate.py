@@ -14,6 +14,7 @@ from simulator.feedback import customer_history, make_ratings
 from simulator.malformed import make_malformed
 from simulator.model import Operator, Order, Restaurant, Simulation
 from simulator.orders import BASE_ORDERS_PER_RESTAURANT, OrderFactory, pick_duplicates
+from simulator.pbx_profiles import get_profile
 from simulator.rand import gc_paused, person_name, stream
 from simulator.reference import (
     AWKWARD_OPERATOR_NAMES,
@@ -59,6 +60,9 @@ def _generate(config: SimConfig) -> Simulation:
     sim.ratings = make_ratings(stream(config.seed, "ratings"), sim.calls, sim.orders, 0)
     sim.duplicates = pick_duplicates(stream(config.seed, "duplicates"), sim.orders, config.duplicate_share)
     sim.housekeeping = [(first_start + 8 * 3600, "NONE", "NONE", "NONE", "QUEUESTART", "", "", "", "", "")]
+    if get_profile(config.pbx_profile).config_reload:  # `core reload` each morning, before the first shift
+        sim.housekeeping += [(clock.day_start(first_day + dt.timedelta(days=d)) + 6 * 3600, "NONE", "NONE", "NONE",
+                              "CONFIGRELOAD", "", "", "", "", "") for d in range(config.days)]
     sim.malformed = make_malformed(stream(config.seed, "malformed"), sim)
     log.info("simulated %d days: %d orders, %d calls", config.days, len(sim.orders), len(sim.calls))
     return sim

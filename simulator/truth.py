@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from simulator.model import Call, Order, Rating, Simulation
+from simulator.pbx_profiles import get_profile
 
 DAILY_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
               "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
@@ -59,7 +60,8 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
                    "start": config.start_date.isoformat(), "timezone": config.timezone,
                    "service_level_seconds": config.service_level_seconds,
                    "short_abandon_seconds": config.short_abandon_seconds, "scale": config.scale,
-                   "malformed_share": config.malformed_share, "duplicate_share": config.duplicate_share},
+                   "malformed_share": config.malformed_share, "duplicate_share": config.duplicate_share,
+                   "pbx_profile": config.pbx_profile},
         "daily": daily,
         "operator_daily": {day: {ext: {k: row[k] for k in OPERATOR_KPIS} for ext, row in sorted(operators[day].items())}
                            for day in days if day in operators},
@@ -191,8 +193,12 @@ def compute_counts(sim: Simulation) -> dict[str, Any]:
     unique = {"orders": sum(len(o.events) for o in sim.orders), "customers": len(sim.customer_events),
               "feedback": len(sim.ratings)}
     duplicates = {"orders": len(sim.duplicates), "customers": 0, "feedback": 0}
-    queue_log_lines = (len(sim.housekeeping) + 2 * len(sim.sessions) + 2 * len(sim.pauses)
-                       + sum(1 + len(c.rings) + (2 if c.answered else 1) for c in sim.calls))
+    profile = get_profile(sim.config.pbx_profile)
+    lines_per_pause = 4 if profile.pause_all else 2  # PAUSEALL and UNPAUSEALL besides PAUSE and UNPAUSE
+    queue_log_lines = (len(sim.housekeeping) + 2 * len(sim.sessions) + lines_per_pause * len(sim.pauses)
+                       + sum(1 + profile.did_lines + (2 if c.answered else 1)
+                             + sum(1 for r in c.rings if r.event == "RINGNOANSWER" or profile.ring_canceled)
+                             for c in sim.calls))
     return {
         "valid_messages": {t: unique[t] + duplicates[t] for t in unique},
         "unique_events": unique,

@@ -13,15 +13,7 @@ import orjson
 
 from simulator.events import customer_event, order_event_json, order_snapshot, rating_event
 from simulator.model import Malformed, QueueLogRow, Simulation
-from simulator.pbx import (
-    call_queue_log,
-    cdr_csv_row,
-    cdr_db_row,
-    pause_queue_log,
-    queue_log_db_row,
-    queue_log_line,
-    session_queue_log,
-)
+from simulator.pbx import PbxRenderer, queue_log_line
 from simulator.rand import gc_paused
 from simulator.truth import compute_truth
 
@@ -65,8 +57,9 @@ def _write_outputs(sim: Simulation, out_dir: Path) -> OutputPaths:
     _write_orders(sim, paths.kafka["orders"], malformed["kafka:orders"])
     _write_customers(sim, paths.kafka["customers"], malformed["kafka:customers"])
     _write_feedback(sim, paths.kafka["feedback"], malformed["kafka:feedback"])
-    _write_cdrs(sim, paths.master_csv, paths.cdr_jsonl, malformed["pbx_cdr:file"])
-    _write_queue_log(sim, paths.queue_log, paths.queue_log_jsonl, malformed["pbx_queue_log:file"])
+    pbx = PbxRenderer(sim.clock, {op.extension: op.name for op in sim.operators}, sim.config.pbx_profile)
+    _write_cdrs(sim, pbx, paths.master_csv, paths.cdr_jsonl, malformed["pbx_cdr:file"])
+    _write_queue_log(sim, pbx, paths.queue_log, paths.queue_log_jsonl, malformed["pbx_queue_log:file"])
     extensions = [{"extension": op.extension, "name": op.name} for op in sim.operators]
     paths.extensions.write_text(json.dumps(extensions, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     truth = compute_truth(sim)
@@ -141,9 +134,12 @@ def _write_sorted(path: Path, items: list[tuple[int, int, bytes]], malformed: li
 
 # PBX files
 
-def _write_cdrs(sim: Simulation, csv_path: Path, jsonl_path: Path, malformed: list[Malformed]) -> None:
-    """Master.csv gets a CDR when its call ends (Asterisk writes it then); broken rows interleave."""
+def _write_cdrs(sim: Simulation, pbx: PbxRenderer, csv_path: Path, jsonl_path: Path,
+                malformed: list[Malformed]) -> None:
+    """Master.csv gets a CDR when its call ends (Asterisk writes it then), in the layout the profile
+    has on that day; broken rows interleave."""
     clock = sim.clock
+    start, days = sim.config.start_date, sim.config.days
     ordered = sorted(sim.cdrs, key=lambda c: c.end)
     broken = sorted(malformed, key=lambda m: m.at_ms)
     with csv_path.open("w", encoding="utf-8", newline="") as f, jsonl_path.open("wb") as j:
@@ -153,8 +149,9 @@ def _write_cdrs(sim: Simulation, csv_path: Path, jsonl_path: Path, malformed: li
             while b < len(broken) and broken[b].at_ms < cdr.end * 1000:
                 _write_raw_line(f, broken[b])
                 b += 1
-            writer.writerow(cdr_csv_row(cdr, clock))
-            j.write(orjson.dumps(cdr_db_row(cdr, clock)) + b"\n")
+            layout = pbx.profile.cdr_layout((clock.date_of(cdr.end) - start).days, days)
+            writer.writerow(pbx.csv_row(cdr, layout))
+            j.write(orjson.dumps(pbx.cdr_db_row(cdr)) + b"\n")
         for record in broken[b:]:
             _write_raw_line(f, record)
 
@@ -163,22 +160,24 @@ def _write_raw_line(f: IO[str], record: Malformed) -> None:
     f.write(f"{record.payload}\n")
 
 
-def all_queue_log_rows(sim: Simulation) -> list[QueueLogRow]:
+def all_queue_log_rows(sim: Simulation, pbx: PbxRenderer | None = None) -> list[QueueLogRow]:
     """Every valid queue_log row, in the order Asterisk would write them (by time)."""
+    pbx = pbx or PbxRenderer(sim.clock, {op.extension: op.name for op in sim.operators}, sim.config.pbx_profile)
     rows: list[QueueLogRow] = list(sim.housekeeping)
     for session in sim.sessions:
-        rows.extend(session_queue_log(session))
+        rows.extend(pbx.session_rows(session))
     for pause in sim.pauses:
-        rows.extend(pause_queue_log(pause))
+        rows.extend(pbx.pause_rows(pause))
     for call in sim.calls:
-        rows.extend(call_queue_log(call))
+        rows.extend(pbx.call_rows(call))
     rows.sort(key=lambda r: r[0])
     return rows
 
 
-def _write_queue_log(sim: Simulation, path: Path, jsonl_path: Path, malformed: list[Malformed]) -> None:
-    clock = sim.clock
-    rows = all_queue_log_rows(sim)
+def _write_queue_log(sim: Simulation, pbx: PbxRenderer, path: Path, jsonl_path: Path,
+                     malformed: list[Malformed]) -> None:
+    rows = all_queue_log_rows(sim, pbx)
+    padded = pbx.profile.padded_lines
     broken = sorted(malformed, key=lambda m: m.at_ms)
     with path.open("w", encoding="utf-8", newline="\n") as f, jsonl_path.open("wb") as j:
         b = 0
@@ -186,7 +185,7 @@ def _write_queue_log(sim: Simulation, path: Path, jsonl_path: Path, malformed: l
             while b < len(broken) and broken[b].at_ms < row[0] * 1000:
                 _write_raw_line(f, broken[b])
                 b += 1
-            f.write(queue_log_line(row) + "\n")
-            j.write(orjson.dumps(queue_log_db_row(row, row_id, clock)) + b"\n")
+            f.write(queue_log_line(row, padded) + "\n")
+            j.write(orjson.dumps(pbx.db_row(row, row_id)) + b"\n")
         for record in broken[b:]:
             _write_raw_line(f, record)

@@ -22,8 +22,9 @@ from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
-# `pg15_server` and `access_server` (the access tests on PostgreSQL 18 and 15).
-pytest_plugins = ["tests.pipeline", "tests.pg15"]
+# `bi_stack`: one Superset server on it for the BI tests; `pg15_server` and `access_server`
+# (the access tests on PostgreSQL 18 and 15).
+pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15"]
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "operator_daily": {
         "business_date": "date", "operator_extension": "text", "operator_name": "text",
-        **{kpi: _kpi_type(kpi) for kpi in OPERATOR_KPIS},
+        "is_known_operator": "boolean", **{kpi: _kpi_type(kpi) for kpi in OPERATOR_KPIS},
     },
     "calls": {
         "linkedid": "text", "queue_name": "text", "answered_by_extension": "text", "answered_by_name": "text",
@@ -75,7 +75,8 @@ TABLES: dict[str, dict[str, str]] = {
         "rating_score": "integer", "is_called_back": "boolean", "is_answered_again": "boolean",
         "is_reached_later": "boolean", "callback_attempts_count": "bigint", "wait_seconds": "bigint",
         "hold_seconds": "bigint", "pickup_seconds": "bigint", "talk_seconds": "bigint", "transfer_count": "bigint",
-        "missed_rings_count": "bigint", "entered_at": "timestamp with time zone", "business_date": "date",
+        "missed_rings_count": "bigint", "cdr_count": "bigint", "cdr_billed_seconds": "bigint",
+        "entered_at": "timestamp with time zone", "business_date": "date",
         "business_hour": "integer", "connected_at": "timestamp with time zone",
         "ended_at": "timestamp with time zone", "reached_at": "timestamp with time zone",
         "last_landed_at": "timestamp with time zone",
@@ -189,7 +190,7 @@ def insert_day(
         for hour in range(24):
             _insert(conn, "hourly_kpis", _hour_row(business_date, hour, tz, hour in active))
     for operator in operators:
-        _insert(conn, "operator_daily", {"business_date": business_date, **operator})
+        _insert(conn, "operator_daily", {"business_date": business_date, "is_known_operator": True, **operator})
     first = operators[0] if operators else {}
     for i, score in enumerate(call_ratings):
         entered = dt.datetime.combine(business_date, dt.time(12, i), tz)

@@ -18,7 +18,7 @@ from access import users as users_api
 from access.migrate import ensure_access_schema
 from access.users import AccessError
 from pantao.settings import Settings
-from tests.test_access_helpers import Users, fetch, mini_warehouse, unique_name
+from tests.test_access_helpers import Users, fetch, login_dsn, mini_warehouse, unique_name
 
 LOGINS = {
     "admin": ("crm_admin", {}),
@@ -233,3 +233,31 @@ def test_the_user_admin_holds_no_privileges_of_the_groups_it_manages(warehouse):
         # 16+: it holds ADMIN on each group (to grant it), without SET or INHERIT
         assert fetch(url, "select bool_or(pg_has_role('crm_user_admin', g, 'SET')) from "
                           "unnest(array['crm_admin', 'crm_manager', 'crm_analyst', 'crm_operator']) g") == [(False,)]
+
+
+# --- the BI login Superset connects as (bi/): the same on every version ------------------------
+
+
+def test_a_bi_login_acts_as_its_person_only_and_carries_their_limits(warehouse, users):
+    """`access.set_bi_login` uses no 16-only grant options: a NOINHERIT login granted its person
+    plainly holds no privilege of its own and may SET ROLE to that one person, on 15 as on 18."""
+    url, logins = warehouse
+    person = users.add("bi_person", "crm_analyst")
+    bi_login, bi_password = f"bi.{person.username}", "a-long-bi-password-123"
+    users_api.set_bi_login(url, person.username, bi_password)
+    users_api.set_bi_login(url, person.username, bi_password)  # idempotent: Superset re-syncs on every start
+    dsn = login_dsn(url, bi_login, bi_password)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("select has_schema_privilege('reporting', 'usage')").fetchone() == (False,)
+        conn.execute(psycopg.sql.SQL("set role {}").format(psycopg.sql.Identifier(person.username)))
+        assert conn.execute("select count(*) from reporting.orders").fetchone() == (6,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(psycopg.sql.SQL("set role {}").format(psycopg.sql.Identifier(logins["admin"].username)))
+    timeout = dict(Settings().role_statement_timeouts)["crm_analyst"]
+    assert _limits(url, bi_login) == (dict(Settings().role_connection_limits)["crm_analyst"],
+                                      [f"statement_timeout={timeout}s"])
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="SCRAM-SHA-256 verifier"):
+        fetch(url, "select access.set_bi_login(%s, %s)", (person.username, "SCRAM-SHA-256$notaverifier"))
+    users_api.remove_user(url, person.username)
+    users.created.remove(person.username)
+    assert not _role_exists(url, bi_login)

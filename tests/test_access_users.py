@@ -159,15 +159,16 @@ def test_a_second_user_with_the_same_telegram_id_is_refused(warehouse):
         users.add("tg_two", "crm_manager", telegram_id=42)
 
 
-def test_cli_add_list_set_scope_remove(warehouse, monkeypatch):
+def test_cli_add_list_set_scope_remove(warehouse, monkeypatch, tmp_path):
     url, users = warehouse
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))  # no BI set up here: the database login only
     name = unique_name("cli_user")
     users.created.append(name)
     runner = CliRunner()
     added = runner.invoke(users_cli, ["add", name, "--role", "crm_manager", "--restaurants", "1,2"])
     assert added.exit_code == 0, added.output
-    password = added.output.split("store it now): ")[1].strip()
+    password = added.output.split("store it now): ")[1].split()[0]
     assert fetch(login_dsn(url, name, password), "select count(*) from reporting.orders") == [(4,)]
     listed = runner.invoke(users_cli, ["list"])
     assert name in listed.output and "1,2" in listed.output
@@ -182,9 +183,10 @@ def test_cli_add_list_set_scope_remove(warehouse, monkeypatch):
     assert missing.exit_code == 1 and f"no user {name}" in missing.output
 
 
-def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monkeypatch):
+def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monkeypatch, tmp_path):
     url, users = warehouse
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))
     name = unique_name("stdin_user")
     users.created.append(name)
     result = CliRunner().invoke(users_cli, ["add", name, "--role", "crm_analyst", "--password-stdin"],

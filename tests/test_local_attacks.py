@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,7 +216,8 @@ def test_a_data_folder_from_an_older_pantao_gets_a_superuser_password(tmp_path):
 def test_a_refused_or_failing_verifier_never_reaches_the_server_log(pg_server, fresh_database_url, tmp_path):
     """The verifier travels as a bind parameter and no error quotes the statement that carries it."""
     ensure_access_schema(Settings(data_dir=tmp_path), fresh_database_url)
-    fake, probe = "SCRAM-SHA-256$notaverifier", "log_probe_for_verifier"
+    marker = uuid.uuid4().hex  # this test's own: other tests may log their own literals
+    fake, probe = f"SCRAM-SHA-256$notaverifier{marker}", f"log_probe_{marker[:12]}"
     with psycopg.connect(fresh_database_url) as conn:
         verifier = conn.pgconn.encrypt_password(b"a-long-test-password", probe.encode(), b"scram-sha-256").decode()
         with pytest.raises(psycopg.errors.InvalidParameterValue):
@@ -227,4 +229,4 @@ def test_a_refused_or_failing_verifier_never_reaches_the_server_log(pg_server, f
         conn.rollback()
     log = pg_server.log_file.read_text(errors="replace")
     assert f"could not create login {probe}" in log  # the failure was logged ...
-    assert "notaverifier" not in log and verifier.split("$")[2].split(":")[0] not in log  # ... without the secret
+    assert marker not in log and verifier.split("$")[2].split(":")[0] not in log  # ... without the secret

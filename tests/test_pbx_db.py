@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pymysql
@@ -67,25 +68,28 @@ def test_db_mode_lands_cdrs_and_queue_log(make_settings, fresh_database_url, loa
     assert cdr == [("2026-11-01 12:00:00", "74950000000", "+79161234567", "db")]
 
 
-def test_db_queue_log_local_time_hashes_like_the_file_line(
-        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
-    files = pbx_samples.write_files(tmp_path / "pbx")
-    land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
-    from_db = _rows(fresh_database_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
-
+def landed_from_files(pg_server, settings, files: dict, sql: str) -> list[tuple]:
+    """Land `files` (queue_log, Master.csv) in a database of their own and return `sql`'s rows there."""
     other = f"t_{uuid.uuid4().hex[:12]}"
     admin = pg_server.dsn("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'create database "{other}"')
     try:
         file_url = with_database(admin, other)
-        land_pbx(make_settings(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]), file_url,
-                 source="files")
-        from_file = _rows(file_url, "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1")
+        land_pbx(settings.with_overrides(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]),
+                 file_url, source="files")
+        return _rows(file_url, sql)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{other}" with (force)')
-    assert from_db == from_file
+
+
+def test_db_queue_log_local_time_hashes_like_the_file_line(
+        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
+    files = pbx_samples.write_files(tmp_path / "pbx")
+    land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
+    sql = "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1"
+    assert _rows(fresh_database_url, sql) == landed_from_files(pg_server, make_settings(), files, sql)
 
 
 def test_db_rerun_is_idempotent_and_late_rows_inside_the_overlap_land(
@@ -135,3 +139,94 @@ def test_unreachable_pbx_database_names_the_server(make_settings, fresh_database
     with pytest.raises(PbxDatabaseError, match=r"mysql://pbxreader@127\.0\.0\.1:1/asteriskcdrdb") as err:
         land_pbx(settings, fresh_database_url, source="db")
     assert "pw" not in str(err.value)
+
+
+QUEUELOG_DATA_DDL = """
+CREATE TABLE `queuelog` (
+  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
+  `time` char(26) DEFAULT NULL,
+  `callid` varchar(80) NOT NULL DEFAULT '',
+  `queuename` varchar(80) NOT NULL DEFAULT '',
+  `agent` varchar(80) NOT NULL DEFAULT '',
+  `event` varchar(32) NOT NULL DEFAULT '',
+  `data` varchar(255) NOT NULL DEFAULT '',
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+"""
+
+
+def _execute(url: str, *statements: tuple[str, list[tuple]]) -> None:
+    conn = pbx_connect(url)
+    try:
+        with conn.cursor() as cur:
+            for sql, rows in statements:
+                if rows:
+                    cur.executemany(sql, rows)
+                else:
+                    cur.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_db_queuelog_table_with_one_data_column_lands_like_the_file(
+        make_settings, fresh_database_url, pbx_db_url, tmp_path, pg_server) -> None:
+    """Asterisk's non-adaptive realtime queue_log: one `data` column `a|b|c`, `time` as text, here in
+    the PBX's Berlin clock; the events must hash exactly as the same lines read from the file."""
+    from tests.pbx_variants import FREEPBX17
+
+    berlin = "Europe/Berlin"
+    rows = []
+    for line in FREEPBX17.queue_log:
+        epoch, callid, queue, agent, event, *data = line.split("|")
+        local = datetime.fromtimestamp(int(epoch), ZoneInfo(berlin)).strftime("%Y-%m-%d %H:%M:%S.000000")
+        rows.append((local, callid, queue, agent, event, "|".join(data)))
+    _execute(pbx_db_url, ("drop table queue_log", []), (QUEUELOG_DATA_DDL, []),
+             ("insert into queuelog (time, callid, queuename, agent, event, data) values (%s, %s, %s, %s, %s, %s)",
+              rows))
+    result = land_pbx(make_settings(pbx_db_url=pbx_db_url, pbx_timezone=berlin), fresh_database_url, source="db")
+    assert result.counts("queue_log").landed == 11  # every line of the FreePBX 17 day
+    sql = "select event_hash, event_at, data5 from raw.pbx_queue_log order by 1"
+    from_db = _rows(fresh_database_url, sql)
+    assert from_db == landed_from_files(pg_server, make_settings(), FREEPBX17.write(tmp_path / "files", []), sql)
+    assert ("75|1",) in {(r[2],) for r in from_db}  # ATTENDEDTRANSFER LINK: talk|origposition in data5
+
+
+def test_db_local_times_convert_across_the_pbx_clocks_dst_changes(make_settings, fresh_database_url,
+                                                                   pbx_db_url) -> None:
+    """The PBX clock (Europe/Berlin) differs from the business one (Moscow, no DST): the second after
+    01:59:59 CET on 2026-03-29 is 03:00:00 CEST; 02:30 on 2026-10-25 happens twice and is read as
+    the first (summer time) occurrence."""
+    rows = [("2026-03-29 01:59:59.000000", "c1", "700", "NONE", "ENTERQUEUE", "", "+7916", "1", "", ""),
+            ("2026-03-29 03:00:00.000000", "c1", "700", "NONE", "ABANDON", "1", "1", "1", "", ""),
+            ("2026-10-25 02:30:00.000000", "c2", "700", "NONE", "ENTERQUEUE", "", "+7916", "1", "", "")]
+    _execute(pbx_db_url, ("insert into queue_log (time, callid, queuename, agent, event, data1, data2, data3,"
+                          " data4, data5) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows))
+    land_pbx(make_settings(pbx_db_url=pbx_db_url, pbx_timezone="Europe/Berlin"), fresh_database_url, source="db")
+    epochs = _rows(fresh_database_url, "select callid, event, extract(epoch from event_at)::bigint"
+                                       " from raw.pbx_queue_log order by 3")
+    # 2026-03-29 00:59:59 UTC, 01:00:00 UTC (one second later); 2026-10-25 00:30:00 UTC
+    assert epochs == [("c1", "ENTERQUEUE", 1774745999), ("c1", "ABANDON", 1774746000),
+                      ("c2", "ENTERQUEUE", 1792888200)]
+
+
+def test_db_queue_log_in_utc_and_cdrs_in_utc(make_settings, fresh_database_url, pbx_db_url) -> None:
+    """queue_log_realtime_use_gmt=yes and usegmtime=yes: both tables hold UTC, whatever the PBX zone."""
+    _execute(pbx_db_url, ("insert into queue_log (time, callid, queuename, agent, event, data1) values"
+                          " (%s, %s, %s, %s, %s, %s)", [("2026-11-04 07:00:00.000000", "c1", "700", "NONE",
+                                                         "ENTERQUEUE", "")]))
+    pbx_samples.insert_cdrs(pbx_connect(pbx_db_url), [dict(pbx_samples.cdrs()[0], calldate="2026-11-04 07:00:00")])
+    settings = make_settings(pbx_db_url=pbx_db_url, pbx_timezone="Europe/Berlin", pbx_queue_log_times="utc",
+                             pbx_cdr_times="utc")
+    land_pbx(settings, fresh_database_url, source="db")
+    assert _rows(fresh_database_url, "select extract(epoch from event_at)::bigint from raw.pbx_queue_log") == [
+        (1793775600,)]  # 2026-11-04 07:00:00 UTC
+    assert _rows(fresh_database_url, "select calldate::text, calldate_zone from raw.pbx_cdr") == [
+        ("2026-11-04 07:00:00", "UTC")]
+
+
+def test_db_without_a_queue_log_table_fails_naming_what_to_do(make_settings, fresh_database_url,
+                                                               pbx_db_url) -> None:
+    _execute(pbx_db_url, ("drop table queue_log", []))
+    with pytest.raises(PbxDatabaseError, match="no queue_log \\(or queuelog\\) table"):
+        land_pbx(make_settings(pbx_db_url=pbx_db_url), fresh_database_url, source="db")

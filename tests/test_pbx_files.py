@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.pbx import ensure_pbx_tables, land_pbx
+from ingestion.pbx import PbxFileGapError, ensure_pbx_tables, land_pbx
 from ingestion.pbx.formats import event_hash
 from pantao.settings import Settings
 from tests import pbx_samples
@@ -140,11 +140,23 @@ def test_copytruncate_rotation_is_detected_by_size_and_fingerprint(
     assert result.counts("queue_log").duplicates == 0
 
 
-def test_replaced_file_without_rotated_copy_restarts_at_zero(settings, fresh_database_url, pbx_files) -> None:
+def test_replaced_file_without_rotated_copy_lands_the_new_file_and_fails_naming_the_gap(
+        settings, fresh_database_url, pbx_files) -> None:
     land_pbx(settings, fresh_database_url, source="files")
     path = pbx_files["queue_log"]
-    path.unlink()
+    path.unlink()  # whatever the old file got after our run is gone with it
     path.write_bytes(_event_line(1793600050))
+    with pytest.raises(PbxFileGapError) as failed:
+        land_pbx(settings, fresh_database_url, source="files")
+    assert failed.value.result.counts("queue_log").landed == 1
+    message = str(failed.value)
+    assert "after line 15 (byte " in message and "of queue_log" in message and "pantao ingest pbx" in message
+    with psycopg.connect(fresh_database_url) as conn:
+        quarantined = conn.execute("select source, source_ref, reason from raw.rejected_records").fetchall()
+    assert [(r[0], r[1].split("@")[0]) for r in quarantined] == [("pbx_queue_log:file", "queue_log")]
+    assert "can no longer be read" in quarantined[0][2]
+    # Reported once: the next run starts from the new file and lands what was appended.
+    _append(path, _event_line(1793600051))
     assert land_pbx(settings, fresh_database_url, source="files").counts("queue_log").landed == 1
 
 
@@ -161,7 +173,7 @@ def test_bad_lines_go_to_rejected_records_with_original_bytes(settings, fresh_da
     assert [(r[0], r[1]) for r in rows] == [("pbx_cdr:file", "Master.csv:5"), ("pbx_queue_log:file", "queue_log:16")]
     assert bytes(rows[0][3]) == bad_csv.rstrip(b"\n")
     assert bytes(rows[1][3]) == b"not a queue_log line"
-    assert "expected 21" in rows[0][2]
+    assert "expected 16 to 21 Master.csv columns" in rows[0][2] and "got 2" in rows[0][2]
 
 
 def test_missing_files_land_nothing_and_do_not_fail(make_settings, fresh_database_url, tmp_path) -> None:
@@ -180,3 +192,24 @@ def test_renamed_operator_is_updated_and_unchanged_ones_are_not_counted(
     with psycopg.connect(fresh_database_url) as conn:
         assert conn.execute("select name from raw.pbx_extensions where extension = '101'").fetchone() == (
             "Анна Петрова-Иванова",)
+
+
+def test_an_operator_the_directory_drops_keeps_name_and_row_until_listed_again(
+        settings, fresh_database_url, pbx_files) -> None:
+    land_pbx(settings, fresh_database_url, source="files")
+    without_vera = [e for e in pbx_samples.EXTENSIONS if e["extension"] != "103"]
+    pbx_files["extensions.json"].write_text(json.dumps(without_vera, ensure_ascii=False), encoding="utf-8")
+    assert land_pbx(settings, fresh_database_url, source="files").counts("extensions").landed == 1  # 103 dropped
+
+    def directory() -> list[tuple]:
+        with psycopg.connect(fresh_database_url) as conn:
+            return conn.execute("select extension, name, removed_at is not null from raw.pbx_extensions"
+                                " order by 1").fetchall()
+
+    assert directory() == [("101", "Анна Петрова", False), ("102", "Борис Смирнов", False),
+                           ("103", "Вера Козлова", True)]
+    pbx_files["extensions.json"].write_text("[]", encoding="utf-8")  # an empty read is a failed read, not a purge
+    assert land_pbx(settings, fresh_database_url, source="files").counts("extensions").landed == 0
+    pbx_files["extensions.json"].write_text(json.dumps(pbx_samples.EXTENSIONS, ensure_ascii=False), encoding="utf-8")
+    land_pbx(settings, fresh_database_url, source="files")
+    assert [row[2] for row in directory()] == [False, False, False]

@@ -6,8 +6,9 @@ import hashlib
 
 import pytest
 
+from ingestion.pbx.cdr_csv import parse_master_csv
 from ingestion.pbx.formats import MASTER_CSV_COLUMNS, event_hash
-from ingestion.pbx.parsers import iter_pieces, parse_master_csv, parse_queue_log
+from ingestion.pbx.parsers import iter_pieces, parse_queue_log
 from tests import pbx_samples
 
 # Every queue_log event kind of the domain reference, with realistic data fields.
@@ -184,3 +185,114 @@ def test_pieces_cover_the_block_on_line_boundaries_with_line_numbers() -> None:
     rows = [r for first, p in pieces for r in parse_queue_log(p, first_line=first).rows]
     assert [r[0] for r in rows] == [str(i) for i in range(1000)]
     assert pieces[1][0] == 5 + pieces[0][1].count(b"\n")
+
+
+# -- every cdr_csv layout ---------------------------------------------------------------------
+# One CDR written under each cdr.conf [csv] configuration. The 16 base fields are the same; what
+# follows them is, in cdr_csv.c's order: uniqueid (loguniqueid), userfield (loguserfield), then
+# peeraccount, linkedid, sequence (newcdrcolumns).
+BASE16 = ('"","+79161234567","700","ext-queues","""Иван"" <+79161234567>","PJSIP/trunk-00000001",'
+          '"PJSIP/101-00000002","Queue","700,t","2026-11-01 12:00:00","2026-11-01 12:00:15",'
+          '"2026-11-01 12:01:35","95","80","ANSWERED","DOCUMENTATION"')
+LAYOUT_LINES = {
+    "16": BASE16,
+    "17u": BASE16 + ',"1793520000.10"',
+    "17f": BASE16 + ',"vip"',
+    "18": BASE16 + ',"1793520000.10","vip"',
+    "19": BASE16 + ',"","1793520000.10","0"',
+    "20u": BASE16 + ',"1793520000.10","","1793520000.10","0"',
+    "20f": BASE16 + ',"vip","","1793520000.10","0"',
+    "21": BASE16 + ',"1793520000.10","vip","","1793520000.10","0"',
+}
+# layout -> (uniqueid, userfield, linkedid, sequence) as placed; None = the layout has no such column
+LAYOUT_PLACED = {
+    "16": (None, None, None, None),
+    "17u": ("1793520000.10", None, None, None),
+    "17f": (None, "vip", None, None),
+    "18": ("1793520000.10", "vip", None, None),
+    "19": (None, None, "1793520000.10", "0"),
+    "20u": ("1793520000.10", None, "1793520000.10", "0"),
+    "20f": (None, "vip", "1793520000.10", "0"),
+    "21": ("1793520000.10", "vip", "1793520000.10", "0"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUT_LINES))
+@pytest.mark.parametrize("setting", ["auto", "fixed"])
+def test_every_cdr_csv_layout_lands_its_lines(layout: str, setting: str) -> None:
+    parsed = parse_master_csv((LAYOUT_LINES[layout] + "\n").encode(), layout="auto" if setting == "auto" else layout)
+    assert parsed.rejects == []
+    (row,) = parsed.rows
+    cdr = _cdr(row)
+    assert (cdr["uniqueid"], cdr["userfield"], cdr["linkedid"], cdr["sequence"]) == LAYOUT_PLACED[layout]
+    assert (cdr["start"], cdr["billsec"], cdr["dstchannel"]) == ("2026-11-01 12:00:00", "80", "PJSIP/101-00000002")
+
+
+def test_a_file_whose_layout_changes_midway_is_read_line_by_line() -> None:
+    # 2 lines with Asterisk's defaults, then loguniqueid + loguserfield, then newcdrcolumns too
+    block = "".join(LAYOUT_LINES[name] + "\n" for name in ("16", "16", "18", "21")).encode()
+    parsed = parse_master_csv(block)
+    assert parsed.rejects == []
+    assert [_cdr(r)["uniqueid"] for r in parsed.rows] == [None, None, "1793520000.10", "1793520000.10"]
+    assert [_cdr(r)["linkedid"] for r in parsed.rows] == [None, None, None, "1793520000.10"]
+
+
+def test_a_uniqueid_with_a_systemname_prefix_is_told_from_a_userfield() -> None:
+    parsed = parse_master_csv((BASE16 + ',"pbx1-1793520000.10"\n').encode())
+    assert _cdr(parsed.rows[0])["uniqueid"] == "pbx1-1793520000.10"
+
+
+def test_a_fixed_layout_rejects_other_lines_naming_the_setting() -> None:
+    parsed = parse_master_csv((LAYOUT_LINES["18"] + "\n" + LAYOUT_LINES["21"] + "\n").encode(), layout="18")
+    assert len(parsed.rows) == 1
+    (reject,) = parsed.rejects
+    assert reject.source_ref == "Master.csv:2"
+    assert "expected 18 Master.csv columns for PBX_CDR_CSV_LAYOUT=18, got 21" in reject.reason
+    assert "PBX_CDR_CSV_LAYOUT=auto" in reject.reason
+
+
+def test_an_empty_uniqueid_is_rejected_only_where_the_layout_has_one() -> None:
+    parsed = parse_master_csv((BASE16 + ',""\n' + BASE16 + ',"",""\n').encode())
+    # 17 fields with an empty 17th: a userfield (17f), fine; 18 fields: an empty uniqueid, rejected
+    assert [_cdr(r)["userfield"] for r in parsed.rows] == [""]
+    assert [(r.source_ref, r.reason) for r in parsed.rejects] == [("Master.csv:2", "empty uniqueid")]
+
+
+# -- queue_log as real PBXs write it ----------------------------------------------------------
+REAL_EVENT_LINES = {
+    # Asterisk 1.4: EXITWITHKEY key|position, CONNECT without ringtime, TRANSFER without origposition
+    "EXITWITHKEY 1.4": ("1793520020|1793520000.10|700|NONE|EXITWITHKEY|2|1", ["2", "1", "", "", ""]),
+    "CONNECT 1.4": ("1793520015|1793520000.10|700|SIP/101|CONNECT|15|1793520008.11", ["15", "1793520008.11", "", "", ""]),
+    "TRANSFER 1.4": ("1793520060|1793520000.10|700|SIP/101|TRANSFER|300|from-internal|15|45",
+                     ["300", "from-internal", "15", "45", ""]),
+    "AGENTCALLBACKLOGIN": ("1793500000|1793500000.1|NONE|Agent/1001|AGENTCALLBACKLOGIN|101@from-internal",
+                           ["101@from-internal", "", "", "", ""]),
+    "AGENTCALLBACKLOGOFF": ("1793540000|NONE|NONE|Agent/1001|AGENTCALLBACKLOGOFF|101@from-internal|40000|Autologoff",
+                            ["101@from-internal", "40000", "Autologoff", "", ""]),
+    # Asterisk 12+: ATTENDEDTRANSFER LINK has six data fields; the sixth folds into data5 as in the database
+    "ATTENDEDTRANSFER LINK": (
+        "1793520060|1793520000.10|700|PJSIP/101|ATTENDEDTRANSFER|LINK|PJSIP/101-0001|PJSIP/300-0002|15|45|1",
+        ["LINK", "PJSIP/101-0001", "PJSIP/300-0002", "15", "45|1"]),
+    "ATTENDEDTRANSFER APP": ("1793520060|1793520000.10|700|PJSIP/101|ATTENDEDTRANSFER|APP|Dial|15|45|1",
+                             ["APP", "Dial", "15", "45", "1"]),
+    # FreePBX: the DID line, dynamic agents by display name, Local channels, ADDMEMBER from the dialplan
+    "DID": ("1793520000|1793520000.10|700|NONE|DID|+74951234567", ["+74951234567", "", "", "", ""]),
+    "display name": ("1793520015|1793520000.10|700|Анна Петрова|CONNECT|15|1793520008.11|4",
+                     ["15", "1793520008.11", "4", "", ""]),
+    "Local from-queue": ("1793520015|1793520000.10|700|Local/101@from-queue/n|CONNECT|15|1793520008.11|4",
+                         ["15", "1793520008.11", "4", "", ""]),
+    "ADDMEMBER dialplan": ("1793500000|1793499990.5|700|Анна Петрова|ADDMEMBER|", ["", "", "", "", ""]),
+    "ADDMEMBER paused": ("1793500000|MANAGER|700|PJSIP/101|ADDMEMBER|PAUSED", ["PAUSED", "", "", "", ""]),
+    "PAUSEALL reason": ("1793510000|NONE|NONE|PJSIP/101|PAUSEALL|Обед", ["Обед", "", "", "", ""]),
+    "INFO": ("1793520000|1793520000.10|700|NONE|INFO|anything|at all", ["anything", "at all", "", "", ""]),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(REAL_EVENT_LINES))
+def test_real_queue_log_variants_land_as_written(variant: str) -> None:
+    line, data = REAL_EVENT_LINES[variant]
+    parsed = parse_queue_log(line.encode() + b"\n")
+    assert parsed.rejects == []
+    (row,) = parsed.rows
+    assert list(row[5:]) == data
+    assert list(row[:5]) == line.split("|")[:5]

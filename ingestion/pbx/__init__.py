@@ -1,6 +1,6 @@
 """FreePBX call data (CDRs, queue_log, operator directory) landed into PostgreSQL's raw schema."""
 
-from ingestion.pbx.landing import PbxLandingResult, StreamCounts, land_pbx
+from ingestion.pbx.landing import PbxFileGapError, PbxLandingResult, StreamCounts, land_pbx
 from ingestion.pbx.schema import ensure_pbx_tables
 
-__all__ = ["PbxLandingResult", "StreamCounts", "ensure_pbx_tables", "land_pbx"]
+__all__ = ["PbxFileGapError", "PbxLandingResult", "StreamCounts", "ensure_pbx_tables", "land_pbx"]

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -181,17 +182,19 @@ def _cdr_tuple(item: dict) -> tuple[tuple | None, str | None]:
     return tuple(values), None
 
 
-def cdr_batches(api: FreePbxApi, window: Window, stored: dict | None, today: date) -> Iterator[Batch]:
-    """CDR batches for the window, or from the watermark (minus the overlap) to today."""
-    if window.start is not None:
-        start = window.start
+def cdr_batches(api: FreePbxApi, window: Window, stored: dict | None, today: date, zone: ZoneInfo) -> Iterator[Batch]:
+    """CDR batches for the window, or from the watermark (minus the overlap) to today; `zone` is
+    the clock of `calldate` (the API filters by its dates)."""
+    window_start, window_end = window.bounds_in(zone)
+    if window_start is not None:
+        start = window_start
     elif stored is not None:
         start = datetime.fromisoformat(stored["max_time"]) - OVERLAP
     else:
         start = None
     start_date = start.date() if start else date(2000, 1, 1)
-    end_date = (window.end.date() if window.end else today)
-    bounds = window.calldate_range()
+    end_date = (window_end.date() if window_end else today)
+    bounds = window.calldate_range(zone)
     max_seen = stored["max_time"] if stored else None
     log.info("PBX api: fetching CDRs %s..%s", start_date, end_date)
     for page in api.cdr_pages(start_date, end_date):

@@ -1,8 +1,13 @@
 """PBX database mode: read-only SQL on FreePBX's MariaDB `asteriskcdrdb` (`cdr`, `queue_log`).
 
-Incremental by a time watermark (the greatest `calldate` / `time` landed), re-reading an
-overlap window before it because rows arrive late; the natural keys make re-reads harmless.
-Rows are streamed with a server-side cursor so memory stays flat for a year of history.
+Incremental by a time watermark (the greatest `calldate` / `time` landed, in the PBX's clock),
+re-reading an overlap window before it because rows arrive late; the natural keys make re-reads
+harmless. The overlap (2 h) also covers the hour a local clock repeats when DST ends. Rows are
+streamed with a server-side cursor so memory stays flat for a year of history.
+
+Queue events come from whichever realtime queue_log table the PBX has: FreePBX's `queue_log`,
+or `queuelog`; with data1..data5 columns (Asterisk's adaptive realtime, which leaves the rest of
+a longer event in data5, as the file landing does) or one `data` column holding `a|b|c`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from urllib.parse import unquote, urlparse
+from zoneinfo import ZoneInfo
 
 import pymysql
 import pymysql.cursors
@@ -21,10 +27,13 @@ from ingestion.pbx.formats import CDR_COLUMNS, queue_log_row
 from ingestion.pbx.parsers import Reject
 from ingestion.pbx.window import OVERLAP, Window, local_to_epoch
 
+QUEUE_LOG_TABLES = ("queue_log", "queuelog")
+
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 20_000
 _QL_COLUMNS = ("id", "time", "callid", "queuename", "agent", "event", "data1", "data2", "data3", "data4", "data5")
+_QL_DATA_COLUMNS = ("id", "time", "callid", "queuename", "agent", "event", "data")
 
 
 class PbxDatabaseError(RuntimeError):
@@ -83,10 +92,12 @@ def _where(column: str, start: datetime | None, end: datetime | None) -> tuple[s
     return (" where " + " and ".join(clauses)) if clauses else "", tuple(args)
 
 
-def _start(window: Window, stored: dict | None) -> datetime | None:
-    if window.start is not None or stored is None:
-        return window.start
-    return datetime.fromisoformat(stored["max_time"]) - OVERLAP
+def _range(window: Window, stored: dict | None, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """[start, end) to read, in the PBX clock `zone`: the window, or the watermark minus the overlap."""
+    start, end = window.bounds_in(zone)
+    if window.start is None and stored is not None:
+        start = datetime.fromisoformat(stored["max_time"]) - OVERLAP
+    return start, end
 
 
 def _reject(stream: str, key: str, reason: str, row: tuple, columns: tuple[str, ...]) -> Reject:
@@ -94,10 +105,11 @@ def _reject(stream: str, key: str, reason: str, row: tuple, columns: tuple[str, 
     return Reject(f"{stream}:{key}", reason, payload.encode("utf-8"))
 
 
-def cdr_batches(conn, window: Window, stored: dict | None) -> Iterator[Batch]:
-    """CDR rows from `cdr` since the watermark (minus the overlap) or inside the window."""
-    start = _start(window, stored)
-    where, args = _where("calldate", start, window.end)
+def cdr_batches(conn, window: Window, stored: dict | None, zone: ZoneInfo) -> Iterator[Batch]:
+    """CDR rows from `cdr` since the watermark (minus the overlap) or inside the window; `zone` is
+    the clock of `calldate`."""
+    start, end = _range(window, stored, zone)
+    where, args = _where("calldate", start, end)
     cols = ", ".join(f"`{c}`" for c in CDR_COLUMNS)
     max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
     log.info("PBX db: reading cdr from %s", start or "the beginning")
@@ -127,26 +139,50 @@ def _as_datetime(value) -> datetime | None:
     return None
 
 
-def queue_log_batches(conn, window: Window, stored: dict | None) -> Iterator[Batch]:
-    """queue_log events since the watermark (minus the overlap), `time` converted to UTC epoch."""
-    start = _start(window, stored)
-    where, args = _where("time", start, window.end)
-    cols = ", ".join(f"`{c}`" for c in _QL_COLUMNS)
+def queue_log_table(conn) -> tuple[str, tuple[str, ...]]:
+    """The realtime queue_log table of this database and the columns to read from it."""
+    with conn.cursor() as cur:
+        cur.execute("select table_name, column_name from information_schema.columns"
+                    " where table_schema = database() and table_name in %s", (QUEUE_LOG_TABLES,))
+        columns: dict[str, set[str]] = {}
+        for table, column in cur.fetchall():
+            columns.setdefault(table, set()).add(column.lower())
+    for table in QUEUE_LOG_TABLES:
+        found = columns.get(table)
+        if found is None:
+            continue
+        if {"data1", "data5"} <= found:
+            return table, _QL_COLUMNS
+        if "data" in found:
+            return table, _QL_DATA_COLUMNS
+        raise PbxDatabaseError(f"table {table} in the PBX database has neither data1..data5 nor data columns "
+                               f"({', '.join(sorted(found))}); it is not an Asterisk realtime queue_log")
+    raise PbxDatabaseError("the PBX database has no queue_log (or queuelog) table: enable FreePBX's queue logging "
+                           "to the database, or land queue events from the file (PBX_QUEUE_LOG)")
+
+
+def queue_log_batches(conn, window: Window, stored: dict | None, zone: ZoneInfo) -> Iterator[Batch]:
+    """queue_log events since the watermark (minus the overlap), `time` (a wall-clock time in
+    `zone`) converted to UTC epoch seconds as the file has them."""
+    table, columns = queue_log_table(conn)
+    start, end = _range(window, stored, zone)
+    where, args = _where("time", start, end)
+    cols = ", ".join(f"`{c}`" for c in columns)
+    one_data_column = columns == _QL_DATA_COLUMNS
     max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
-    tz = window.tz
-    log.info("PBX db: reading queue_log from %s", start or "the beginning")
-    for chunk in _stream(conn, f"select {cols} from queue_log{where} order by `time`, id", args):
+    log.info("PBX db: reading %s from %s", table, start or "the beginning")
+    for chunk in _stream(conn, f"select {cols} from `{table}`{where} order by `time`, id", args):
         rows, rejects = [], []
         for raw in chunk:
             at = _as_datetime(raw[1])
             if at is None:
-                rejects.append(_reject("queue_log", str(raw[0]), f"time {raw[1]!r} is not a datetime", raw, _QL_COLUMNS))
+                rejects.append(_reject("queue_log", str(raw[0]), f"time {raw[1]!r} is not a datetime", raw, columns))
                 continue
             if not raw[5]:
-                rejects.append(_reject("queue_log", str(raw[0]), "empty event name", raw, _QL_COLUMNS))
+                rejects.append(_reject("queue_log", str(raw[0]), "empty event name", raw, columns))
                 continue
-            data = [d or "" for d in raw[6:11]]
-            rows.append(queue_log_row(local_to_epoch(at, tz), raw[2] or "", raw[3] or "", raw[4] or "",
+            data = (raw[6] or "").split("|") if one_data_column else [d or "" for d in raw[6:11]]
+            rows.append(queue_log_row(local_to_epoch(at, zone), raw[2] or "", raw[3] or "", raw[4] or "",
                                       raw[5], data))
             if max_seen is None or at > max_seen:
                 max_seen = at

@@ -24,18 +24,47 @@ CDR_COLUMNS: tuple[str, ...] = (
 )
 CDR_INT_COLUMNS = frozenset({"duration", "billsec", "amaflags", "sequence"})
 
-# The columns Master.csv (cdr_csv with loguniqueid, loguserfield, newcdrcolumns) carries.
+# Every column Master.csv can carry, in file order: cdr_csv's 16 base columns, then `uniqueid`
+# (loguniqueid=yes), `userfield` (loguserfield=yes) and `peeraccount, linkedid, sequence`
+# (newcdrcolumns=yes). Parsed rows always have these 21 positions; a column the file's layout
+# lacks is None (NULL in PostgreSQL), never ''.
 MASTER_CSV_COLUMNS: tuple[str, ...] = (
     "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
     "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid",
     "userfield", "peeraccount", "linkedid", "sequence",
 )
+CDR_CSV_BASE_COLUMNS = 16
+
+# cdr_csv layout name -> the optional columns it writes after the 16 base ones (cdr_csv.c:
+# uniqueid if loguniqueid, userfield if loguserfield, then the three newcdrcolumns).
+CDR_CSV_LAYOUTS: dict[str, tuple[str, ...]] = {
+    "16": (),
+    "17u": ("uniqueid",),
+    "17f": ("userfield",),
+    "18": ("uniqueid", "userfield"),
+    "19": ("peeraccount", "linkedid", "sequence"),
+    "20u": ("uniqueid", "peeraccount", "linkedid", "sequence"),
+    "20f": ("userfield", "peeraccount", "linkedid", "sequence"),
+    "21": ("uniqueid", "userfield", "peeraccount", "linkedid", "sequence"),
+}
 
 # The CDR columns every source mode provides (Master.csv has no did/recordingfile/cnum/...):
 # the set on which the three modes are comparable.
 CDR_COMMON_COLUMNS: tuple[str, ...] = tuple(
     c for c in CDR_COLUMNS if c in MASTER_CSV_COLUMNS or c == "calldate"
 )
+
+# raw.pbx_cdr's natural key. A CDR with uniqueid, linkedid and sequence (the database, the API,
+# Master.csv with loguniqueid + newcdrcolumns) is keyed by them, identically in every mode. A
+# Master.csv layout without them keys the record by an md5 of all its fields: re-reading the
+# same line lands nothing new, and two calls never share a key. Evaluated over the COPY temp
+# tables (store.py), whose columns carry the raw.pbx_cdr / Master.csv names.
+def cdr_key_sql(fields: tuple[str, ...]) -> str:
+    hashed = ", ".join(f"coalesce(\"{f}\"::text, '')" for f in fields)
+    return ("case when uniqueid is not null and linkedid is not null and sequence is not null"
+            " then concat_ws('|', uniqueid, linkedid, sequence::text)"
+            f" else 'md5:' || md5(concat_ws(',', {hashed})) end")
+
 
 # The queue_log COPY tuple: the canonical line's ten fields, missing data fields as ''.
 # PostgreSQL derives event_hash, event_at and NULL data fields from it (see store.py).

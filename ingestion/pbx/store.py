@@ -13,7 +13,14 @@ from collections.abc import Iterable
 
 import psycopg
 
-from ingestion.pbx.formats import AMAFLAGS, CDR_COLUMNS, EVENT_HASH_SQL, MASTER_CSV_COLUMNS, QUEUE_LOG_COLUMNS
+from ingestion.pbx.formats import (
+    AMAFLAGS,
+    CDR_COLUMNS,
+    EVENT_HASH_SQL,
+    MASTER_CSV_COLUMNS,
+    QUEUE_LOG_COLUMNS,
+    cdr_key_sql,
+)
 from ingestion.pbx.parsers import Reject
 
 _CDR_COLS = ", ".join(CDR_COLUMNS)
@@ -23,10 +30,10 @@ _CSV_COLS = ", ".join(f'"{c}"' for c in MASTER_CSV_COLUMNS)
 _AMA_CASE = ("case upper(amaflags) " + " ".join(f"when '{k}' then {v}" for k, v in AMAFLAGS.items())
              + " else amaflags::int end")
 _CSV_TARGET = ("calldate, clid, src, dst, dcontext, channel, dstchannel, lastapp, lastdata, duration, billsec,"
-               " disposition, amaflags, accountcode, uniqueid, userfield, linkedid, peeraccount, sequence")
+               " disposition, amaflags, accountcode, uniqueid, userfield, linkedid, peeraccount, sequence, cdr_key")
 _CSV_SELECT = ("start::timestamp, clid, src, dst, dcontext, channel, dstchannel, lastapp, lastdata, duration::int,"
                f" billsec::int, disposition, {_AMA_CASE}, accountcode, uniqueid, userfield, linkedid, peeraccount,"
-               " sequence::int")
+               f" sequence::int, {cdr_key_sql(MASTER_CSV_COLUMNS)}")
 _QL_COLS = ", ".join(QUEUE_LOG_COLUMNS)
 # From the COPY temp table (the canonical line's fields) to raw.pbx_queue_log.
 _QL_TARGET = "event_hash, event_at, callid, queuename, agent, event, data1, data2, data3, data4, data5"
@@ -37,9 +44,10 @@ _QL_SELECT = (f"{EVENT_HASH_SQL}, to_timestamp(epoch), callid, queuename, agent,
 class PbxStore:
     """The raw PBX tables seen through one connection (not autocommit; callers own transactions)."""
 
-    def __init__(self, conn: psycopg.Connection, mode: str) -> None:
+    def __init__(self, conn: psycopg.Connection, mode: str, cdr_zone: str | None = None) -> None:
         self.conn = conn
         self.mode = mode  # 'file' | 'db' | 'api': the `source` column and the rejects' suffix
+        self.cdr_zone = cdr_zone  # the zone CDR times are written in: raw.pbx_cdr.calldate_zone
         self._temp_ready = False
 
     def _ensure_temp(self) -> None:
@@ -70,27 +78,30 @@ class PbxStore:
                 count += 1
         return count
 
-    def _land(self, temp: str, columns: str, rows: Iterable, insert_sql: str) -> tuple[int, int]:
+    def _land(self, temp: str, columns: str, rows: Iterable, insert_sql: str,
+              params: tuple = ()) -> tuple[int, int]:
         """COPY rows into a temp table, then move the new ones into the raw table (natural keys skip the
         rest); returns (rows read, rows new)."""
         self._ensure_temp()
         read = self._copy(temp, columns, rows)
         if not read:
             return 0, 0
-        cur = self.conn.execute(insert_sql, (self.mode,))
+        cur = self.conn.execute(insert_sql, (*params, self.mode))
         return read, cur.rowcount
 
     def write_cdr(self, rows: Iterable[tuple]) -> tuple[int, int]:
         """Land CDR tuples (formats.CDR_COLUMNS order); returns (rows read, rows new)."""
         return self._land("pbx_cdr_in", _CDR_COLS, rows,
-                          f"insert into raw.pbx_cdr ({_CDR_COLS}, source) select {_CDR_COLS}, %s from pbx_cdr_in"
-                          " on conflict (uniqueid, linkedid, sequence) do nothing")
+                          f"insert into raw.pbx_cdr ({_CDR_COLS}, cdr_key, calldate_zone, source)"
+                          f" select {_CDR_COLS}, {cdr_key_sql(CDR_COLUMNS)}, %s, %s from pbx_cdr_in"
+                          " on conflict (cdr_key) do nothing", (self.cdr_zone,))
 
-    def write_master_csv(self, rows: Iterable[list[str]]) -> tuple[int, int]:
-        """Land checked Master.csv rows (21 strings, file order); returns (rows read, rows new)."""
+    def write_master_csv(self, rows: Iterable[list]) -> tuple[int, int]:
+        """Land checked Master.csv rows (21 positions, file order, None where the layout has no such
+        column); returns (rows read, rows new)."""
         return self._land("pbx_master_csv_in", _CSV_COLS, rows,
-                          f"insert into raw.pbx_cdr ({_CSV_TARGET}, source) select {_CSV_SELECT}, %s"
-                          " from pbx_master_csv_in on conflict (uniqueid, linkedid, sequence) do nothing")
+                          f"insert into raw.pbx_cdr ({_CSV_TARGET}, calldate_zone, source) select {_CSV_SELECT}, %s, %s"
+                          " from pbx_master_csv_in on conflict (cdr_key) do nothing", (self.cdr_zone,))
 
     def write_queue_log(self, rows: Iterable[list]) -> tuple[int, int]:
         """Land queue_log rows (formats.QUEUE_LOG_COLUMNS order); returns (rows read, rows new)."""
@@ -112,7 +123,13 @@ class PbxStore:
         return len(rows)
 
     def write_extensions(self, directory: Iterable[tuple[str, str | None]]) -> int:
-        """Upsert the operator directory; returns how many extensions were new or renamed."""
+        """Upsert the operator directory (a full read of it); returns how many extensions were new,
+        renamed, listed again or no longer listed.
+
+        An extension the directory no longer lists keeps its row and name with `removed_at` set, so
+        the calls and days of a person who left keep their name. An empty read changes nothing: a
+        directory with nobody in it is a failed read, not a chain without operators.
+        """
         rows = list(directory)
         if not rows:
             return 0
@@ -122,11 +139,15 @@ class PbxStore:
                 cur.execute(
                     "insert into raw.pbx_extensions (extension, name, source) values (%s, %s, %s)"
                     " on conflict (extension) do update set name = excluded.name,"
-                    " source = excluded.source, landed_at = now()"
-                    " where raw.pbx_extensions.name is distinct from excluded.name",
+                    " source = excluded.source, landed_at = now(), removed_at = null"
+                    " where raw.pbx_extensions.name is distinct from excluded.name"
+                    " or raw.pbx_extensions.removed_at is not null",
                     (extension, name, self.mode),
                 )
                 changed += cur.rowcount
+            cur.execute("update raw.pbx_extensions set removed_at = now()"
+                        " where removed_at is null and extension <> all(%s)", ([e for e, _ in rows],))
+            changed += cur.rowcount
         return changed
 
     def get_watermark(self, stream: str) -> dict | None:

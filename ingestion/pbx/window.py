@@ -1,7 +1,10 @@
-"""The time window of a PBX landing run, in the three forms the sources need.
+"""The time window of a PBX landing run, in the forms the sources need.
 
-FreePBX keeps CDR times and the DB queue_log as the PBX's local wall-clock time, the queue_log
-file as UTC epoch seconds, and the API filters by local dates; one object converts once.
+A window is given in business time (BUSINESS_TIMEZONE). The PBX writes CDR times and the
+database queue_log `time` as wall-clock times of its own clock (PBX_TIMEZONE, or UTC with
+usegmtime / queue_log_realtime_use_gmt), the queue_log file as UTC epoch seconds, and the API
+filters by the PBX's local dates; the conversions go through instants, so they hold across DST
+changes in either zone.
 """
 
 from __future__ import annotations
@@ -33,8 +36,18 @@ def to_local_naive(value: datetime | date | str, tz: ZoneInfo) -> datetime:
 
 
 def local_to_epoch(value: datetime, tz: ZoneInfo) -> int:
-    """Whole UTC seconds of a local wall-clock time, as Asterisk writes them to the queue_log file."""
+    """Whole UTC seconds of a local wall-clock time in `tz`, as Asterisk writes them to the queue_log file.
+
+    zoneinfo applies the offset in force at that wall-clock time. A time repeated when DST ends
+    is taken as its first occurrence (fold=0), a time skipped when DST starts as if the clock had
+    not moved yet: the PBX never writes the latter, and the former only in that one hour a year.
+    """
     return int(value.replace(tzinfo=tz).timestamp() // 1)
+
+
+def in_zone(value: datetime, from_tz: ZoneInfo, to_tz: ZoneInfo) -> datetime:
+    """A naive wall-clock time in `from_tz` as the naive wall-clock time of the same instant in `to_tz`."""
+    return value.replace(tzinfo=from_tz).astimezone(to_tz).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -58,12 +71,18 @@ class Window:
     def is_open(self) -> bool:
         return self.start is None and self.end is None
 
-    def calldate_range(self) -> tuple[str, str] | None:
-        """Local 'YYYY-MM-DD HH:MM:SS' bounds for string comparison with Master.csv times."""
+    def bounds_in(self, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+        """[start, end) as naive wall-clock times of `zone` (the PBX's clock)."""
+        return (in_zone(self.start, self.tz, zone) if self.start else None,
+                in_zone(self.end, self.tz, zone) if self.end else None)
+
+    def calldate_range(self, zone: ZoneInfo) -> tuple[str, str] | None:
+        """'YYYY-MM-DD HH:MM:SS' bounds in `zone` for string comparison with Master.csv times."""
         if self.is_open:
             return None
-        lo = self.start.strftime("%Y-%m-%d %H:%M:%S") if self.start else "0000"
-        hi = self.end.strftime("%Y-%m-%d %H:%M:%S") if self.end else "9999"
+        start, end = self.bounds_in(zone)
+        lo = start.strftime("%Y-%m-%d %H:%M:%S") if start else "0000"
+        hi = end.strftime("%Y-%m-%d %H:%M:%S") if end else "9999"
         return lo, hi
 
     def epoch_range(self) -> tuple[int, int] | None:

@@ -18,7 +18,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_freepbx__queue_log') }}
+    select * from {{ ref('int_queue_log_events') }}
     where linkedid is not null
     {% if is_incremental() %}
       and event_at >= {{ incremental_start_at() }}
@@ -60,6 +60,7 @@ exits as (
         linkedid,
         event_type as exit_event_type,
         wait_seconds as exit_wait_seconds,
+        event_at as exited_at,
         exit_key
     from events
     where event_type in ('ABANDON', 'EXITWITHTIMEOUT', 'EXITWITHKEY', 'EXITEMPTY')
@@ -102,7 +103,9 @@ joined as (
         connects.hold_seconds,
         connects.pickup_seconds,
         exits.exit_event_type,
-        exits.exit_wait_seconds,
+        -- the exit event's waittime; EXITWITHKEY written before Asterisk 1.6 has none: its time does
+        coalesce(exits.exit_wait_seconds, extract(epoch from exits.exited_at - entries.entered_at)::bigint)
+            as exit_wait_seconds,
         exits.exit_key,
         completions.completion_event_type,
         completions.talk_seconds,

@@ -7,15 +7,16 @@
     )
 }}
 
-{#- Pauses PAUSE -> UNPAUSE (or PAUSEALL -> UNPAUSEALL) per operator and queue; an open pause
-    counts no time until it closes. -#}
+{#- Pauses PAUSE -> UNPAUSE per operator and queue; an open pause counts no time until it closes.
+    PAUSEALL / UNPAUSEALL are not read: app_queue.c logs them (queue NONE) in addition to a PAUSE /
+    UNPAUSE in every queue the member is in, so counting them would count the pause twice. -#}
 
 with
 
 events as (
 
-    select * from {{ ref('stg_freepbx__queue_log') }}
-    where event_type in ('PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL')
+    select * from {{ ref('int_queue_log_events') }}
+    where event_type in ('PAUSE', 'UNPAUSE')
       and operator_extension is not null
     {% if is_incremental() %}
       and event_at >= {{ incremental_start_at() }}
@@ -50,18 +51,18 @@ final as (
 
         -- timestamps
         event_at as started_at,
-        case when next_event_type in ('UNPAUSE', 'UNPAUSEALL') then next_event_at end as ended_at,
+        case when next_event_type = 'UNPAUSE' then next_event_at end as ended_at,
         {{ business_date('event_at') }} as business_date,
 
         -- durations
         case
-            when next_event_type in ('UNPAUSE', 'UNPAUSEALL')
+            when next_event_type = 'UNPAUSE'
                 then extract(epoch from next_event_at - event_at)::bigint
             else 0
         end as paused_seconds
 
     from sequenced
-    where event_type in ('PAUSE', 'PAUSEALL')
+    where event_type = 'PAUSE'
 
 )
 

@@ -28,9 +28,22 @@ callbacks as (
 
 ),
 
-extensions as (
+operators as (
 
-    select * from {{ ref('stg_freepbx__extensions') }}
+    select * from {{ ref('int_operators') }}
+
+),
+
+-- the call's CDRs, linked by linkedid or, without one, by the caller channel's uniqueid
+call_cdrs as (
+
+    select
+        call_linkedid as linkedid,
+        count(*) as cdr_count,
+        sum(billed_seconds) as cdr_billed_seconds
+    from {{ ref('stg_freepbx__cdr') }}
+    where call_linkedid in (select linkedid from calls)
+    group by 1
 
 ),
 
@@ -77,7 +90,8 @@ final as (
         calls.linkedid,
         calls.queue_name,
         calls.answered_by_extension,
-        extensions.operator_name as answered_by_name,
+        coalesce(operators.operator_name, {{ unknown_operator_name('calls.answered_by_extension') }})
+            as answered_by_name,
         calls.caller_phone,
         known_customers.customer_phone,
         call_orders.order_id,
@@ -105,6 +119,8 @@ final as (
         -- counts
         calls.transfer_count,
         calls.missed_rings_count,
+        call_cdrs.cdr_count,
+        call_cdrs.cdr_billed_seconds,
 
         -- timestamps
         calls.entered_at,
@@ -117,7 +133,8 @@ final as (
 
     from calls
     left join callbacks using (linkedid)
-    left join extensions on extensions.operator_extension = calls.answered_by_extension
+    left join operators on operators.operator_extension = calls.answered_by_extension
+    left join call_cdrs using (linkedid)
     left join call_orders using (linkedid)
     left join call_ratings using (linkedid)
     left join known_customers on known_customers.customer_phone = calls.caller_phone

@@ -46,7 +46,7 @@ missed_rings as (
         calls.business_date,
         rings.operator_extension,
         count(*) as missed_rings_count
-    from {{ ref('stg_freepbx__queue_log') }} as rings
+    from {{ ref('int_queue_log_events') }} as rings
     inner join calls on calls.linkedid = rings.linkedid
     where rings.event_type = 'RINGNOANSWER'
       and rings.operator_extension is not null
@@ -116,9 +116,9 @@ phone_orders as (
 
 ),
 
-extensions as (
+operators as (
 
-    select * from {{ ref('stg_freepbx__extensions') }}
+    select * from {{ ref('int_operators') }}
 
 ),
 
@@ -144,7 +144,9 @@ final as (
         -- keys
         operator_days.business_date,
         operator_days.operator_extension,
-        extensions.operator_name,
+        coalesce(operators.operator_name, {{ unknown_operator_name('operator_days.operator_extension') }})
+            as operator_name,
+        operators.operator_extension is not null as is_known_operator,
 
         -- calls
         coalesce(handled.calls_handled_count, 0) as calls_handled_count,
@@ -180,7 +182,7 @@ final as (
     left join paused using (business_date, operator_extension)
     left join call_ratings using (business_date, operator_extension)
     left join phone_orders using (business_date, operator_extension)
-    left join extensions on extensions.operator_extension = operator_days.operator_extension
+    left join operators on operators.operator_extension = operator_days.operator_extension
 
 )
 

@@ -10,9 +10,13 @@ renamed as (
 
     select
         -- ids
+        cdr_key,
         uniqueid,
         linkedid,
         sequence as sequence_number,
+        -- the queued call this CDR belongs to: its linkedid, or without one (cdr_csv without
+        -- newcdrcolumns) the caller channel's uniqueid, which queue_log logs as the callid
+        coalesce(nullif(linkedid, ''), nullif(uniqueid, '')) as call_linkedid,
 
         -- parties
         src as source_number,
@@ -33,8 +37,9 @@ renamed as (
         duration as duration_seconds,
         billsec as billed_seconds,
 
-        -- timestamps (the PBX writes local wall-clock time)
-        {{ from_business_local('calldate') }} as started_at,
+        -- timestamps: calldate is a wall-clock time of the PBX's clock, calldate_zone names it
+        -- (rows landed before it existed were written in the business time zone)
+        (calldate at time zone coalesce(calldate_zone, '{{ var("business_timezone") }}')) as started_at,
 
         -- lineage
         source as landing_source,

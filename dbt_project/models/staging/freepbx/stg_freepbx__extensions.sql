@@ -14,6 +14,10 @@ renamed as (
 
         -- attributes
         name as operator_name,
+        removed_at is null as is_listed,
+
+        -- timestamps
+        removed_at,
 
         -- lineage
         source as landing_source,

@@ -1,0 +1,170 @@
+"""Every label the dashboards show: the seam between Superset and the KPI definitions.
+
+KPI labels come from the same wording the reports use (reports.messages) through `kpi_label`;
+when the KPI registry lands (`pantao.kpis.load_kpis()` reading the marts' yml `meta`), only
+`kpi_label`'s body changes to `load_kpis()[name].label(lang)`. Column descriptions are not kept
+here at all: they are the reporting views' COMMENTs, read from PostgreSQL at provisioning.
+Labels of columns that are not KPIs, of calculated columns and of coded values live below, once.
+"""
+
+from __future__ import annotations
+
+from reports.messages import MESSAGES
+
+LANGS = ("ru", "en")
+
+# KPI column -> the reports' message key for its label (the reports' wording, one source).
+_KPI_MESSAGE_KEYS: dict[str, str] = {
+    "orders_count": "orders",
+    "cancelled_orders_count": "cancelled_orders",
+    "revenue_amount": "revenue",
+    "average_check_amount": "average_check",
+    "unique_customers_count": "unique_customers",
+    "new_customers_count": "new_customers",
+    "repeat_customers_count": "repeat_customers",
+    "repeat_customer_share": "repeat_customer_share",
+    "calls_offered_count": "calls_offered",
+    "calls_answered_count": "calls_answered",
+    "calls_unanswered_count": "unanswered",
+    "missed_call_rate": "missed_call_rate",
+    "short_abandon_count": "short_abandons",
+    "asa_seconds": "asa",
+    "service_level": "service_level",
+    "avg_talk_seconds": "avg_talk",
+    "occupancy": "occupancy",
+    "calls_per_operator_hour": "calls_per_operator_hour",
+    "ratings_count": "ratings_count",
+    "csat_mean": "csat_mean",
+    "csat_share": "csat_share",
+    "calls_handled_count": "calls_handled",
+    "talk_seconds_total": "talk_total",
+    "missed_rings_count": "missed_rings",
+    "missed_ring_rate": "missed_ring_rate",
+    "avg_pickup_seconds": "avg_pickup",
+    "logged_in_seconds": "logged_in",
+    "paused_seconds": "paused",
+    "rating_mean": "rating_mean",
+    "rating_share_4_5": "csat_share",
+    "phone_orders_count": "phone_orders",
+}
+
+KPI_NAMES = tuple(_KPI_MESSAGE_KEYS)
+
+
+def kpi_label(name: str, lang: str = "ru") -> str:
+    """The KPI's label as people read it (raises KeyError for a name that is not a KPI)."""
+    return MESSAGES[lang][_KPI_MESSAGE_KEYS[name]]
+
+
+# Columns that are not KPIs, and the calculated columns the datasets add (bi/datasets.py).
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "business_date": {"ru": "Дата", "en": "Date"},
+    "hour": {"ru": "Час", "en": "Hour"},
+    "hour_start_at": {"ru": "Начало часа", "en": "Hour start"},
+    "scope": {"ru": "Уровень", "en": "Scope"},
+    "restaurant_id": {"ru": "Ресторан", "en": "Restaurant"},
+    "home_restaurant_id": {"ru": "Ресторан клиента", "en": "Home restaurant"},
+    "order_id": {"ru": "Заказ", "en": "Order"},
+    "created_at": {"ru": "Время заказа", "en": "Ordered at"},
+    "status": {"ru": "Статус", "en": "Status"},
+    "channel": {"ru": "Канал (код)", "en": "Channel (code)"},
+    "customer_key": {"ru": "Клиент (псевдоним)", "en": "Customer (pseudonym)"},
+    "customer_phone_masked": {"ru": "Телефон (скрыт)", "en": "Phone (masked)"},
+    "customer_name": {"ru": "Имя клиента", "en": "Customer name"},
+    "customer_segment": {"ru": "Сегмент (код)", "en": "Segment (code)"},
+    "segment": {"ru": "Сегмент (код)", "en": "Segment (code)"},
+    "subtotal_amount": {"ru": "Сумма без скидки", "en": "Subtotal"},
+    "discount_amount": {"ru": "Скидка", "en": "Discount"},
+    "total_amount": {"ru": "Сумма заказа", "en": "Order total"},
+    "is_first_order": {"ru": "Первый заказ", "en": "First order"},
+    "call_linkedid": {"ru": "Звонок", "en": "Call"},
+    "operator_extension": {"ru": "Внутр. номер", "en": "Extension"},
+    "operator_name": {"ru": "Оператор (имя)", "en": "Operator (name)"},
+    "first_order_at": {"ru": "Первый заказ", "en": "First order at"},
+    "first_order_date": {"ru": "Дата первого заказа", "en": "First order date"},
+    "last_order_at": {"ru": "Последний заказ", "en": "Last order at"},
+    "last_order_date": {"ru": "Дата последнего заказа", "en": "Last order date"},
+    "lifetime_orders_count": {"ru": "Заказов за всё время", "en": "Lifetime orders"},
+    "lifetime_revenue_amount": {"ru": "Выручка за всё время", "en": "Lifetime revenue"},
+    "last_call_at": {"ru": "Последний звонок", "en": "Last call at"},
+    "last_rating_score": {"ru": "Последняя оценка", "en": "Last rating"},
+    "linkedid": {"ru": "Звонок", "en": "Call"},
+    "queue_name": {"ru": "Очередь", "en": "Queue"},
+    "entered_at": {"ru": "Время звонка", "en": "Entered queue at"},
+    "business_hour": {"ru": "Час", "en": "Hour"},
+    "outcome": {"ru": "Исход (код)", "en": "Outcome (code)"},
+    "wait_seconds": {"ru": "Ожидание, с", "en": "Wait, s"},
+    "is_short_abandon": {"ru": "Короткий сброс", "en": "Short abandon"},
+    "is_answered_within_service_level": {"ru": "Отвечен в норматив", "en": "Answered within SL"},
+    "answered_by_extension": {"ru": "Ответил (внутр. номер)", "en": "Answered by (extension)"},
+    "pickup_seconds": {"ru": "Снятие трубки, с", "en": "Pick-up, s"},
+    "talk_seconds": {"ru": "Разговор, с", "en": "Talk, s"},
+    "transfer_count": {"ru": "Переводов", "en": "Transfers"},
+    "caller_phone_masked": {"ru": "Телефон (скрыт)", "en": "Caller (masked)"},
+    "led_to_order": {"ru": "Заказ по звонку", "en": "Led to order"},
+    "rating_score": {"ru": "Оценка звонка", "en": "Call rating"},
+    "is_called_back": {"ru": "Перезвонил оператор", "en": "Called back"},
+    "is_answered_again": {"ru": "Дозвонился сам", "en": "Answered on a later call"},
+    "is_reached_later": {"ru": "Связались позже", "en": "Reached later"},
+    # calculated columns (bi/datasets.py)
+    "segment_label": {"ru": "Сегмент", "en": "Segment"},
+    "channel_label": {"ru": "Канал", "en": "Channel"},
+    "status_label": {"ru": "Статус заказа", "en": "Order status"},
+    "restaurant_label": {"ru": "Ресторан", "en": "Restaurant"},
+    "outcome_label": {"ru": "Исход звонка", "en": "Call outcome"},
+    "wait_band": {"ru": "Ожидание", "en": "Wait"},
+    "weekday_label": {"ru": "День недели", "en": "Weekday"},
+    "hour_label": {"ru": "Час", "en": "Hour"},
+    "operator_label": {"ru": "Оператор", "en": "Operator"},
+}
+
+# Coded values as people read them; the calculated *_label columns render these in SQL.
+VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "segment": {
+        "prospect": {"ru": "Потенциальные", "en": "Prospects"},
+        "new": {"ru": "Новые", "en": "New"},
+        "repeat": {"ru": "Повторные", "en": "Repeat"},
+        "loyal": {"ru": "Постоянные", "en": "Loyal"},
+        "vip": {"ru": "VIP", "en": "VIP"},
+        "lapsed": {"ru": "Ушедшие", "en": "Lapsed"},
+        None: {"ru": "Без профиля", "en": "Unknown"},
+    },
+    "channel": {
+        "phone": {"ru": "Телефон", "en": "Phone"},
+        "app": {"ru": "Приложение", "en": "App"},
+        "web": {"ru": "Сайт", "en": "Web"},
+        "kiosk": {"ru": "Киоск", "en": "Kiosk"},
+        "delivery_partner": {"ru": "Агрегатор доставки", "en": "Delivery partner"},
+    },
+    "status": {
+        "created": {"ru": "Создан", "en": "Created"},
+        "paid": {"ru": "Оплачен", "en": "Paid"},
+        "completed": {"ru": "Выполнен", "en": "Completed"},
+        "cancelled": {"ru": "Отменён", "en": "Cancelled"},
+    },
+    "outcome": {
+        "answered": {"ru": "Отвечен", "en": "Answered"},
+        "abandoned": {"ru": "Сброшен в очереди", "en": "Abandoned"},
+        "timeout": {"ru": "Истекло ожидание", "en": "Timed out"},
+        "exit_key": {"ru": "Вышел по кнопке", "en": "Left by key"},
+        "exit_empty": {"ru": "Нет операторов", "en": "No operators"},
+        "in_queue": {"ru": "Ещё в очереди", "en": "Still queued"},
+    },
+}
+WEEKDAYS: dict[str, tuple[str, ...]] = {
+    "ru": ("1 пн", "2 вт", "3 ср", "4 чт", "5 пт", "6 сб", "7 вс"),
+    "en": ("1 Mon", "2 Tue", "3 Wed", "4 Thu", "5 Fri", "6 Sat", "7 Sun"),
+}
+RESTAURANT_PREFIX = {"ru": "Ресторан", "en": "Restaurant"}
+UNITS: dict[str, dict[str, str]] = {"seconds": {"ru": "с", "en": "s"}, "hours": {"ru": "ч", "en": "h"}}
+
+
+def column_label(name: str, lang: str = "ru") -> str:
+    """The label of any dataset column: a KPI's own label, else the mapping above (KeyError if neither)."""
+    if name in _KPI_MESSAGE_KEYS:
+        return kpi_label(name, lang)
+    return COLUMN_LABELS[name][lang]
+
+
+def value_label(kind: str, value: str | None, lang: str = "ru") -> str:
+    return VALUE_LABELS[kind][value][lang]
