@@ -25,7 +25,7 @@ import psycopg
 import pytest
 
 from access.migrate import ensure_access_schema
-from pantao.local_postgres import EmbeddedPostgres, _grant_to_pg_user, _private_socket_dir
+from pantao.local_postgres import EmbeddedPostgres, _grant_to_pg_user, _pg_bin, _private_socket_dir
 from pantao.processes import StackError
 from pantao.settings import Settings
 from pantao.stack import LocalStack
@@ -46,10 +46,14 @@ def run_pantao(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
     return result
 
 
-def as_intruder(*args: str) -> subprocess.CompletedProcess:
-    """Run a command as the second OS user, with a clean environment (no PG* variables of ours)."""
+def as_intruder(program: str, *args: str) -> subprocess.CompletedProcess:
+    """Run `psql` (the embedded server's own client) or the system's `python3` (isolated) as the
+    second OS user, with a clean environment (no PG* variables of ours)."""
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or os.path.realpath(sys.executable)
+    executable = {"psql": str(_pg_bin() / "psql"), "python3": python}[program]
+    isolated = ["-I"] if program == "python3" else []
     return subprocess.run(["runuser", "-u", INTRUDER, "--", "env", "-i", "PATH=/usr/bin:/bin", "HOME=/nonexistent",
-                           *args], capture_output=True, text=True, timeout=60)
+                           executable, *isolated, *args], capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
