@@ -123,7 +123,7 @@ RUN_TIMEOUT_SECONDS = 3600
 
 def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date) -> str | None:
     """Run the Dagster graph in-process (`pantao run`), streaming its progress; returns the run id."""
-    cmd = [sys.executable, "-m", "pantao.cli", "run", "--date", business_date.isoformat()]
+    cmd = [sys.executable, "-m", "app.cli", "run", "--date", business_date.isoformat()]
     log_path = settings.data_dir / "logs" / f"demo-run-{business_date}.log"
     private_dir(log_path.parent)
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
@@ -280,7 +280,7 @@ def print_where_to_look(settings: Settings, endpoints: Endpoints, business_date:
 def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bool) -> None:
     """Run the whole system end to end on the embedded stack and print the key figures."""
     import simulator
-    from pantao.prepare import prepare
+    from app.prepare import prepare
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # the steps below say what happens; -v shows more
         logging.getLogger().setLevel(logging.WARNING)
@@ -321,5 +321,5 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bo
     if with_bi:
         with step("Starting the dashboards (Superset on the reporting views)"):
             # a child process, as `pantao run` is: the BI package loads only when asked for
-            subprocess.run([sys.executable, "-m", "pantao.cli", "bi", "up"], env=_run_env(settings, endpoints),
+            subprocess.run([sys.executable, "-m", "app.cli", "bi", "up"], env=_run_env(settings, endpoints),
                            check=True)

@@ -23,6 +23,24 @@ def _fail(exc: Exception) -> None:
     raise click.ClickException(str(exc)) from exc
 
 
+def follow_user_change(database_url: str, name: str) -> None:
+    """The person's Superset account follows their login (created, re-roled, removed), if BI is set up here.
+
+    app/cli.py registers this with `pantao users` (access.cli.USER_CHANGE_HOOKS): access/ sits
+    below bi/ and cannot call it itself.
+    """
+    from access.users import AccessError
+    from bi.provision import ProvisionError, sync_after_user_change
+
+    try:
+        note = sync_after_user_change(load_settings(), database_url, name)
+    except (ProvisionError, AccessError) as exc:
+        raise click.ClickException(f"the database login is done, but the BI account was not: {exc}; "
+                                   "`pantao bi up` retries every account") from exc
+    if note:
+        click.echo(note)
+
+
 @click.group("bi")
 def bi() -> None:
     """Business dashboards: Apache Superset on the reporting views (Russian by default)."""

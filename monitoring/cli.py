@@ -7,7 +7,6 @@ import signal
 import threading
 
 import click
-from prometheus_client import generate_latest, start_http_server
 
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
@@ -32,6 +31,8 @@ def metrics_command(port: int | None, host: str, once: bool, statement_timeout_m
     Each scrape reads PostgreSQL and the broker afresh, so it can run beside `pantao ingest
     --follow` or anywhere that reaches the database. Metrics and alerts: docs/operations.md.
     """
+    from prometheus_client import generate_latest, start_http_server
+
     from monitoring.exporter import collect
 
     settings = load_settings()

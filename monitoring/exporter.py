@@ -32,15 +32,10 @@ from ingestion.kafka_broker import LandingError
 from ingestion.kafka_landing import PartitionLag, stream_lag
 from monitoring import readers
 from monitoring.catalog import KPI_GAUGES, METRICS, SCRAPE_SOURCES
-from monitoring.dbt_results import (
-    DbtResultsError,
-    RunResults,
-    default_target_dir,
-    last_run,
-    last_successful_build,
-)
 from monitoring.tally import ensure_ops_tables, remember_mark
 from pantao.db import connect
+from pantao.dbt_results import DbtResultsError, RunResults, last_run, last_successful_build
+from pantao.dbt_runner import DEFAULT_TARGET_DIR
 from pantao.domain import business_yesterday
 from pantao.settings import Settings
 
@@ -86,7 +81,7 @@ class PantaoCollector(Collector):
         self.database_url = database_url
         self.clock = clock
         self.statement_timeout_ms = statement_timeout_ms
-        self.dbt_target_dir = dbt_target_dir or default_target_dir()
+        self.dbt_target_dir = dbt_target_dir or DEFAULT_TARGET_DIR
         self.bootstrap = bootstrap
         self.kafka_timeout_seconds = kafka_timeout_seconds
         # stream_lag has its own retries and per-call timeouts; running it in a worker bounds the

@@ -39,7 +39,8 @@ from notifications.telegram import escape_html, split_message
 from pantao.domain import business_today, business_yesterday
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.snapshot import DailyReport, ReportError, current_report
+from reports.report import DailyReport, ReportError
+from reports.snapshot import current_report
 from reports.summary import detailed_report_text, operator_line
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from pantao.db import connect
-from reports.snapshot import plain_value
+from reports.report import plain_value
 
 log = logging.getLogger(__name__)
 

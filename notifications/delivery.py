@@ -19,7 +19,8 @@ from notifications.telegram import TelegramClient, TelegramError, inline_keyboar
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.snapshot import DailyReport, current_report
+from reports.report import DailyReport
+from reports.snapshot import current_report
 from reports.summary import morning_summary
 
 log = logging.getLogger(__name__)

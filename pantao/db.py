@@ -1,12 +1,17 @@
-"""Connections to the analytics PostgreSQL: one place that turns a DSN into a connection."""
+"""Connections to the analytics PostgreSQL: one place that turns a DSN into a connection.
+
+psycopg is imported where a connection is made, not with this module: the DSN helpers serve
+commands (`pantao --help`, `pantao stack status`) that must not pay for loading the driver.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
+if TYPE_CHECKING:
+    import psycopg
 
 # Seconds to wait for a server before giving up: an unreachable host fails fast with a clear error.
 CONNECT_TIMEOUT_SECONDS = 10
@@ -14,6 +19,8 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 def connect(database_url: str, *, autocommit: bool = False, **kwargs) -> psycopg.Connection:
     """A psycopg 3 connection with an application name (visible in pg_stat_activity) and a connect timeout."""
+    import psycopg
+
     kwargs.setdefault("application_name", "pantao")
     kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     return psycopg.connect(database_url, autocommit=autocommit, **kwargs)
@@ -29,6 +36,8 @@ def libpq_params(database_url: str) -> dict[str, str]:
     """host/port/user/password/dbname of a DSN, decoded (a password may hold `@` or `/`), for tools
     configured by fields: dbt profiles, Grafana. A password kept in the DSN's `passfile` (the
     embedded server's) is read from that file, as libpq would."""
+    from psycopg.conninfo import conninfo_to_dict
+
     params = conninfo_to_dict(database_url)
     fields = {
         "host": str(params.get("host") or "127.0.0.1"),

@@ -1,9 +1,12 @@
-"""Running dbt against the configured PostgreSQL: one place that builds its environment and reads its results.
+"""Running dbt against the configured PostgreSQL: the one place that says how dbt is started.
+
+Two callers start dbt, and both take the executable, the arguments and the environment from here:
+`run_dbt` (the CLI, `pantao prepare`, tests, benchmarks) and the Dagster asset, which hands them to
+dagster-dbt so that each model and test becomes an asset event.
 
 dbt runs as a subprocess of the venv's own `dbt`, not in-process: dbt keeps global state (adapters,
-flags, logging) that does not survive two invocations in one interpreter, and a subprocess lets
-Dagster, the CLI and tests run it the same way. profiles.yml reads the connection from
-`PANTAO_DBT_*` environment variables, so no credentials are written to disk.
+flags, logging) that does not survive two invocations in one interpreter. profiles.yml reads the
+connection from `PANTAO_DBT_*` environment variables, so no credentials are written to disk.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import click
 
 from pantao.db import libpq_params
+from pantao.dbt_results import DbtResultsError, read_run
 from pantao.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -26,11 +30,9 @@ log = logging.getLogger(__name__)
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_PROFILES_DIR = DBT_PROJECT_DIR
 DEFAULT_TARGET_DIR = DBT_PROJECT_DIR / "target"
-# Statuses in run_results.json that mean a node did not do its job.
 # dbt commands that never connect: they need no database, so the embedded stack is not started.
 OFFLINE_COMMANDS = frozenset({"parse", "ls", "list", "clean", "--version", "--help", "-h"})
 PLACEHOLDER_DATABASE_URL = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
-FAILED_STATUSES = frozenset({"error", "fail", "runtime error", "skipped"})
 
 
 class DbtError(RuntimeError):
@@ -42,7 +44,11 @@ class DbtError(RuntimeError):
 
 
 def dbt_executable() -> str:
-    """The `dbt` installed next to this interpreter (the project's venv), else the one on PATH."""
+    """The `dbt` installed next to this interpreter (the project's venv), else the one on PATH.
+
+    The only lookup: `run_dbt` and the Dagster dbt resource both start this one, so the dbt that
+    runs is the version this project pins, whatever else is on PATH.
+    """
     candidate = Path(sys.executable).parent / "dbt"
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return str(candidate)
@@ -55,41 +61,54 @@ def dbt_executable() -> str:
     return found
 
 
-def dbt_env(settings: Settings, database_url: str) -> dict[str, str]:
-    """The environment variables profiles.yml reads (connection fields and the profiles folder)."""
+def dbt_env(settings: Settings, database_url: str, target_dir: Path | None = None) -> dict[str, str]:
+    """The environment every dbt invocation gets: the connection fields profiles.yml reads, the
+    profiles folder, no usage statistics and no colours; with `target_dir`, where its artifacts
+    and logs go (dagster-dbt picks a folder per invocation itself)."""
     params = libpq_params(database_url)
-    return {
+    env = {
         "PANTAO_DBT_HOST": params["host"],
         "PANTAO_DBT_PORT": params["port"],
         "PANTAO_DBT_USER": params["user"],
         "PANTAO_DBT_PASSWORD": params["password"],
         "PANTAO_DBT_DBNAME": params["dbname"],
         "DBT_PROFILES_DIR": str(DBT_PROFILES_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_USE_COLORS": "false",
     }
+    if target_dir is not None:
+        env.update(DBT_TARGET_PATH=str(target_dir), DBT_LOG_PATH=str(target_dir / "logs"))
+    return env
 
 
-def _vars_arg(settings: Settings) -> list[str]:
-    return ["--vars", json.dumps(settings.dbt_vars)]
+def dbt_args(args: list[str], settings: Settings) -> list[str]:
+    """`args` with what every dbt command on this project takes: the project folder and the
+    business vars from the settings (unless the caller passes its own --vars)."""
+    if not args or args[0].startswith("-"):  # `dbt --version`, `dbt --help`: no subcommand
+        return list(args)
+    extra = ["--project-dir", str(DBT_PROJECT_DIR)]
+    if not any(a == "--vars" or a.startswith("--vars=") for a in args):
+        extra += ["--vars", json.dumps(settings.dbt_vars)]
+    return [*args, *extra]
 
 
-def _has_vars_flag(args: list[str]) -> bool:
-    return any(a == "--vars" or a.startswith("--vars=") for a in args)
-
-
-def failed_nodes(target_dir: Path = DEFAULT_TARGET_DIR) -> list[tuple[str, str, str]]:
-    """(unique_id, status, message) of every node that failed in the last run, from run_results.json."""
-    path = target_dir / "run_results.json"
-    if not path.is_file():
-        return []
+def failure_message(args: list[str], results_path: Path) -> DbtError | None:
+    """A DbtError naming what failed in `results_path` (pantao.dbt_results has the rule), or None
+    when the file names no failed node."""
     try:
-        results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
-    except (OSError, ValueError):
-        return []
-    return [
-        (r.get("unique_id", "?"), r.get("status", "?"), (r.get("message") or "").strip())
-        for r in results
-        if r.get("status") in FAILED_STATUSES
-    ]
+        run = read_run(results_path)
+    except DbtResultsError:
+        return None
+    if not run.failed:
+        return None
+    lines = [f"  {node.unique_id} [{node.status}]: {node.message[:800]}" for node in run.failed]
+    if run.skipped:
+        lines.append(f"  ({len(run.skipped)} downstream node(s) skipped because of these)")
+    return DbtError(
+        f"dbt {' '.join(args)} failed on {len(run.failed)} node(s):\n" + "\n".join(lines)
+        + f"\nFull log: {results_path.parent / 'logs' / 'dbt.log'}",
+        [node.unique_id for node in run.failed],
+    )
 
 
 def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True,
@@ -101,42 +120,21 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
-    command = [dbt_executable(), *args]
-    if args and not args[0].startswith("-"):  # a subcommand, not `dbt --version` / `dbt --help`
-        command += ["--project-dir", str(DBT_PROJECT_DIR)]
-        if not _has_vars_flag(args):
-            command += _vars_arg(settings)
-    env = {
-        **os.environ,
-        **dbt_env(settings, database_url),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_USE_COLORS": "false",
-    }
+    env = {**os.environ, **dbt_env(settings, database_url, target)}
     results_path = target / "run_results.json"
     started_mtime = results_path.stat().st_mtime if results_path.exists() else 0.0
     log.info("running dbt %s", " ".join(args))
     proc = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env=env, text=True,
+        [dbt_executable(), *dbt_args(args, settings)], cwd=DBT_PROJECT_DIR, env=env, text=True,
         stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
     )
     output = proc.stdout or ""
     if proc.returncode == 0:
         return output
     fresh = results_path.exists() and results_path.stat().st_mtime > started_mtime
-    failures = failed_nodes(target) if fresh else []
-    if failures:
-        failed = [f for f in failures if f[1] != "skipped"]
-        skipped = len(failures) - len(failed)
-        lines = [f"  {uid} [{status}]: {message[:800]}" for uid, status, message in failed]
-        if skipped:
-            lines.append(f"  ({skipped} downstream node(s) skipped because of these)")
-        raise DbtError(
-            f"dbt {' '.join(args)} failed on {len(failed)} node(s):\n" + "\n".join(lines)
-            + f"\nFull log: {target / 'logs' / 'dbt.log'}",
-            [uid for uid, _, _ in failed],
-        )
+    error = failure_message(args, results_path) if fresh else None
+    if error is not None:
+        raise error
     tail = "\n".join(output.strip().splitlines()[-30:])
     raise DbtError(f"dbt {' '.join(args)} exited with code {proc.returncode} before running any node:\n{tail}")
 
@@ -161,9 +159,9 @@ def prepare_manifest(settings: Settings) -> Path:
 )
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def dbt_command(dbt_args: tuple[str, ...]) -> None:
-    """Run dbt on the project against the configured (or embedded) database, e.g. `pantao dbt build`.
+    """Run dbt (build, test, ...) on the project against the configured (or embedded) database.
 
-    The business vars (timezone, thresholds, lookback) come from the settings unless --vars is given.
+    For example `pantao dbt build`. The business vars (timezone, thresholds, lookback) come from the settings unless --vars is given.
     """
     from pantao.stack import resolve_endpoints
 

@@ -12,7 +12,7 @@ from pantao.domain import DAILY_KPIS
 from reports.messages import Messages
 
 if TYPE_CHECKING:
-    from reports.snapshot import DailyReport
+    from reports.report import DailyReport
 
 # Colour a change by what it means for the business, not by its sign: more missed calls is bad news.
 LOWER_IS_BETTER = frozenset({

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -26,10 +26,7 @@ from pantao.files import PRIVATE_FILE_MODE, private_dir
 from reports.cards import kpi_rows
 from reports.html_template import TEMPLATE
 from reports.messages import MESSAGES, Messages
-from reports.snapshot import CHART_FILES, CSV_FILES, expected_files
-
-if TYPE_CHECKING:
-    from reports.snapshot import DailyReport
+from reports.report import CHART_FILES, CSV_FILES, VERSION_FILE, DailyReport, expected_files
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +207,8 @@ def render_report(report: DailyReport, directory: Path, tz: str) -> dict[str, Pa
         charts = render_charts(report, staging, msg)
         tables = render_csv(report, staging, msg)
         html = render_html(report, staging, msg, charts, tz)
-        (staging / "version.txt").write_text(f"{report.version}\n")
-        for path in [*charts.values(), *tables.values(), html, staging / "version.txt"]:
+        (staging / VERSION_FILE).write_text(f"{report.version}\n")
+        for path in [*charts.values(), *tables.values(), html, staging / VERSION_FILE]:
             os.chmod(path, PRIVATE_FILE_MODE)
             os.replace(path, directory / path.name)
     files = expected_files(directory)

@@ -12,9 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from psycopg import IsolationLevel
@@ -22,64 +19,18 @@ from psycopg.rows import dict_row
 
 from pantao.db import connect
 from pantao.settings import Settings
+from reports.report import (
+    DailyReport,
+    ReportError,
+    expected_files,
+    plain_value,
+    rendered_version,
+    report_dir,
+)
 
 log = logging.getLogger(__name__)
 
-CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
-CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
 REQUIRED_MARTS = ("marts.daily_kpis", "marts.hourly_kpis", "marts.operator_daily", "marts.calls")
-
-
-class ReportError(RuntimeError):
-    """A report cannot be built; the message says what is missing and how to get it."""
-
-
-@dataclass(frozen=True)
-class DailyReport:
-    """One stored version of a day's report and where its rendered files are."""
-
-    business_date: dt.date
-    version: int
-    figures: dict[str, Any]
-    data_freshness: dict[str, Any]
-    generated_at: dt.datetime
-    lang: str
-    files: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def chain(self) -> dict[str, Any]:
-        return self.figures.get("chain") or {}
-
-    @property
-    def previous_chain(self) -> dict[str, Any] | None:
-        return self.figures.get("previous_chain")
-
-    @property
-    def html_path(self) -> Path | None:
-        return self.files.get("html")
-
-
-def report_dir(settings: Settings, business_date: dt.date) -> Path:
-    return settings.reports_dir / business_date.isoformat()
-
-
-def expected_files(directory: Path) -> dict[str, Path]:
-    """The files a rendered report consists of, by role ("html", "csv:kpis", "png:calls_by_hour")."""
-    files = {"html": directory / "report.html"}
-    files.update({f"csv:{Path(name).stem}": directory / name for name in CSV_FILES})
-    files.update({f"png:{Path(name).stem}": directory / name for name in CHART_FILES})
-    return files
-
-
-def plain_value(value: Any) -> Any:
-    """A JSON-ready value: numerics as int/float, dates as ISO strings."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [plain_value(v) for v in value]
-    return value
 
 
 def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -264,7 +215,7 @@ def _with_files(settings: Settings, report: DailyReport) -> DailyReport:
     """The report with its files, rendered again when they are missing or from another version."""
     directory = report_dir(settings, report.business_date)
     files = expected_files(directory)
-    if all(path.is_file() for path in files.values()) and _rendered_version(directory) == report.version:
+    if all(path.is_file() for path in files.values()) and rendered_version(directory) == report.version:
         return dataclasses.replace(report, files=files)
     return _render(settings, report)
 
@@ -279,11 +230,3 @@ def load_report(settings: Settings, database_url: str, business_date: dt.date,
             (business_date, version, version),
         ).fetchone()
     return None if row is None else _with_files(settings, _from_row(business_date, row))
-
-
-def _rendered_version(directory: Path) -> int | None:
-    marker = directory / "version.txt"
-    try:
-        return int(marker.read_text().strip())
-    except (OSError, ValueError):
-        return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from reports.cards import kpi_rows
 from reports.messages import Messages
-from reports.snapshot import DailyReport
+from reports.report import DailyReport
 
 
 def _b(text: str) -> str:

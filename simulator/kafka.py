@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+
+if TYPE_CHECKING:
+    from confluent_kafka import Producer
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ _PRODUCER_CONFIG = {
 
 def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int, timeout: float = 30.0) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
+    # The Kafka client loads here, not with the package: `pantao simulate --help` needs none of it.
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     existing = set(admin.list_topics(timeout=timeout).topics)
     missing = [t for t in topics if t not in existing]
@@ -45,6 +51,8 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int, ti
 def publish_to_kafka(out_dir: Path, bootstrap_servers: str, topics: dict[str, str] | None = None,
                      partitions: int = 3) -> dict[str, int]:
     """Produce every line of `out_dir/kafka/<stream>.jsonl` to its topic, keyed; counts per stream."""
+    from confluent_kafka import Producer
+
     topics = dict(DEFAULT_TOPICS if topics is None else topics)
     ensure_topics(bootstrap_servers, list(topics.values()), partitions)
     producer = Producer({"bootstrap.servers": bootstrap_servers, **_PRODUCER_CONFIG})

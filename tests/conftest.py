@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -20,6 +22,9 @@ from pantao.settings import Settings
 from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The `pantao` console script as users run it. Its command line names `pantao`, which run files
+# (pantao/runfiles.py) check before trusting a pid; `python -m app.cli` would not.
+PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
 # `bi_stack`: one Superset server on it for the BI tests; `pg15_server` and `access_server`
@@ -41,16 +46,38 @@ def database_url(pg_server: EmbeddedPostgres) -> str:
     return pg_server.dsn()
 
 
+@pytest.fixture(scope="session")
+def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextManager[str]]:
+    """The one way tests get a database of their own: `with new_database("t_bot") as url:` is an
+    empty database (superuser DSN) named `<prefix>_<random>`, dropped when the block ends.
+
+    Session-scoped so that module- and session-scoped fixtures can use it too.
+    """
+    return database_factory(pg_server.dsn("postgres"))
+
+
+def database_factory(admin: str) -> Callable[..., AbstractContextManager[str]]:
+    """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too)."""
+
+    @contextmanager
+    def create(prefix: str = "t") -> Iterator[str]:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        try:
+            yield with_database(admin, name)
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+    return create
+
+
 @pytest.fixture
-def fresh_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+def fresh_database_url(new_database) -> Iterator[str]:
     """An empty database of its own for one test, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    yield with_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    with new_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

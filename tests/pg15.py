@@ -6,7 +6,8 @@ run 14 or 15, whose CREATEROLE and role grants differ from 16's. So the access t
 
 The older server is not ours: `PANTAO_TEST_PG15_URL` (default: the superuser `postgres` on
 127.0.0.1:5432, as on this machine and in CI). Tests create their own databases there with unique
-names and drop them; login roles get unique names and are dropped; the project's fixed group and
+names and drop them (`access_new_database`, the `new_database` of conftest on this server); login
+roles get unique names and are dropped; the project's fixed group and
 service roles (crm_*) stay, because roles are cluster-wide and a concurrent run may be using them.
 That server's own pg_hba.conf may trust every local login (this machine's does): then a wrong
 password cannot fail there, and `checks_passwords` says so to the few tests about passwords.
@@ -15,12 +16,14 @@ password cannot fail there, and `checks_passwords` says so to the few tests abou
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import psycopg
 import pytest
 
 from pantao.db import redact, with_database
+from tests.conftest import database_factory
 
 PG15_URL_VAR = "PANTAO_TEST_PG15_URL"
 DEFAULT_PG15_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -70,6 +73,12 @@ def pg15_server() -> Iterator[SystemPostgres]:
 def access_server(request: pytest.FixtureRequest):
     """The embedded PostgreSQL 18 (`pg_server`) and the machine's 15 (`pg15_server`), in turn."""
     return request.getfixturevalue("pg15_server" if request.param == "pg15" else "pg_server")
+
+
+@pytest.fixture(scope="session")
+def access_new_database(access_server) -> Callable[..., AbstractContextManager[str]]:
+    """`new_database` on `access_server`: databases of their own on 18, then on 15."""
+    return database_factory(access_server.dsn("postgres"))
 
 
 def checks_passwords(server) -> bool:

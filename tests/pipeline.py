@@ -11,14 +11,15 @@ import importlib
 import importlib.util
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.prepare import prepare_database
 from pantao.dbt_runner import run_dbt
-from pantao.prepare import DATABASE_STEPS
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -59,15 +60,6 @@ def pipeline_settings(database_url: str, kafka_bootstrap: str, work_dir: Path, o
         pbx_extensions_file=pbx / "extensions.json",
         business_timezone=timezone,
     )
-
-
-def prepare_database(settings: Settings, database_url: str) -> None:
-    """`pantao prepare`'s database steps, skipping a subsystem whose module does not exist in this tree."""
-    for _name, target in DATABASE_STEPS:
-        module_name, attr = target.split(":")
-        if importlib.util.find_spec(module_name.split(".")[0]) is None or importlib.util.find_spec(module_name) is None:
-            continue
-        getattr(importlib.import_module(module_name), attr)(settings, database_url)
 
 
 def apply_reporting_layer(settings: Settings, database_url: str) -> None:
@@ -117,18 +109,12 @@ def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap:
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(pg_server, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> WarehouseInfo:
+def built_warehouse(new_database, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory,
+                    ) -> Iterator[WarehouseInfo]:
     """A small simulated chain (5 days, 3 restaurants, seed 11) landed and built, in its own database.
 
     Session-scoped and shared: tests must only read it (write in their own `fresh_database_url`).
     """
-    import psycopg
-
-    from pantao.db import with_database
-
-    admin = pg_server.dsn("postgres")
-    name = f"warehouse_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return build_simulated_warehouse(with_database(admin, name), tmp_path_factory.mktemp("warehouse"),
-                                     kafka_bootstrap, SMALL_SIM)
+    with new_database("warehouse") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("warehouse"), kafka_bootstrap,
+                                        SMALL_SIM)

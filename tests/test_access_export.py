@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
@@ -22,6 +21,7 @@ from access.users import AccessError
 from access.views import VIEW_NAMES, view_by_name
 from pantao.domain import SEGMENTS
 from pantao.settings import Settings
+from tests.conftest import PANTAO_CLI
 from tests.private_files import exposed
 from tests.test_access_helpers import (
     CUSTOMER_NAMES,
@@ -44,8 +44,8 @@ LOGINS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    with mini_warehouse(pg_server, tmp_path_factory.mktemp("export"), LOGINS) as built:
+def warehouse(new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    with mini_warehouse(new_database, tmp_path_factory.mktemp("export"), LOGINS) as built:
         yield built
 
 
@@ -307,7 +307,7 @@ def _peak_rss_kib_of_export(url: str, date_from: str, date_to: str, out: Path, c
     """Run the real `pantao export` in a child process; its own peak RSS (ru_maxrss, KiB) and the row count."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pantao.cli", "export", "orders", "--from", date_from, "--to", date_to,
+        [*PANTAO_CLI, "export", "orders", "--from", date_from, "--to", date_to,
          "-o", str(out)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

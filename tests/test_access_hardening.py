@@ -28,8 +28,8 @@ LOGINS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse(access_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    with mini_warehouse(access_server, tmp_path_factory.mktemp("hardening"), LOGINS) as built:
+def warehouse(access_new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    with mini_warehouse(access_new_database, tmp_path_factory.mktemp("hardening"), LOGINS) as built:
         yield built
 
 

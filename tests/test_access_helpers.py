@@ -19,7 +19,6 @@ from psycopg.conninfo import make_conninfo
 
 from access.migrate import apply_reporting_layer
 from access.users import add_user
-from pantao.db import with_database
 from pantao.settings import Settings
 from tests.mini_marts import create_mini_marts
 
@@ -147,26 +146,21 @@ class Users:
 
 
 @contextmanager
-def mini_warehouse(pg_server, data_dir: Path, logins: Mapping[str, tuple[str, dict]] | None = None,
+def mini_warehouse(new_database, data_dir: Path, logins: Mapping[str, tuple[str, dict]] | None = None,
                    ) -> Iterator[tuple[str, dict[str, Login]]]:
-    """A database of its own with the small marts, the reporting layer and one login per entry.
+    """A database of its own (from the `new_database` fixture) with the small marts, the reporting
+    layer and one login per entry.
 
     `logins` maps a key to (role, scope); the login names are unique (roles are cluster-wide).
     For module-scoped fixtures: building once per module is what keeps these tests fast.
     """
-    name = unique_name("t_access")
-    admin_url = pg_server.dsn("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(admin_url, name)
-    users = Users(url)
-    try:
-        build_mini_warehouse(url, Settings(data_dir=data_dir))
-        yield url, {key: users.add(key, role, **scope) for key, (role, scope) in (logins or {}).items()}
-    finally:
-        users.cleanup()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with new_database("t_access") as url:
+        users = Users(url)
+        try:
+            build_mini_warehouse(url, Settings(data_dir=data_dir))
+            yield url, {key: users.add(key, role, **scope) for key, (role, scope) in (logins or {}).items()}
+        finally:
+            users.cleanup()
 
 
 def fetch(dsn: str, query: str, params: tuple = ()) -> list[tuple]:

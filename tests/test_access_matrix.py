@@ -98,10 +98,10 @@ CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", 
 
 
 @pytest.fixture(scope="module")
-def warehouse(access_server, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+def warehouse(access_new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
     """One database with the small marts, the reporting layer and one login per matrix principal,
     on PostgreSQL 18 and 15 in turn."""
-    with mini_warehouse(access_server, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
+    with mini_warehouse(access_new_database, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
         yield built
 
 

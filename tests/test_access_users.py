@@ -17,11 +17,11 @@ from tests.test_access_helpers import Users, fetch, login_dsn, mini_warehouse, u
 
 
 @pytest.fixture(scope="module")
-def shared_database(access_server, tmp_path_factory) -> Iterator[str]:
+def shared_database(access_new_database, tmp_path_factory) -> Iterator[str]:
     """One small warehouse for the module, on PostgreSQL 18 and 15 in turn: every test works on
     logins of its own (unique names), so none sees another's changes; only the no-marts test
     needs an empty database of its own."""
-    with mini_warehouse(access_server, tmp_path_factory.mktemp("users")) as (url, _):
+    with mini_warehouse(access_new_database, tmp_path_factory.mktemp("users")) as (url, _):
         yield url
 
 
@@ -181,6 +181,27 @@ def test_cli_add_list_set_scope_remove(warehouse, monkeypatch, tmp_path):
     assert removed.exit_code == 0 and "open sessions ended: 0" in removed.output
     missing = runner.invoke(users_cli, ["remove", name])
     assert missing.exit_code == 1 and f"no user {name}" in missing.output
+
+
+def test_cli_runs_the_registered_hooks_after_add_set_role_and_remove_only(warehouse, monkeypatch, tmp_path):
+    """What follows a login (the BI account, wired by app/cli.py) hears of every change but a scope."""
+    from access import cli as access_cli
+
+    url, users = warehouse
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path))
+    heard: list[tuple[str, str]] = []
+    monkeypatch.setattr(access_cli, "USER_CHANGE_HOOKS", [lambda dsn, name: heard.append((dsn, name))])
+    name = unique_name("hooked")
+    users.created.append(name)
+    runner = CliRunner()
+    for args in (["add", name, "--role", "crm_analyst"], ["set-scope", name, "--telegram-id", "77"],
+                 ["set-role", name, "crm_manager"], ["remove", name]):
+        result = runner.invoke(users_cli, args)
+        assert result.exit_code == 0, result.output
+    assert heard == [(url, name)] * 3
+    failed = runner.invoke(users_cli, ["remove", name])  # no such user any more: nothing to follow
+    assert failed.exit_code == 1 and heard == [(url, name)] * 3
 
 
 def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monkeypatch, tmp_path):

@@ -7,13 +7,11 @@ import asyncio
 import itertools
 import threading
 import time
-import uuid
 
 import psycopg
 import pytest
 
 from notifications.bot import build_application
-from pantao.db import with_database
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
 from tests.reports_marts import create_small_marts, register_users, remove_users
@@ -61,15 +59,9 @@ class RunningBot:
 
 
 @pytest.fixture(scope="module")
-def bot_db(pg_server):
-    name = f"t_bot_{uuid.uuid4().hex[:8]}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(admin, name)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+def bot_db(new_database):
+    with new_database("t_bot") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
 from app.demo import FIGURES, _progress_line, print_where_to_look, published_summary, simulated_summary
 from pantao import runfiles
 from pantao.stack import Endpoints, LocalStack
+from tests.conftest import PANTAO_CLI
 from tests.private_files import exposed
 
 
@@ -27,7 +27,7 @@ def run_demo(data_dir, extra_env=None):
     env["PANTAO_DATA_DIR"] = str(data_dir)
     env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "-m", "pantao.cli", "demo", "--days", "4", "--restaurants", "3", "--seed", "5"],
+        [*PANTAO_CLI, "demo", "--days", "4", "--restaurants", "3", "--seed", "5"],
         capture_output=True, text=True, env=env, timeout=1800, cwd=data_dir.parent,
     )
 

@@ -50,7 +50,7 @@ def test_open_private_creates_0600_and_narrows_a_file_that_was_readable(tmp_path
 
 def test_the_pantao_command_runs_with_a_private_umask(tmp_path):
     """Every process the CLI starts (Dagster, dbt, the simulator's writer) inherits it."""
-    probe = "import os, sys; from pantao.cli import cli; sys.argv = ['pantao', 'stack', '--help']; " \
+    probe = "import os, sys; from app.cli import cli; sys.argv = ['pantao', 'stack', '--help']; " \
             "cli(standalone_mode=False); print(oct(os.umask(0)))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

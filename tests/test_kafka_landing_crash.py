@@ -23,6 +23,7 @@ import pytest
 from ingestion.kafka_landing import LandingError, land_topics
 from ingestion.schema import ensure_raw_schema
 from pantao.stack import EmbeddedKafka
+from tests.conftest import PANTAO_CLI
 from tests.test_kafka_landing_helpers import (
     count,
     create_topics,
@@ -144,7 +145,7 @@ def test_follow_mode_lands_as_records_arrive_and_stops_cleanly_on_sigterm(make_s
     create_topics(kafka_bootstrap, [topic])
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "KAFKA_TOPIC_ORDERS": topic, "PANTAO_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "pantao.cli", "ingest", "kafka", "--follow", "--stream", "orders"],
+    proc = subprocess.Popen([*PANTAO_CLI, "ingest", "kafka", "--follow", "--stream", "orders"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         produce(kafka_bootstrap, topic, encode([order_event(i) for i in range(100)]))

@@ -29,6 +29,7 @@ from pantao.local_postgres import EmbeddedPostgres, _grant_to_pg_user, _pg_bin, 
 from pantao.processes import StackError
 from pantao.settings import Settings
 from pantao.stack import LocalStack
+from tests.conftest import PANTAO_CLI
 from tests.private_files import exposed
 
 INTRUDER = "pantao_intruder"
@@ -40,7 +41,7 @@ needs_root = pytest.mark.skipif(
 def run_pantao(args: list[str], data_dir: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "KAFKA_", "PG"))}
     env["PANTAO_DATA_DIR"] = str(data_dir)
-    result = subprocess.run([sys.executable, "-m", "pantao.cli", *args], capture_output=True, text=True, env=env,
+    result = subprocess.run([*PANTAO_CLI, *args], capture_output=True, text=True, env=env,
                             cwd=data_dir.parent, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result

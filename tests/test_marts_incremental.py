@@ -22,7 +22,7 @@ import pytest
 from pantao.dbt_runner import run_dbt
 from simulator import SimConfig, publish_to_kafka
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
-from tests.test_marts_oracle import drop_database, fetch, new_database
+from tests.test_marts_oracle import fetch
 
 START = dt.date(2026, 4, 6)
 DAYS = 5
@@ -63,12 +63,11 @@ def write_messages(directory: Path, messages: list[dict[str, Any]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
-    database_url = new_database(pg_server)
+def warehouse(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
     config = SimConfig(days=DAYS, restaurants=3, seed=5, scale=0.25, start=START, malformed_share=0.0)
-    yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("incremental"), kafka_bootstrap,
-                                    config, dbt_args=["run"])
-    drop_database(pg_server, database_url)
+    with new_database("incremental") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp("incremental"), kafka_bootstrap,
+                                        config, dbt_args=["run"])
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,14 @@ averages within 1e-6, and a null in the truth must be a null in the mart.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from pantao.db import with_database
 from simulator import SimConfig
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
 
@@ -36,20 +33,6 @@ OPERATOR_KPIS = (
 )
 TOLERANCE = 1e-6
 SEEDS = (11, 29)
-
-
-def new_database(pg_server) -> str:
-    admin = pg_server.dsn("postgres")
-    name = f"oracle_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return with_database(admin, name)
-
-
-def drop_database(pg_server, database_url: str) -> None:
-    name = conninfo_to_dict(database_url)["dbname"]
-    with psycopg.connect(pg_server.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def fetch(database_url: str, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
@@ -102,13 +85,12 @@ def operator_mismatches(truth: dict[str, Any], rows: list[dict[str, Any]]) -> li
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
-def warehouse(request, pg_server, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
-    database_url = new_database(pg_server)
+def warehouse(request, new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[WarehouseInfo]:
     config = SimConfig(days=4, restaurants=3, seed=request.param, scale=0.25, start=dt.date(2026, 3, 26),
                        timezone="Europe/Moscow")
-    yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp(f"oracle{request.param}"),
-                                    kafka_bootstrap, config)
-    drop_database(pg_server, database_url)
+    with new_database("oracle") as database_url:
+        yield build_simulated_warehouse(database_url, tmp_path_factory.mktemp(f"oracle{request.param}"),
+                                        kafka_bootstrap, config)
 
 
 def test_daily_kpis_equal_the_truth_for_the_chain_and_every_restaurant(warehouse: WarehouseInfo) -> None:

@@ -108,27 +108,20 @@ def expand(sql: str, variables: dict[str, list[str] | str], time_from: datetime,
 
 
 @pytest.fixture(scope="module")
-def small_reporting_db(pg_server, tmp_path_factory):
+def small_reporting_db(new_database, tmp_path_factory):
     """The small warehouse in a database of its own, and the DSN of a crm_analyst login —
     the role Grafana's data source uses — so the panels run through the views' row filters."""
     from access.users import add_user, remove_user
-    from pantao.db import with_database
     from pantao.settings import Settings
 
-    suffix = uuid.uuid4().hex[:8]
-    name, login, password = f"t_dash_{suffix}", f"grafana_{suffix}", f"pw-{uuid.uuid4().hex}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(admin, name)
-    support.build_small_warehouse(Settings(data_dir=tmp_path_factory.mktemp("dash")), url, None)
-    add_user(url, login, "crm_analyst", password=password)
-    analyst = urlunparse(urlparse(url)._replace(netloc=f"{login}:{password}@{urlparse(url).hostname}:"
-                                                        f"{urlparse(url).port}"))
-    yield analyst
-    remove_user(url, login)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    login, password = f"grafana_{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    with new_database("t_dash") as url:
+        support.build_small_warehouse(Settings(data_dir=tmp_path_factory.mktemp("dash")), url, None)
+        add_user(url, login, "crm_analyst", password=password)
+        analyst = urlunparse(urlparse(url)._replace(netloc=f"{login}:{password}@{urlparse(url).hostname}:"
+                                                            f"{urlparse(url).port}"))
+        yield analyst
+        remove_user(url, login)
 
 
 def variable_values(conn: psycopg.Connection, model: dict) -> dict[str, list[str] | str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from monitoring.catalog import BY_NAME, KPI_GAUGES, METRICS, SCRAPE_SOURCES
 from monitoring.exporter import collect
 from pantao.stack import free_port
 from tests import monitoring_support as support
+from tests.conftest import PANTAO_CLI
 
 
 def scrape(registry) -> dict[str, dict[tuple, float]]:
@@ -248,7 +248,7 @@ def test_metrics_once_prints_the_exposition(fresh_database_url, kafka_bootstrap,
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.setenv("PANTAO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
-    from pantao.cli import cli
+    from app.cli import cli
 
     result = CliRunner().invoke(cli, ["metrics", "--once"])
     assert result.exit_code == 0, result.output
@@ -266,7 +266,7 @@ def test_metrics_serves_http_until_sigterm(fresh_database_url, kafka_bootstrap, 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": fresh_database_url, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
            "PANTAO_DATA_DIR": str(tmp_path / "data")}
-    process = subprocess.Popen([sys.executable, "-m", "pantao.cli", "metrics", "--port", str(port)],
+    process = subprocess.Popen([*PANTAO_CLI, "metrics", "--port", str(port)],
                                env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -5,6 +5,7 @@ import yaml
 from click.testing import CliRunner
 
 from orchestration.cli import run_command
+from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
@@ -27,4 +28,5 @@ def test_run_for_a_day_without_a_partition_names_the_valid_range(cli_env):
 def test_run_prepares_dagster_home_from_the_repository_dagster_yaml(cli_env):
     CliRunner().invoke(run_command, ["--date", "1999-01-01"])
     copied = yaml.safe_load((cli_env / "dagster_home" / "dagster.yaml").read_text())
-    assert copied["storage"]["postgres"]["postgres_url"] == {"env": "PANTAO_DAGSTER_PG_URL"}
+    assert copied == yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    assert copied["run_storage"]["class"] == "PantaoRunStorage"

@@ -1,5 +1,6 @@
 """The Dagster code location loads and validates without a database or broker, and is wired as intended."""
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -56,6 +57,22 @@ def test_loading_without_a_manifest_names_the_command_that_builds_it(tmp_path):
     assert "ManifestMissingError" in result.stderr
     assert "pantao prepare" in result.stderr
     assert str(project / "target" / "manifest.json") in result.stderr
+
+
+def test_dagster_dev_builds_a_missing_manifest_with_the_projects_runner(tmp_path):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    result = _python(f"""
+        from pathlib import Path
+        import pantao.dbt_runner as runner
+        runner.DBT_PROJECT_DIR = runner.DBT_PROFILES_DIR = Path({str(project)!r})
+        runner.DEFAULT_TARGET_DIR = runner.DBT_PROJECT_DIR / "target"
+        from orchestration.definitions import defs
+        print(len(defs.resolve_asset_graph().get_all_asset_keys()))
+    """, {**BOGUS_ENV, "DAGSTER_IS_DEV_CLI": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (project / "target" / "manifest.json").is_file()
+    assert int(result.stdout.split()[-1]) > 20
 
 
 def test_definitions_load_and_validate_with_no_database_or_broker(dbt_manifest):
@@ -136,8 +153,19 @@ def test_morning_schedule_reports_the_previous_business_day(defs):
 
 def test_sensors_run_by_default(defs):
     sensors = {s.name: s for s in defs.get_repository_def().sensor_defs}
-    assert {"ops_alert_on_run_failure", "marts_freshness_sensor"} <= set(sensors)
+    assert "ops_alert_on_run_failure" in sensors
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
+
+
+def test_every_mart_and_only_the_marts_carry_the_freshness_policy(defs):
+    graph = defs.resolve_asset_graph()
+    policies = {key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
+    marts = {key for key in policies if key.startswith("marts/")}
+    assert marts >= {"marts/daily_kpis", "marts/hourly_kpis", "marts/operator_daily", "marts/calls"}
+    assert {key for key, policy in policies.items() if policy is not None} == marts
+    policy = policies["marts/daily_kpis"]
+    assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == (
+        dt.timedelta(hours=2), dt.timedelta(hours=3))
 
 
 def test_jobs_that_build_dbt_or_land_carry_the_queue_limit_tags(defs):
@@ -170,7 +198,9 @@ def test_dagster_yaml_puts_storage_in_postgres_and_limits_dbt_runs():
     import yaml
 
     config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
-    assert config["storage"]["postgres"]["postgres_url"] == {"env": "PANTAO_DAGSTER_PG_URL"}
+    for kind in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert config[kind]["module"] == "orchestration.lib.storage"
+    assert config["freshness"] == {"enabled": True}
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     limits = {item["key"]: item["limit"] for item in config["concurrency"]["runs"]["tag_concurrency_limits"]}
     assert limits["pantao/dbt"] == 1

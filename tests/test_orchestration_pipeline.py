@@ -17,11 +17,11 @@ import psycopg
 import pytest
 import requests
 
+from app.prepare import prepare_database
 from orchestration.lib.instance import PG_URL_VAR, REPO_ROOT, open_instance, prepare_dagster_home
 from orchestration.lib.runner import materialize_all
 from orchestration.lib.services import start_dagster
-from pantao.db import sqlalchemy_url, with_database
-from pantao.prepare import prepare_database
+from pantao.db import sqlalchemy_url
 from pantao.settings import load_settings
 from pantao.stack import free_port
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
@@ -60,14 +60,13 @@ def _env(database_url: str, bootstrap: str, data_dir: Path, pbx_dir: Path, teleg
 
 
 @pytest.fixture(scope="module")
-def pipeline(pg_server, kafka_bootstrap, tmp_path_factory):
+def pipeline(new_database, kafka_bootstrap, tmp_path_factory):
     """A simulated chain landed, built and reported for its last day by `full_pipeline_job`."""
-    work = tmp_path_factory.mktemp("orchestration")
-    admin = pg_server.dsn("postgres")
-    name = f"orch_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    database_url = with_database(admin, name)
+    with new_database("orch") as database_url:
+        yield from _pipeline(database_url, kafka_bootstrap, tmp_path_factory.mktemp("orchestration"))
+
+
+def _pipeline(database_url, kafka_bootstrap, work):
     config = SIM.resolved()
     write_outputs(generate(config), work / "sim")
     telegram = TelegramStandIn().start()
@@ -90,8 +89,6 @@ def pipeline(pg_server, kafka_bootstrap, tmp_path_factory):
             yield SimpleNamespace(instance=instance, summary=summary, days=days, settings=settings,
                                   database_url=database_url, telegram=telegram, mp=mp, home=home)
     telegram.stop()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[str]:
@@ -184,10 +181,6 @@ STOP_SCHEDULE = """
 mutation($id: String!) { stopRunningSchedule(id: $id) {
   __typename ... on ScheduleStateResult { scheduleState { status } } ... on PythonError { message } } }
 """
-STOP_SENSOR = """
-mutation($id: String!) { stopSensor(id: $id) {
-  __typename ... on StopSensorMutationResult { instigationState { status } } ... on PythonError { message } } }
-"""
 BACKFILL_QUERY = "query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -228,9 +221,6 @@ def dagster_ui(pipeline):
     # Pause the schedules (as an operator would) so their ticks do not launch runs in the middle
     # of the tests below; `loaded` keeps the state the webserver reported before that.
     paused = [gql(STOP_SCHEDULE, {"id": s["id"]})["stopRunningSchedule"] for s in loaded["schedules"]]
-    for sensor in loaded["sensors"]:
-        if sensor["name"] == "marts_freshness_sensor":
-            gql(STOP_SENSOR, {"id": sensor["id"]})
     yield SimpleNamespace(gql=gql, repository=loaded, paused=paused, log=log_path)
     services.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 import simulator
 from ingestion.pbx import land_pbx
 from ingestion.pbx.formats import CDR_COMMON_COLUMNS
-from pantao.db import with_database
 from tests import pbx_samples
 from tests.freepbx_standin import FreePbxStandin
 from tests.test_pbx_db import pbx_connect, pbx_db_url  # noqa: F401  (fixture)
@@ -31,16 +29,9 @@ def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def three_databases(pg_server) -> Iterator[dict[str, str]]:
-    admin = pg_server.dsn("postgres")
-    names = {mode: f"t_{mode}_{uuid.uuid4().hex[:8]}" for mode in ("files", "db", "api")}
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for name in names.values():
-            conn.execute(f'create database "{name}"')
-    yield {mode: with_database(admin, name) for mode, name in names.items()}
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for name in names.values():
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def three_databases(new_database) -> Iterator[dict[str, str]]:
+    with new_database("t_files") as files, new_database("t_db") as db, new_database("t_api") as api:
+        yield {"files": files, "db": db, "api": api}
 
 
 def _load_mariadb(url: str, pbx_dir: Path) -> None:

@@ -13,7 +13,6 @@ import pytest
 
 from ingestion.pbx import land_pbx
 from ingestion.pbx.db import PbxDatabaseError
-from pantao.db import with_database
 from tests import pbx_samples
 
 pytestmark = pytest.mark.mariadb
@@ -68,28 +67,20 @@ def test_db_mode_lands_cdrs_and_queue_log(make_settings, fresh_database_url, loa
     assert cdr == [("2026-11-01 12:00:00", "74950000000", "+79161234567", "db")]
 
 
-def landed_from_files(pg_server, settings, files: dict, sql: str) -> list[tuple]:
+def landed_from_files(new_database, settings, files: dict, sql: str) -> list[tuple]:
     """Land `files` (queue_log, Master.csv) in a database of their own and return `sql`'s rows there."""
-    other = f"t_{uuid.uuid4().hex[:12]}"
-    admin = pg_server.dsn("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{other}"')
-    try:
-        file_url = with_database(admin, other)
+    with new_database() as file_url:
         land_pbx(settings.with_overrides(pbx_queue_log=files["queue_log"], pbx_cdr_csv=files["Master.csv"]),
                  file_url, source="files")
         return _rows(file_url, sql)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{other}" with (force)')
 
 
 def test_db_queue_log_local_time_hashes_like_the_file_line(
-        make_settings, fresh_database_url, loaded_db, tmp_path, pg_server) -> None:
+        make_settings, fresh_database_url, loaded_db, tmp_path, new_database) -> None:
     files = pbx_samples.write_files(tmp_path / "pbx")
     land_pbx(make_settings(pbx_db_url=loaded_db), fresh_database_url, source="db")
     sql = "select event_hash, event_at, data1, data4 from raw.pbx_queue_log order by 1"
-    assert _rows(fresh_database_url, sql) == landed_from_files(pg_server, make_settings(), files, sql)
+    assert _rows(fresh_database_url, sql) == landed_from_files(new_database, make_settings(), files, sql)
 
 
 def test_db_rerun_is_idempotent_and_late_rows_inside_the_overlap_land(
@@ -170,7 +161,7 @@ def _execute(url: str, *statements: tuple[str, list[tuple]]) -> None:
 
 
 def test_db_queuelog_table_with_one_data_column_lands_like_the_file(
-        make_settings, fresh_database_url, pbx_db_url, tmp_path, pg_server) -> None:
+        make_settings, fresh_database_url, pbx_db_url, tmp_path, new_database) -> None:
     """Asterisk's non-adaptive realtime queue_log: one `data` column `a|b|c`, `time` as text, here in
     the PBX's Berlin clock; the events must hash exactly as the same lines read from the file."""
     from tests.pbx_variants import FREEPBX17
@@ -188,7 +179,7 @@ def test_db_queuelog_table_with_one_data_column_lands_like_the_file(
     assert result.counts("queue_log").landed == 11  # every line of the FreePBX 17 day
     sql = "select event_hash, event_at, data5 from raw.pbx_queue_log order by 1"
     from_db = _rows(fresh_database_url, sql)
-    assert from_db == landed_from_files(pg_server, make_settings(), FREEPBX17.write(tmp_path / "files", []), sql)
+    assert from_db == landed_from_files(new_database, make_settings(), FREEPBX17.write(tmp_path / "files", []), sql)
     assert ("75|1",) in {(r[2],) for r in from_db}  # ATTENDEDTRANSFER LINK: talk|origposition in data5
 
 

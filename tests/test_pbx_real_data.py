@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,15 +24,14 @@ from typing import Any
 import psycopg
 import pytest
 
+from app.prepare import prepare_database
 from ingestion.pbx import land_pbx
 from monitoring import readers
-from pantao.db import with_database
 from pantao.dbt_runner import run_dbt
 from pantao.settings import Settings
 from simulator import SimConfig, generate, write_outputs
 from simulator.pbx_profiles import PROFILES
 from tests import pbx_variants
-from tests.pipeline import prepare_database
 from tests.test_marts_oracle import fetch, same
 
 TZ = "Europe/Moscow"
@@ -76,43 +74,37 @@ def _unlisted_operator(sims: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def warehouse(pg_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    admin = pg_server.dsn("postgres")
-    name = f"pbx_real_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(admin, name)
-    root = tmp_path_factory.mktemp("pbx_real")
-    base = Settings(database_url=url, data_dir=root / "data", business_timezone=TZ)
-    prepare_database(base, url)
-    wh = Warehouse(url, base)
-    for profile, start in PROFILE_STARTS.items():
-        config = SimConfig(days=SIM_DAYS, restaurants=2, seed=11, scale=0.25, start=start, timezone=TZ,
-                           pbx_profile=profile)
-        wh.sims[profile] = generate(config)
-    wh.unlisted = _unlisted_operator(wh.sims)
-    for profile, sim in wh.sims.items():
-        out = write_outputs(sim, root / profile)
-        wh.truths[profile] = json.loads(out.truth.read_text(encoding="utf-8"))
-        directory = [{"extension": op.extension, "name": op.name} for op in sim.operators
-                     if op.extension != wh.unlisted]
-        out.extensions.write_text(json.dumps(directory, ensure_ascii=False), encoding="utf-8")
-        spec = PROFILES[profile]
-        settings = _settings(url, root / "data", {"Master.csv": out.master_csv, "queue_log": out.queue_log,
-                                                  "extensions.json": out.extensions},
-                             pbx_timezone=spec.pbx_timezone, pbx_cdr_times=spec.cdr_times)
-        wh.landed[profile] = land_pbx(settings, url)
-    for inst in pbx_variants.INSTALLATIONS:  # the hand-made directory lands last: the simulated operators leave it
-        paths = inst.write(root / inst.name, pbx_variants.EXTENSIONS)
-        settings = _settings(url, root / "data", paths, pbx_timezone=inst.pbx_timezone, pbx_cdr_times=inst.cdr_times)
-        wh.landed[inst.name] = land_pbx(settings, url)
-    target = root / "dbt_target"
-    run_dbt(["build", "--select", "+daily_kpis +hourly_kpis +operator_daily"], base, url, target_dir=target)
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-    wh.dbt_results = {r["unique_id"]: r["status"] for r in results}
-    yield wh
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+def warehouse(new_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    with new_database("pbx_real") as url:
+        root = tmp_path_factory.mktemp("pbx_real")
+        base = Settings(database_url=url, data_dir=root / "data", business_timezone=TZ)
+        prepare_database(base, url)
+        wh = Warehouse(url, base)
+        for profile, start in PROFILE_STARTS.items():
+            config = SimConfig(days=SIM_DAYS, restaurants=2, seed=11, scale=0.25, start=start, timezone=TZ,
+                               pbx_profile=profile)
+            wh.sims[profile] = generate(config)
+        wh.unlisted = _unlisted_operator(wh.sims)
+        for profile, sim in wh.sims.items():
+            out = write_outputs(sim, root / profile)
+            wh.truths[profile] = json.loads(out.truth.read_text(encoding="utf-8"))
+            directory = [{"extension": op.extension, "name": op.name} for op in sim.operators
+                         if op.extension != wh.unlisted]
+            out.extensions.write_text(json.dumps(directory, ensure_ascii=False), encoding="utf-8")
+            spec = PROFILES[profile]
+            settings = _settings(url, root / "data", {"Master.csv": out.master_csv, "queue_log": out.queue_log,
+                                                      "extensions.json": out.extensions},
+                                 pbx_timezone=spec.pbx_timezone, pbx_cdr_times=spec.cdr_times)
+            wh.landed[profile] = land_pbx(settings, url)
+        for inst in pbx_variants.INSTALLATIONS:  # the hand-made directory lands last: the simulated operators leave it
+            paths = inst.write(root / inst.name, pbx_variants.EXTENSIONS)
+            settings = _settings(url, root / "data", paths, pbx_timezone=inst.pbx_timezone, pbx_cdr_times=inst.cdr_times)
+            wh.landed[inst.name] = land_pbx(settings, url)
+        target = root / "dbt_target"
+        run_dbt(["build", "--select", "+daily_kpis +hourly_kpis +operator_daily"], base, url, target_dir=target)
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+        wh.dbt_results = {r["unique_id"]: r["status"] for r in results}
+        yield wh
 
 
 def _days(profile: str) -> list[str]:

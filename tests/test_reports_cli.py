@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pantao.cli import cli
+from app.cli import cli
 from reports.schema import ensure_reports_schema
 from tests.reports_marts import create_small_marts
 

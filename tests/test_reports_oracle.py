@@ -12,7 +12,8 @@ from psycopg.rows import dict_row
 from pantao.domain import DAILY_KPIS
 from reports.messages import Messages
 from reports.render import render_report
-from reports.snapshot import DailyReport, collect_figures, collect_freshness
+from reports.report import DailyReport
+from reports.snapshot import collect_figures, collect_freshness
 from reports.summary import morning_summary, to_plain
 from tests.mini_marts import TABLES, create_mini_marts
 

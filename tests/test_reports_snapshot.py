@@ -15,8 +15,9 @@ import pytest
 
 from reports.cards import change_class, kpi_rows
 from reports.messages import Messages
+from reports.report import ReportError
 from reports.schema import ensure_reports_schema
-from reports.snapshot import ReportError, build_daily_report, current_report, load_report
+from reports.snapshot import build_daily_report, current_report, load_report
 from reports.summary import morning_summary, to_plain
 from tests.mini_marts import CHAIN
 from tests.reports_marts import DAY, LAST_WEEK, LAST_WEEK_CHAIN, create_small_marts

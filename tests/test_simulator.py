@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from app.simulate import simulate
 from simulator import OutputPaths, SimConfig, generate, publish_to_kafka, write_outputs
-from simulator.cli import simulate
 
 START = dt.date(2026, 3, 27)  # Friday: the run covers weekday and weekend demand
 CONFIG = SimConfig(days=3, restaurants=3, seed=7, start=START, scale=0.5, malformed_share=0.02)

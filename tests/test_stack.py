@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 
 import psutil
 import psycopg
@@ -11,8 +10,9 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from pantao.stack import LocalStack, resolve_endpoints
+from tests.conftest import PANTAO_CLI
 
-PANTAO = [sys.executable, "-m", "pantao.cli"]
+PANTAO = PANTAO_CLI
 
 
 def run_cli(args, data_dir, check=True):

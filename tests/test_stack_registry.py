@@ -19,9 +19,10 @@ import pytest
 from pantao import runfiles
 from pantao.processes import group_members
 from pantao.stack import LocalStack
+from tests.conftest import PANTAO_CLI
 from tests.monitoring_support import create_topics
 
-PANTAO = [sys.executable, "-m", "pantao.cli"]
+PANTAO = PANTAO_CLI
 
 
 def run_cli(args: list[str], data_dir, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

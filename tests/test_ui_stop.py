@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import psutil
 import pytest
 
 from pantao.processes import free_port, group_members
+from tests.conftest import PANTAO_CLI
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +63,7 @@ def ui(fresh_database_url, kafka_bootstrap, tmp_path):
                PANTAO_DATA_DIR=str(data_dir), PANTAO_DAGSTER_EXECUTOR="in_process")
     log = tmp_path / "ui.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pantao.cli", "ui", "--port", str(free_port())], env=env,
+        proc = subprocess.Popen([*PANTAO_CLI, "ui", "--port", str(free_port())], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     home = (data_dir / "dagster_home").resolve()
@@ -114,7 +114,7 @@ def test_sigkill_of_pantao_ui_leaves_no_orphans_and_a_stale_run_file(ui):
     ui.proc.wait()
     wait_until_gone(ui, 60)  # the guard interrupts the group, and kills it after its 20 s grace
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "KAFKA_"))}
-    status = subprocess.run([sys.executable, "-m", "pantao.cli", "stack", "status"], capture_output=True, text=True,
+    status = subprocess.run([*PANTAO_CLI, "stack", "status"], capture_output=True, text=True,
                             env={**env, "PANTAO_DATA_DIR": str(ui.data_dir)}, timeout=60)
     assert status.returncode == 1
     line = next(line for line in status.stdout.splitlines() if line.startswith("ui "))

@@ -1,7 +1,9 @@
 """dagster-dbt wiring: the project (from the manifest `pantao prepare` writes) and its asset keys.
 
 Loading reads `dbt_project/target/manifest.json` only; it never runs `dbt parse`, so the code
-location loads fast and without a database. A missing manifest is an operator error with a fix.
+location loads fast and without a database. A missing manifest is an operator error with a fix,
+except under `dagster dev` (which sets DAGSTER_IS_DEV_CLI): there it is built once, as
+dagster-dbt's `prepare_if_dev` would, but with the project's own runner.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
-from pantao.dbt_runner import DBT_PROFILES_DIR, DBT_PROJECT_DIR
+from pantao import dbt_runner
 
 RAW_SCHEMA = "raw"
+MARTS_SCHEMA = "marts"
 MODEL_TYPES = ("model", "seed", "snapshot")
 
 
@@ -26,13 +29,22 @@ class ManifestMissingError(RuntimeError):
 
 def load_dbt_project() -> DbtProject:
     """The dbt project, failing with the command to run when its manifest is missing."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
+    project = DbtProject(project_dir=dbt_runner.DBT_PROJECT_DIR, profiles_dir=dbt_runner.DBT_PROFILES_DIR)
+    if not project.manifest_path.is_file() and os.environ.get("DAGSTER_IS_DEV_CLI"):
+        from pantao.settings import load_settings
+
+        dbt_runner.prepare_manifest(load_settings())  # `dbt parse`: no database needed
     if not project.manifest_path.is_file():
         raise ManifestMissingError(
             f"the dbt manifest {project.manifest_path} does not exist, so Dagster cannot load the dbt models. "
             "Run `pantao prepare` (or `pantao prepare --dbt-only`, which needs no database) and reload."
         )
     return project
+
+
+def is_mart(key: dg.AssetKey) -> bool:
+    """A mart table's asset (the translator keys models by `<schema>/<table>`)."""
+    return key.path[0] == MARTS_SCHEMA
 
 
 class PantaoDbtTranslator(DagsterDbtTranslator):

@@ -1,8 +1,8 @@
 """Keep a wrong number out of a report: refuse to report while a blocking check on its marts fails.
 
-Within one run Dagster already skips assets downstream of a failed blocking check. A report run
-on its own (the 08:00 schedule, a backfill) does not re-run those checks, so it looks up their
-latest results in the instance instead.
+Within one run Dagster already skips assets downstream of a blocking check that failed at severity
+ERROR. A report run on its own (the 08:00 schedule, a backfill) does not re-run those checks, so
+it looks up their latest results in the instance and applies the same rule.
 """
 
 from __future__ import annotations
@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 
 def failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> list[str]:
-    """'<asset>:<check> (run <id>)' for each check whose latest completed execution failed."""
-    if not check_keys:
-        return []
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
-    return [
-        f"{key.asset_key.to_user_string()}:{key.name} (run {record.run_id})"
-        for key, record in sorted(latest.items(), key=lambda item: item[0].to_user_string())
-        if record.status == AssetCheckExecutionRecordStatus.FAILED
-    ]
+    """'<asset>:<check> (run <id>)' for each check whose latest evaluation failed at severity ERROR.
+
+    A check that is planned or running has no evaluation yet and counts as not failed, as does
+    one that never ran: only a recorded failure stops a report.
+    """
+    failures = []
+    for key in sorted(check_keys, key=lambda k: k.to_user_string()):
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
+        if evaluation is not None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failures.append(f"{key.asset_key.to_user_string()}:{key.name} (run {record.run_id or 'none'})")
+    return failures
 
 
 def require_passing_checks(context: dg.AssetExecutionContext, check_keys: Sequence[dg.AssetCheckKey]) -> None:

@@ -38,16 +38,21 @@ def prepare_dagster_home(settings: Settings, source: Path = DAGSTER_YAML) -> Pat
     return home
 
 
+def storage_url(endpoints: Endpoints) -> str:
+    """Dagster's storage: an operator's own PANTAO_DAGSTER_PG_URL (for example a separate database
+    for Dagster's tables), else the analytics database in the form dagster-postgres takes."""
+    return os.environ.get(PG_URL_VAR) or sqlalchemy_url(endpoints.database_url)
+
+
 def dagster_env(settings: Settings, endpoints: Endpoints, home: Path) -> dict[str, str]:
     """Environment for Dagster processes: its home, its storage URL and the resolved endpoints.
 
     The endpoints are exported so every run worker uses the same database and broker without
-    starting the embedded stack itself. An operator's own PANTAO_DAGSTER_PG_URL (for example a
-    separate database for Dagster's tables) is kept.
+    starting the embedded stack itself.
     """
     env = {
         "DAGSTER_HOME": str(home),
-        PG_URL_VAR: os.environ.get(PG_URL_VAR) or sqlalchemy_url(endpoints.database_url),
+        PG_URL_VAR: storage_url(endpoints),
         "DATABASE_URL": endpoints.database_url,
     }
     if endpoints.kafka_bootstrap:
@@ -56,7 +61,5 @@ def dagster_env(settings: Settings, endpoints: Endpoints, home: Path) -> dict[st
 
 
 def open_instance(home: Path) -> dg.DagsterInstance:
-    """The instance configured by `home`/dagster.yaml (PANTAO_DAGSTER_PG_URL must be set)."""
-    if not os.environ.get(PG_URL_VAR):
-        raise InstanceError(f"{PG_URL_VAR} is not set; dagster.yaml reads its PostgreSQL URL from it")
+    """The instance configured by `home`/dagster.yaml (its storage: orchestration.lib.storage)."""
     return dg.DagsterInstance.from_config(str(home))

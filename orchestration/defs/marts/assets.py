@@ -4,18 +4,21 @@
 what depends on it, and in Dagster it is a blocking check, so reports in the same run do not
 materialize on a wrong number. Because each model is its own asset, re-executing a failed run
 from failure rebuilds only the models that did not materialize.
+
+dagster-dbt starts dbt here so that each model and test becomes an asset event, but what it
+starts comes from pantao.dbt_runner like every other dbt invocation: the executable, the
+arguments (project, business vars) and the environment (connection, profiles).
 """
 
-
-import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.defs.marts.freshness import with_marts_freshness
 from orchestration.lib.config import DBT_POOL
-from orchestration.lib.dbt import PantaoDbtTranslator, environment, load_dbt_project
+from orchestration.lib.dbt import PantaoDbtTranslator, environment, is_mart, load_dbt_project
 from orchestration.lib.resources import PantaoResource
-from pantao.dbt_runner import dbt_env
+from pantao.dbt_runner import DBT_PROFILES_DIR, dbt_args, dbt_env, dbt_executable
 
 dbt_project = load_dbt_project()
 translator = PantaoDbtTranslator()
@@ -28,16 +31,18 @@ translator = PantaoDbtTranslator()
     name="dbt_models",
     pool=DBT_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: PantaoResource):
+def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: PantaoResource):
     settings = pantao.settings()
-    database_url = pantao.database_url()
-    with environment(dbt_env(settings, database_url)):
-        invocation = dbt.cli(["build", "--vars", json.dumps(settings.dbt_vars)], context=context)
+    with environment(dbt_env(settings, pantao.database_url())):
+        invocation = dbt.cli(dbt_args(["build"], settings), context=context)
     yield from invocation.stream()
 
 
+dbt_models = with_marts_freshness(_dbt_models)
+
+
 def mart_keys() -> list[dg.AssetKey]:
-    return sorted((key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string())
+    return sorted((key for key in dbt_models.keys if is_mart(key)), key=lambda k: k.to_user_string())
 
 
 @dg.asset(
@@ -57,7 +62,5 @@ def reporting_views(context: dg.AssetExecutionContext, pantao: PantaoResource) -
 
 
 def dbt_resource() -> DbtCliResource:
-    from pantao.dbt_runner import DBT_PROFILES_DIR, dbt_executable
-
     return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROFILES_DIR),
                           dbt_executable=dbt_executable())

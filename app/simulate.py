@@ -1,4 +1,8 @@
-"""`pantao simulate`: generate a simulated chain, write its files and truth.json, optionally publish."""
+"""`pantao simulate`: generate a simulated chain, write its files and truth.json, optionally publish.
+
+It lives in the composition layer because it joins the settings (data folder, time zone, service
+thresholds, broker) with the simulator, which itself imports nothing of the pipeline.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from pantao.settings import load_settings
 from simulator.config import SimConfig
 from simulator.generate import generate
 from simulator.kafka import publish_to_kafka
@@ -46,8 +51,6 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scale: float, malformed_share: float,
              pbx_profile: str, out_dir: Path | None, publish: bool) -> None:
     """Simulate a fast-food chain and its contact centre: Kafka events, FreePBX files and truth.json."""
-    from pantao.settings import load_settings
-
     settings = load_settings()
     out = out_dir if out_dir is not None else settings.data_dir / "sim"
     config = SimConfig(days=days, restaurants=restaurants, seed=seed, start=start, scale=scale,

@@ -1,0 +1,81 @@
+"""A stored version of a day's report and the files it renders to.
+
+The one definition every part of the report reads (the snapshot that stores it, the renderer, the
+KPI cards, the summaries, the bot and the Telegram delivery), kept free of database and plotting
+code so that importing it costs nothing and depends on nothing else in `reports/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pantao.settings import Settings
+
+CHART_FILES = ("orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png")
+CSV_FILES = ("kpis.csv", "hourly.csv", "operators.csv", "restaurants.csv")
+# Written last into a rendered folder: which stored version its files show.
+VERSION_FILE = "version.txt"
+
+
+class ReportError(RuntimeError):
+    """A report cannot be built; the message says what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    """One stored version of a day's report and where its rendered files are."""
+
+    business_date: dt.date
+    version: int
+    figures: dict[str, Any]
+    data_freshness: dict[str, Any]
+    generated_at: dt.datetime
+    lang: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> dict[str, Any]:
+        return self.figures.get("chain") or {}
+
+    @property
+    def previous_chain(self) -> dict[str, Any] | None:
+        return self.figures.get("previous_chain")
+
+    @property
+    def html_path(self) -> Path | None:
+        return self.files.get("html")
+
+
+def report_dir(settings: Settings, business_date: dt.date) -> Path:
+    return settings.reports_dir / business_date.isoformat()
+
+
+def expected_files(directory: Path) -> dict[str, Path]:
+    """The files a rendered report consists of, by role ("html", "csv:kpis", "png:calls_by_hour")."""
+    files = {"html": directory / "report.html"}
+    files.update({f"csv:{Path(name).stem}": directory / name for name in CSV_FILES})
+    files.update({f"png:{Path(name).stem}": directory / name for name in CHART_FILES})
+    return files
+
+
+def rendered_version(directory: Path) -> int | None:
+    """The version whose files `directory` holds, or None when it holds no complete rendering."""
+    try:
+        return int((directory / VERSION_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def plain_value(value: Any) -> Any:
+    """A JSON-ready value: numerics as int/float, dates as ISO strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [plain_value(v) for v in value]
+    return value
