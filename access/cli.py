@@ -13,15 +13,30 @@ from pathlib import Path
 
 import click
 
-from access.views import VIEW_NAMES
 from pantao.domain import GROUP_ROLES
 from pantao.settings import load_settings
 from pantao.stack import resolve_endpoints
 
 
-def _database_url() -> tuple[str, str]:
-    settings = load_settings()
-    return resolve_endpoints(settings, need_kafka=False).database_url, settings.business_timezone
+def _database_url() -> str:
+    return resolve_endpoints(load_settings(), need_kafka=False).database_url
+
+
+class ViewChoice(click.Choice):
+    """The reporting views, read from the dbt manifest when the command runs (not when it is imported)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from access.catalog import view_names
+
+        return view_names()
+
+    @choices.setter
+    def choices(self, _value: object) -> None:
+        """click.Choice sets its choices in __init__; these come from the manifest instead."""
 
 
 def _read_password(what: str) -> str:
@@ -79,7 +94,7 @@ def add(name: str, role: str, operator_extension: str | None, restaurants: str |
     """Create login NAME in a group role; prints a generated password once."""
     from access import users as users_api
 
-    database_url, _ = _database_url()
+    database_url = _database_url()
     password = _read_password("user's") if password_stdin else None
     password = users_api.add_user(
         database_url, name, role, operator_extension=operator_extension,
@@ -98,7 +113,7 @@ def remove(name: str) -> None:
     """Revoke NAME's access, end their open sessions and drop the login."""
     from access import users as users_api
 
-    database_url, _ = _database_url()
+    database_url = _database_url()
     ended = users_api.remove_user(database_url, name)
     click.echo(f"removed {name}; open sessions ended: {ended}")
     _user_changed(database_url, name)
@@ -110,7 +125,7 @@ def list_command() -> None:
     """Show every user, their role and scope."""
     from access import users as users_api
 
-    database_url, _ = _database_url()
+    database_url = _database_url()
     records = users_api.list_users(database_url)
     if not records:
         click.echo("no users yet: `pantao users add NAME --role crm_analyst`")
@@ -130,7 +145,7 @@ def set_role(name: str, role: str) -> None:
     """Move NAME to another group role."""
     from access import users as users_api
 
-    database_url, _ = _database_url()
+    database_url = _database_url()
     users_api.set_user_role(database_url, name, role)
     click.echo(f"{name} is now {role}")
     _user_changed(database_url, name)
@@ -146,7 +161,7 @@ def set_scope(name: str, operator_extension: str | None, restaurants: str | None
     """Change which rows NAME sees (operator extension, restaurants) or their Telegram id."""
     from access import users as users_api
 
-    database_url, _ = _database_url()
+    database_url = _database_url()
     changes: dict[str, object] = {}
     if operator_extension is not None:
         changes["operator_extension"] = operator_extension or None
@@ -159,7 +174,7 @@ def set_scope(name: str, operator_extension: str | None, restaurants: str | None
 
 
 @click.command("export")
-@click.argument("view", type=click.Choice(VIEW_NAMES))
+@click.argument("view", type=ViewChoice())
 @click.option("--from", "date_from", required=True, help="First business date, YYYY-MM-DD.")
 @click.option("--to", "date_to", required=True, help="Last business date, YYYY-MM-DD (inclusive).")
 @click.option("--segment", help="Only customers of this segment.")
@@ -183,7 +198,7 @@ def export_command(view: str, date_from: str, date_to: str, segment: str | None,
         raise click.UsageError("--as-user needs --password-stdin (the password is never taken as an argument)")
     if password_stdin and not as_user:
         raise click.UsageError("--password-stdin goes with --as-user NAME")
-    database_url, timezone = _database_url()
+    database_url = _database_url()
     if as_user:
         database_url = user_dsn(database_url, as_user, _read_password(f"{as_user}'s"))
     else:
@@ -191,8 +206,8 @@ def export_command(view: str, date_from: str, date_to: str, segment: str | None,
         click.echo(f"note: no --as-user, so this export runs as {describe_login(database_url).describe()}; "
                    "to export what a person may see, add --as-user NAME --password-stdin", err=True)
     if output is None:
-        export_view(database_url, request, sys.stdout.buffer, timezone)
+        export_view(database_url, request, sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
-        result = export_to_file(database_url, request, output, timezone)
+        result = export_to_file(database_url, request, output)
         click.echo(f"{result.rows} rows -> {output}", err=True)

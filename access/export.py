@@ -1,9 +1,10 @@
 """CSV export of the reporting views, streamed with COPY so memory stays flat for any row count.
 
 COPY cannot take bind parameters, so every value is validated against a strict rule first and
-then rendered as a quoted literal by psycopg (never by string formatting); the view name comes
-from the allow-list in access.views. The export logs in as the requesting user, so the same row
-filters apply as in their BI tool.
+then rendered as a quoted literal by psycopg (never by string formatting); the view, its columns,
+date filter, sort order and filter columns come from the reporting views' yml (access.catalog,
+read from the dbt manifest). The export logs in as the requesting user, so the same row filters
+apply as in their BI tool.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from access.catalog import ReportingView, daily_extract_views, view_by_name, view_names
 from access.users import RESTAURANT_RE, AccessError, validate_username
-from access.views import VIEW_NAMES, ReportingView, view_by_name
 from pantao.db import connect
 from pantao.domain import CHANNELS, GROUP_ROLES, SEGMENTS
 from pantao.files import open_private, private_dir
@@ -31,8 +32,6 @@ from pantao.settings import Settings
 log = logging.getLogger(__name__)
 
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-# Views a daily extract covers: the ones with one row per fact per business date.
-DAILY_EXTRACT_VIEWS = ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis")
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,9 @@ def validate_request(
     channel: str | None = None,
 ) -> ExportRequest:
     """Check every argument against its rule and the view's filters; the error says which one and why."""
-    if view not in VIEW_NAMES:
-        raise AccessError(f"unknown view {view!r}: export one of {', '.join(VIEW_NAMES)}")
+    names = view_names()
+    if view not in names:
+        raise AccessError(f"unknown view {view!r}: export one of {', '.join(names)}")
     spec = view_by_name(view)
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if start > end:
@@ -96,15 +96,17 @@ def validate_request(
 
 def _period_filter(spec: ReportingView, start: date, end: date) -> sql.Composable:
     if spec.date_column is None:
-        # customers: whose ordering span [first_order_date, last_order_date] overlaps the period
-        return sql.SQL("first_order_date <= {} and last_order_date >= {}").format(sql.Literal(end), sql.Literal(start))
+        # a row spanning [first, last] (customers: their ordering span) is exported when it overlaps the period
+        first, last = spec.period
+        return sql.SQL("{first} <= {end} and {last} >= {start}").format(
+            first=sql.Identifier(first), last=sql.Identifier(last), start=sql.Literal(start), end=sql.Literal(end))
     return sql.SQL("{col} between {start} and {end}").format(
         col=sql.Identifier(spec.date_column), start=sql.Literal(start), end=sql.Literal(end))
 
 
-def build_export_query(request: ExportRequest, business_timezone: str = "Europe/Moscow") -> sql.Composed:
+def build_export_query(request: ExportRequest) -> sql.Composed:
     """The COPY statement for a validated request: identifiers from the allow-list, values as literals."""
-    spec = view_by_name(request.view, business_timezone)
+    spec = view_by_name(request.view)
     conditions: list[sql.Composable] = [_period_filter(spec, request.date_from, request.date_to)]
     for option, value in (("segment", request.segment), ("restaurant", request.restaurant),
                           ("channel", request.channel)):
@@ -170,9 +172,8 @@ def stream_copy(conn: psycopg.Connection, statement: sql.Composed, out: BinaryIO
     return ExportResult(rows=max(rows, 0), bytes_written=written)
 
 
-def export_view(database_url: str, request: ExportRequest, out: BinaryIO,
-                business_timezone: str = "Europe/Moscow") -> ExportResult:
-    statement = build_export_query(request, business_timezone)
+def export_view(database_url: str, request: ExportRequest, out: BinaryIO) -> ExportResult:
+    statement = build_export_query(request)
     try:
         with connect(database_url, application_name="pantao-export") as conn:
             conn.read_only = True
@@ -185,13 +186,13 @@ def export_view(database_url: str, request: ExportRequest, out: BinaryIO,
         raise AccessError(f"cannot log in to export: {str(exc).strip()}") from exc
     except psycopg.errors.UndefinedTable as exc:
         raise AccessError(
-            f"reporting.{request.view} does not exist: run `pantao prepare` and a dbt build first") from exc
+            f"reporting.{request.view} does not exist: run `pantao prepare` and a dbt build "
+            "(`pantao run` or `pantao dbt build`) first") from exc
     log.info("exported %d rows of reporting.%s (%s..%s)", result.rows, request.view, request.date_from, request.date_to)
     return result
 
 
-def export_to_file(database_url: str, request: ExportRequest, path: Path,
-                   business_timezone: str = "Europe/Moscow") -> ExportResult:
+def export_to_file(database_url: str, request: ExportRequest, path: Path) -> ExportResult:
     """Export into `path` atomically: a partial file never appears under the final name.
 
     The file is its owner's only (0600, new folders 0700): it holds what its login may see.
@@ -200,7 +201,7 @@ def export_to_file(database_url: str, request: ExportRequest, path: Path,
     partial = path.with_name(path.name + ".partial")
     try:
         with open_private(partial, "wb") as out:
-            result = export_view(database_url, request, out, business_timezone)
+            result = export_view(database_url, request, out)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -208,7 +209,7 @@ def export_to_file(database_url: str, request: ExportRequest, path: Path,
 
 
 def export_daily_extracts(settings: Settings, database_url: str, business_date: date | str,
-                          out_dir: Path, views: Iterable[str] = DAILY_EXTRACT_VIEWS) -> list[Path]:
+                          out_dir: Path, views: Iterable[str] | None = None) -> list[Path]:
     """One CSV per dated reporting view with that business day's rows: `<out_dir>/<date>/<view>.csv`.
 
     For people who want files rather than a SQL client. Runs as the pipeline's login, so files
@@ -216,10 +217,10 @@ def export_daily_extracts(settings: Settings, database_url: str, business_date: 
     """
     day = parse_date(business_date, "business_date")
     paths = []
-    for view in views:
+    for view in daily_extract_views() if views is None else views:
         request = validate_request(view, day, day)
         path = Path(out_dir) / day.isoformat() / f"{view}.csv"
-        result = export_to_file(database_url, request, path, settings.business_timezone)
+        result = export_to_file(database_url, request, path)
         log.info("daily extract %s: %d rows", path, result.rows)
         paths.append(path)
     return paths

@@ -1,9 +1,9 @@
-"""Creating the roles, the access schema and the `reporting` views; both steps idempotent.
+"""Creating the roles and the access schema (users, audit log, caller scope); idempotent.
 
-`ensure_access_schema` runs in `pantao prepare`, before any mart exists. `apply_reporting_layer`
-runs after every dbt build: dbt drops and re-creates table marts (`drop ... cascade`), which
-takes the reporting views and any grant on the marts with it, so this step re-creates the views
-and re-grants in one transaction. Both need a superuser connection (the pipeline's DSN).
+`ensure_access_schema` runs in `pantao prepare`, before any mart exists, with a superuser
+connection (the pipeline's DSN). The `reporting` views themselves are dbt models
+(dbt_project/models/reporting/): dbt builds them after the marts, with their owner, grants,
+comments and the reporting schema's privileges (docs/access.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from psycopg import sql
 
 from access import sql as ddl
 from access import sql_checks as checks
-from access.views import ReportingView, reporting_views
 from pantao.db import connect
 from pantao.domain import GROUP_ROLES
 from pantao.settings import Settings
@@ -28,14 +27,16 @@ MIN_SERVER_VERSION = 140000
 # INHERIT / SET grant options that keep that ADMIN from carrying privileges). Before 16, CREATEROLE
 # grants any non-superuser role by itself, so the user admin holds no group role at all there.
 ADMIN_OPTION_VERSION = 160000
-# Transaction-level advisory lock (per database) that serialises the two steps below: a `pantao
-# prepare` or a hand-run apply overlapping the pipeline's apply would otherwise deadlock (ALTER
-# OWNER on access tables against CREATE VIEW reading them) or race on CREATE SCHEMA.
+# Transaction-level advisory lock (per database) that serialises access setup with the reporting
+# views' builds (dbt's secure_view materialization and on-run-start take the same key, see
+# dbt_project/macros/reporting/reporting_schema.sql): a `pantao prepare` overlapping a dbt build
+# would otherwise deadlock (ALTER OWNER on access tables against CREATE VIEW reading them) or race
+# on CREATE SCHEMA.
 SETUP_LOCK_KEY = 0x70616E74616F  # "pantao"
 
 
 class AccessSetupError(RuntimeError):
-    """The access schema or the reporting layer could not be created; the message says why and what to do."""
+    """The access schema could not be created; the message says why and what to do."""
 
 
 # role -> attributes that must hold (pg_roles column -> value)
@@ -216,102 +217,10 @@ def ensure_access_schema(settings: Settings, database_url: str) -> None:
         _apply_role_limits(conn, settings)
         _close_schemas(conn)
         _close_large_objects(conn)
+        # dbt sets the reporting schema's privileges on each build; it exists beforehand so that
+        # concurrent first builds do not race on creating it
+        conn.execute(sql.SQL("create schema if not exists reporting authorization {}").format(
+            sql.Identifier(ddl.REPORTING_OWNER)))
         conn.execute(sql.SQL("grant connect on database {} to {}").format(
             sql.Identifier(conn.info.dbname), sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
     log.info("access schema and roles are in place")
-
-
-def render_view(view: ReportingView) -> sql.Composed:
-    columns = ",\n    ".join(f"{c.expr} as {c.name}" for c in view.columns)
-    text = (
-        f"create view reporting.{view.name} with (security_barrier) as\n"
-        f"select\n    {columns}\nfrom {view.from_sql}\nwhere {view.where_sql}"
-    )
-    return sql.SQL(text)  # type: ignore[arg-type]  # built only from the constants in access.views
-
-
-def _check_marts(conn: psycopg.Connection, views: tuple[ReportingView, ...]) -> None:
-    needed = sorted({m for v in views for m in v.marts})
-    present = {row[0] for row in conn.execute(
-        "select table_name from information_schema.tables where table_schema = 'marts' and table_name = any(%s)",
-        (needed,),
-    )}
-    missing = [m for m in needed if m not in present]
-    if missing:
-        raise AccessSetupError(
-            f"marts {', '.join('marts.' + m for m in missing)} do not exist yet: build them first "
-            "(`pantao dbt build`), then apply the reporting layer again."
-        )
-
-
-def _grant_marts(conn: psycopg.Connection) -> None:
-    """Re-grant what the last dbt build dropped, and pre-grant what the next one creates."""
-    owner, admin = sql.Identifier(ddl.REPORTING_OWNER), sql.Identifier("crm_admin")
-    conn.execute(sql.SQL("grant usage on schema marts to {}, {}").format(owner, admin))
-    conn.execute(sql.SQL("grant select on all tables in schema marts to {}, {}").format(owner, admin))
-    conn.execute(sql.SQL("alter default privileges in schema marts grant select on tables to {}, {}").format(owner, admin))
-
-
-def _create_view(conn: psycopg.Connection, view: ReportingView) -> None:
-    name = sql.Identifier("reporting", view.name)
-    conn.execute(sql.SQL("drop view if exists {} cascade").format(name))
-    try:
-        conn.execute(render_view(view))
-    except psycopg.errors.UndefinedColumn as exc:
-        raise AccessSetupError(
-            f"reporting.{view.name}: {exc.diag.message_primary} in {', '.join('marts.' + m for m in view.marts)}. "
-            "The marts no longer carry a column the reporting interface promises (docs/analysts.md); "
-            "restore it in the dbt model or change access/views.py together with the docs."
-        ) from exc
-    conn.execute(sql.SQL("alter view {} owner to {}").format(name, sql.Identifier(ddl.REPORTING_OWNER)))
-    conn.execute(sql.SQL("comment on view {} is {}").format(name, sql.Literal(view.comment)))
-    for column in view.columns:
-        conn.execute(sql.SQL("comment on column {} is {}").format(
-            sql.Identifier("reporting", view.name, column.name), sql.Literal(column.comment)))
-    conn.execute(sql.SQL("revoke all on {} from public").format(name))
-    conn.execute(sql.SQL("grant select on {} to {}").format(
-        name, sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
-
-
-def apply_reporting_layer(settings: Settings, database_url: str) -> list[str]:
-    """(Re)create the `reporting` views over the marts with their comments, grants and row filters.
-
-    Atomic: one transaction, so a BI tool sees either the old views or the new ones. Run it after
-    every dbt build; it also runs `ensure_access_schema` first, so it works on a fresh database.
-    Returns the qualified names of the views it created.
-    """
-    ensure_access_schema(settings, database_url)
-    views = reporting_views(settings.business_timezone)
-    with connect(database_url) as conn:
-        _serialize(conn)
-        _check_marts(conn, views)
-        _grant_marts(conn)
-        conn.execute(sql.SQL("create schema if not exists reporting authorization {}").format(
-            sql.Identifier(ddl.REPORTING_OWNER)))
-        conn.execute(sql.SQL("alter schema reporting owner to {}").format(sql.Identifier(ddl.REPORTING_OWNER)))
-        conn.execute("revoke all on schema reporting from public")
-        conn.execute(sql.SQL("grant usage on schema reporting to {}").format(
-            sql.SQL(", ").join(sql.Identifier(g) for g in GROUP_ROLES)))
-        comment = ("Stable, documented views for analysts and BI tools (docs/analysts.md). "
-                   "Row filters and pseudonymisation apply to every login.")
-        conn.execute(sql.SQL("comment on schema reporting is {}").format(sql.Literal(comment)))
-        for view in views:
-            _create_view(conn, view)
-        _close_schemas(conn)
-    names = [f"reporting.{v.name}" for v in views]
-    log.info("reporting layer applied: %s", ", ".join(names))
-    return names
-
-
-def main() -> None:
-    """`python -m access.migrate`: re-apply the reporting layer after a dbt build run by hand."""
-    from pantao.settings import load_settings
-    from pantao.stack import resolve_endpoints
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = load_settings()
-    apply_reporting_layer(settings, resolve_endpoints(settings, need_kafka=False).database_url)
-
-
-if __name__ == "__main__":
-    main()

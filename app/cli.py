@@ -19,8 +19,8 @@ from app.demo import demo_command
 from app.prepare import prepare_command
 from app.simulate import simulate
 from bi.cli import bi, follow_user_change
-from ingestion.cli import ingest
-from monitoring.cli import metrics_command
+from ingestion.cli import LIVE_BOARD_SERVERS, ingest
+from monitoring.cli import metrics_command, serve_live_board
 from notifications.cli import bot_command, send_command
 from orchestration.cli import run_command, ui_command
 from pantao.dbt_runner import dbt_command
@@ -63,6 +63,8 @@ def cli(verbose: bool) -> None:
 report.add_command(send_command)
 # A person's Superset account follows their login; access/ cannot import bi/, which sits above it.
 USER_CHANGE_HOOKS.append(follow_user_change)
+# The live queue board's gauges are monitoring/'s; ingestion/ cannot import that layer.
+LIVE_BOARD_SERVERS.append(serve_live_board)
 
 for command in (stack, simulate, prepare_command, ingest, dbt_command, run_command, ui_command, report,
                 bot_command, users, export_command, metrics_command, bi, demo_command):

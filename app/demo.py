@@ -199,7 +199,7 @@ def print_morning_summary(settings: Settings, endpoints: Endpoints, business_dat
 def last_day_figures(database_url: str, business_date: dt.date) -> dict | None:
     with connect(database_url) as conn:
         cur = conn.execute(
-            "select * from marts.daily_kpis where scope = 'chain' and business_date = %s", (business_date,)
+            "select * from marts.daily_kpis where business_date = %s", (business_date,)
         )
         row = cur.fetchone()
         if row is None:

@@ -46,11 +46,12 @@ def _settings(database_url: str, bootstrap: str, work: Path, pbx_dir: Path, suff
 
 
 def _land(settings: Settings, database_url: str, day: dt.date | None = None) -> None:
+    from app.prepare import prepare_database
     from ingestion.kafka_landing import land_topics
     from ingestion.pbx import land_pbx
-    from ingestion.schema import ensure_raw_schema
 
-    ensure_raw_schema(settings, database_url)
+    # `pantao prepare`'s database steps: the raw tables, and the roles the marts and views are granted to
+    prepare_database(settings, database_url)
     land_topics(settings, database_url, settings.kafka_bootstrap_servers or "")
     if day is None:
         land_pbx(settings, database_url, source="files")

@@ -301,7 +301,7 @@ def build_bundle(columns: dict[str, list[ViewColumn]], location: dict[str, str],
     missing = [d.view for d in DATASETS if d.view not in columns]
     if missing:
         raise ValueError(f"the warehouse has no reporting view(s) {', '.join(missing)}: "
-                         "run the pipeline (or `python -m access.migrate`) before `pantao bi up`")
+                         "run the pipeline (or `pantao dbt build`) before `pantao bi up`")
     files = {"metadata.yaml": _dump({"version": "1.0.0", "type": "assets", "timestamp": "2026-01-01T00:00:00+00:00"}),
              DATABASE_FILE: _dump(database_doc(location["host"], location["port"], location["dbname"]))}
     for spec in DATASETS:

@@ -9,7 +9,7 @@ Labels of columns that are not KPIs, of calculated columns and of coded values l
 
 from __future__ import annotations
 
-from reports.messages import MESSAGES
+from pantao.kpis import load_kpis
 
 LANGS = ("ru", "en")
 
@@ -53,7 +53,7 @@ KPI_NAMES = tuple(_KPI_MESSAGE_KEYS)
 
 def kpi_label(name: str, lang: str = "ru") -> str:
     """The KPI's label as people read it (raises KeyError for a name that is not a KPI)."""
-    return MESSAGES[lang][_KPI_MESSAGE_KEYS[name]]
+    return load_kpis()[name].label(lang)
 
 
 # Columns that are not KPIs, and the calculated columns the datasets add (bi/datasets.py).

@@ -3,12 +3,16 @@
 The exporter builds its metric families from this list, `docs/operations.md` documents each
 entry, and the tests check both against it, so a metric cannot be served undocumented or
 documented without being served. Names are the exposition names without the `_total` suffix
-prometheus-client appends to counters.
+prometheus-client appends to counters. The business gauges (`pantao_kpi_*`) are the KPIs whose
+registry entry names a gauge (pantao.kpis, `meta.kpi.gauge` in daily_kpis.yml): their help text
+is the KPI's description, so both are written once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from pantao.kpis import load_kpis
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class MetricSpec:
         return f"{self.name}_total" if self.kind == "counter" else self.name
 
 
-METRICS: tuple[MetricSpec, ...] = (
+PIPELINE_METRICS: tuple[MetricSpec, ...] = (
     # exporter health
     MetricSpec("pantao_up", "gauge", (), "1 when PostgreSQL answered this scrape, 0 when it could not be reached."),
     MetricSpec("pantao_scrape_error", "gauge", ("source",),
@@ -70,31 +74,37 @@ METRICS: tuple[MetricSpec, ...] = (
     # business gauges, chain row of marts.daily_kpis for the last complete business day
     MetricSpec("pantao_kpi_business_date_timestamp_seconds", "gauge", (),
                "Midnight (business time zone) starting the business day the pantao_kpi_* gauges describe."),
-    MetricSpec("pantao_kpi_orders", "gauge", (), "Non-cancelled orders created that day (orders_count)."),
-    MetricSpec("pantao_kpi_revenue_rub", "gauge", (), "Revenue of those orders in RUB (revenue_amount)."),
-    MetricSpec("pantao_kpi_average_check_rub", "gauge", (), "Average check in RUB (average_check_amount)."),
-    MetricSpec("pantao_kpi_calls_offered", "gauge", (), "Calls that entered a queue (calls_offered_count)."),
-    MetricSpec("pantao_kpi_missed_call_ratio", "gauge", (), "Unanswered ÷ offered calls (missed_call_rate)."),
-    MetricSpec("pantao_kpi_asa_seconds", "gauge", (), "Average speed of answer (asa_seconds)."),
-    MetricSpec("pantao_kpi_service_level_ratio", "gauge", (), "Service level (service_level)."),
-    MetricSpec("pantao_kpi_csat_mean", "gauge", (), "Mean customer rating 1..5 (csat_mean)."),
+    # the operators of the last complete business day the FreePBX directory has never listed
     MetricSpec("pantao_unknown_operators", "gauge", (),
                "Operators active that day whom the FreePBX directory has never listed (operator_daily)."),
 )
 
-BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
+# The mart the pantao_kpi_* gauges are read from (its row for the last complete business day).
+KPI_GAUGE_MART = "daily_kpis"
 
-# daily_kpis column -> gauge, for the pantao_kpi_* family
-KPI_GAUGES: dict[str, str] = {
-    "orders_count": "pantao_kpi_orders",
-    "revenue_amount": "pantao_kpi_revenue_rub",
-    "average_check_amount": "pantao_kpi_average_check_rub",
-    "calls_offered_count": "pantao_kpi_calls_offered",
-    "missed_call_rate": "pantao_kpi_missed_call_ratio",
-    "asa_seconds": "pantao_kpi_asa_seconds",
-    "service_level": "pantao_kpi_service_level_ratio",
-    "csat_mean": "pantao_kpi_csat_mean",
-}
+
+def kpi_gauges() -> dict[str, str]:
+    """daily_kpis column -> gauge name, for the pantao_kpi_* family, from the KPI registry."""
+    gauges = {kpi.name: kpi.gauge for kpi in load_kpis().values() if kpi.gauge}
+    elsewhere = [name for name in gauges if load_kpis()[name].model != KPI_GAUGE_MART]
+    if elsewhere:
+        raise ValueError(f"KPI registry: {', '.join(elsewhere)} name a Prometheus gauge but are not columns of "
+                         f"{KPI_GAUGE_MART}, the only mart the exporter reads; move meta.kpi.gauge or drop it")
+    return gauges
+
+
+def metrics() -> tuple[MetricSpec, ...]:
+    """Every metric the exporter serves: the pipeline's, then one gauge per exported KPI."""
+    kpis = load_kpis()
+    return PIPELINE_METRICS + tuple(
+        MetricSpec(gauge, "gauge", (), f"{kpis[column].description} ({column}, last complete business day)")
+        for column, gauge in kpi_gauges().items()
+    )
+
+
+def by_name() -> dict[str, MetricSpec]:
+    return {spec.name: spec for spec in metrics()}
+
 
 # the `source` label values of pantao_scrape_error / pantao_scrape_duration_seconds
 SCRAPE_SOURCES: tuple[str, ...] = (
@@ -114,3 +124,26 @@ REJECT_REASONS: tuple[tuple[str, str], ...] = (
     ("invalid_value", r"must be|not a |one of|does not match|unknown|invalid|negative|expected"),
 )
 OTHER_REASON = "other"
+
+# --- the live queue board ------------------------------------------------------------------
+# Served by `pantao ingest pbx --follow` on its own port (monitoring/live.py; --metrics-port, 9109),
+# not by `pantao metrics`: the state lives in that process, built from the queue_log events as
+# they arrive. Documented in docs/operations.md (Live queue board).
+LIVE_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("pantao_live_calls_waiting", "gauge", ("queue",),
+               "Callers in the queue now: ENTERQUEUE seen, no CONNECT or exit from that queue yet."),
+    MetricSpec("pantao_live_longest_wait_seconds", "gauge", ("queue",),
+               "How long the caller waiting longest in the queue has waited so far; 0 when nobody waits."),
+    MetricSpec("pantao_live_operators", "gauge", ("state",),
+               "Operators now: logged_in, and of them on_call, paused (in every queue they are in), available."),
+    MetricSpec("pantao_live_calls_last_15m", "gauge", ("queue", "outcome"),
+               "Calls answered (CONNECT) or that left the queue unanswered (abandoned, timeout, exit_key,"
+               " exit_empty) in the last 15 minutes."),
+    MetricSpec("pantao_live_last_event_age_seconds", "gauge", (),
+               "Seconds from the newest queue_log event on the board (its PBX time) to now."),
+    MetricSpec("pantao_live_last_poll_timestamp_seconds", "gauge", (),
+               "When the follow loop last read its source successfully (unix time)."),
+    MetricSpec("pantao_live_expired", "counter", ("kind",),
+               "Waiting calls (after 4 h) and calls in progress (after 12 h) dropped from the board because"
+               " their end never appeared in the queue_log."),
+)

@@ -62,3 +62,11 @@ def metrics_command(port: int | None, host: str, once: bool, statement_timeout_m
         server.shutdown()
         thread.join(timeout=5)
         click.echo("metrics server stopped")
+
+
+def serve_live_board(board, host: str, port: int):
+    """Serve the live queue board of `pantao ingest pbx --follow` (registered by app/cli.py); returns
+    the function that stops the server. prometheus_client is loaded only here, when following."""
+    from monitoring.live import serve_board
+
+    return serve_board(board, host, port)

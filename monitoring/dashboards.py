@@ -19,10 +19,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from monitoring import wallboard
 from pantao.settings import Settings, load_settings
 
 DASHBOARD_DIR = Path(__file__).resolve().parent / "grafana" / "dashboards"
 DEFAULT_TIMEZONE = Settings.business_timezone  # what the committed JSON is generated with
+DEFAULT_LANG = Settings.report_lang  # the wallboard's texts (monitoring/wallboard.py)
 PROMETHEUS = {"type": "prometheus", "uid": "pantao-prometheus"}
 POSTGRES = {"type": "postgres", "uid": "pantao-postgres"}  # "postgres" is the id every Grafana version accepts
 
@@ -297,9 +299,12 @@ def dashboard(uid: str, title: str, specs: list[tuple], *, variables: list[dict[
     }
 
 
-def dashboards(timezone: str = DEFAULT_TIMEZONE) -> dict[str, dict[str, Any]]:
-    """File name -> dashboard model, for a chain in `timezone` (BUSINESS_TIMEZONE)."""
+def dashboards(timezone: str = DEFAULT_TIMEZONE, lang: str = DEFAULT_LANG) -> dict[str, dict[str, Any]]:
+    """File name -> dashboard model, for a chain in `timezone` (BUSINESS_TIMEZONE), the wallboard in
+    `lang` (REPORT_LANG)."""
     variables = sql_variables(timezone)
+    live = [(title, kind, [prom(expr, legend) for expr, legend in queries], unit, width, height)
+            for title, kind, queries, unit, width, height in wallboard.panels(lang)]
     return {
         "pipeline-health.json": dashboard("pantao-pipeline", "pantao · pipeline health", PIPELINE_PANELS,
                                           variables=[], time_from="now-24h", refresh="1m", tags=["pipeline"]),
@@ -307,6 +312,8 @@ def dashboards(timezone: str = DEFAULT_TIMEZONE) -> dict[str, dict[str, Any]]:
                                  variables=variables, time_from="now-30d", refresh="", tags=["kpi"]),
         "contact-centre.json": dashboard("pantao-contact-centre", "pantao · contact centre", CONTACT_PANELS,
                                          variables=variables, time_from="now-30d", refresh="", tags=["kpi"]),
+        "wallboard.json": dashboard("pantao-wallboard", wallboard.TITLE[lang], live, variables=[],
+                                    time_from="now-1h", refresh="5s", tags=["contact-centre", "live"]),
     }
 
 
@@ -314,10 +321,11 @@ def render(name: str, model: dict[str, Any]) -> str:
     return json.dumps(model, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_all(directory: Path = DASHBOARD_DIR, timezone: str = DEFAULT_TIMEZONE) -> list[Path]:
+def write_all(directory: Path = DASHBOARD_DIR, timezone: str = DEFAULT_TIMEZONE,
+              lang: str = DEFAULT_LANG) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, model in dashboards(timezone).items():
+    for name, model in dashboards(timezone, lang).items():
         path = directory / name
         path.write_text(render(name, model), encoding="utf-8")
         paths.append(path)
@@ -325,15 +333,16 @@ def write_all(directory: Path = DASHBOARD_DIR, timezone: str = DEFAULT_TIMEZONE)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Write the dashboard JSON for this install's BUSINESS_TIMEZONE (environment or .env), so
-    the hour-of-day charts speak the chain's local time."""
+    """Write the dashboard JSON for this install's BUSINESS_TIMEZONE and REPORT_LANG (environment or
+    .env), so the hour-of-day charts speak the chain's local time and the wallboard its language."""
     parser = argparse.ArgumentParser(prog="python -m monitoring.dashboards", description=main.__doc__)
     parser.add_argument("--output-dir", type=Path, default=DASHBOARD_DIR,
                         help=f"where to write the dashboards (default: {DASHBOARD_DIR})")
     args = parser.parse_args(argv)
-    timezone = load_settings().business_timezone
-    for written in write_all(args.output_dir, timezone):
-        print(f"{written} (tz {timezone})")
+    settings = load_settings()
+    timezone, lang = settings.business_timezone, settings.report_lang
+    for written in write_all(args.output_dir, timezone, lang):
+        print(f"{written} (tz {timezone}, lang {lang})")
 
 
 if __name__ == "__main__":

@@ -25,13 +25,14 @@ from pathlib import Path
 
 import psycopg
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from ingestion.kafka_broker import LandingError
 from ingestion.kafka_landing import PartitionLag, stream_lag
 from monitoring import readers
-from monitoring.catalog import KPI_GAUGES, METRICS, SCRAPE_SOURCES
+from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
+from monitoring.families import Families as _Families
 from monitoring.tally import ensure_ops_tables, remember_mark
 from pantao.db import connect
 from pantao.dbt_results import DbtResultsError, RunResults, last_run, last_successful_build
@@ -47,22 +48,6 @@ class BrokerUnavailable(RuntimeError):
 
 
 EXPECTED_ERRORS = (psycopg.Error, BrokerUnavailable, LandingError, DbtResultsError, OSError)
-
-
-class _Families:
-    """The scrape's metric families, created from the catalog so names and labels cannot drift."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, Metric] = {}
-        for spec in METRICS:
-            family_type = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
-            self._families[spec.name] = family_type(spec.name, spec.help, labels=list(spec.labels))
-
-    def add(self, name: str, value: float, *labels: object) -> None:
-        self._families[name].add_metric([str(label) for label in labels], float(value))
-
-    def __iter__(self) -> Iterator[Metric]:
-        return iter(self._families.values())
 
 
 class PantaoCollector(Collector):
@@ -110,7 +95,7 @@ class PantaoCollector(Collector):
     # ---------------------------------------------------------------------------------------
 
     def _scrape(self) -> _Families:
-        out = _Families()
+        out = _Families(metrics())
         errors = dict.fromkeys(SCRAPE_SOURCES, 0)
         durations: dict[str, float] = {}
         now = self.clock()
@@ -243,14 +228,15 @@ class PantaoCollector(Collector):
         unknown = readers.unknown_operators(conn, through=yesterday)
         if unknown is not None:
             out.add("pantao_unknown_operators", unknown)
-        found = readers.chain_kpis(conn, list(KPI_GAUGES), through=yesterday)
+        gauges = kpi_gauges()
+        found = readers.chain_kpis(conn, list(gauges), through=yesterday)
         if found is None:
             return
         business_date, values = found
         day_start = datetime.combine(business_date, datetime.min.time(), self.settings.tz)
         out.add("pantao_kpi_business_date_timestamp_seconds", day_start.timestamp())
         for column, value in values.items():
-            out.add(KPI_GAUGES[column], value)
+            out.add(gauges[column], value)
 
     def _dbt(self, out: _Families, conn: psycopg.Connection | None) -> None:
         """The last invocation from run_results.json, and the last successful build, which is also

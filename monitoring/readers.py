@@ -47,6 +47,7 @@ MART_LATEST: dict[str, str] = {
     "customers": "max(last_order_at)",
     "hourly_kpis": "max(hour_start_at) + interval '1 hour'",
     "daily_kpis": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
+    "restaurant_daily_kpis": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
     "operator_daily": "(max(business_date) + 1)::timestamp at time zone %(tz)s",
 }
 
@@ -212,14 +213,14 @@ def deliveries(conn: psycopg.Connection, last_business_date: date) -> Deliveries
 
 
 def chain_kpis(conn: psycopg.Connection, columns: list[str], through: date) -> tuple[date, dict[str, float]] | None:
-    """The chain row of marts.daily_kpis for the newest business day up to `through` (yesterday:
-    the day still running is incomplete)."""
+    """The row of marts.daily_kpis (the chain) for the newest business day up to `through`
+    (yesterday: the day still running is incomplete)."""
     if not existing(conn, "marts.daily_kpis"):
         return None
     select_list = ", ".join(f"{column}::float8" for column in columns)
     row = conn.execute(
         f"select business_date, {select_list} from marts.daily_kpis"  # noqa: S608 - columns from the catalog
-        " where scope = 'chain' and business_date <= %s order by business_date desc limit 1",
+        " where business_date <= %s order by business_date desc limit 1",
         (through,),
     ).fetchone()
     if row is None:

@@ -37,6 +37,7 @@ from notifications import bot_data
 from notifications.bot_data import BotUser
 from notifications.telegram import escape_html, split_message
 from pantao.domain import business_today, business_yesterday
+from pantao.kpis import model_kpis
 from pantao.settings import Settings
 from reports.messages import Messages
 from reports.report import DailyReport, ReportError
@@ -228,10 +229,7 @@ class ReportBot:
             return
         hourly = await self._db(bot_data.hourly_kpis, day)
         lines = [f"<b>{escape_html(self.msg.t('calls_title', date=self.msg.date(day)))}</b>"]
-        lines += self._kpi_lines(chain, (
-            "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
-            "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-            "calls_per_operator_hour"))
+        lines += self._kpi_lines(chain, "daily_kpis", groups=("calls", "operators"))
         if hourly:
             peak = max(hourly, key=lambda r: r.get("calls_offered_count") or 0)
             lines.append(f"{escape_html(self.msg.t('peak_hour'))}: {int(peak['hour']):02d}:00 — "
@@ -256,10 +254,7 @@ class ReportBot:
                                                          date=self.msg.date(day)))
             return
         lines = [f"<b>{escape_html(self.msg.t('restaurant_title', id=restaurant_id, date=self.msg.date(day)))}</b>"]
-        lines += self._kpi_lines(row, (
-            "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
-            "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
-            "ratings_count", "csat_mean", "csat_share"))
+        lines += self._kpi_lines(row, "restaurant_daily_kpis")
         await self.reply(update, context, "\n".join(lines))
 
     async def mystats(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
@@ -275,10 +270,7 @@ class ReportBot:
             return
         title = self.msg.t("mystats_title", extension=user.operator_extension, period=period)
         lines = [f"<b>{escape_html(title)}</b>"]
-        lines += self._kpi_lines(stats, (
-            "calls_handled_count", "avg_talk_seconds", "missed_rings_count", "missed_ring_rate",
-            "avg_pickup_seconds", "logged_in_seconds", "occupancy", "ratings_count", "rating_mean",
-            "phone_orders_count"))
+        lines += self._kpi_lines(stats, "operator_daily")
         await self.reply(update, context, "\n".join(lines))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
@@ -288,7 +280,9 @@ class ReportBot:
         """Plain text in a private chat: a pointer to /help, nothing read, nothing logged."""
         await update.effective_message.reply_text(self.msg.t("text_hint"))
 
-    def _kpi_lines(self, row: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    def _kpi_lines(self, row: dict[str, Any], mart: str, groups: tuple[str, ...] | None = None) -> list[str]:
+        """One line per KPI of `mart` (of `groups`, when given) that `row` holds, in the registry's order."""
+        columns = [k.name for k in model_kpis(mart) if groups is None or k.group in groups]
         return [f"{escape_html(self.msg.label(c))}: <b>{escape_html(self.msg.kpi(c, row.get(c)))}</b>"
                 for c in columns if c in row]
 

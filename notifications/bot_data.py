@@ -79,12 +79,12 @@ def _rows(database_url: str, sql: str, params: tuple) -> list[dict[str, Any]]:
 
 
 def chain_kpis(database_url: str, day: dt.date) -> dict[str, Any] | None:
-    rows = _rows(database_url, "select * from marts.daily_kpis where business_date = %s and scope = 'chain'", (day,))
+    rows = _rows(database_url, "select * from marts.daily_kpis where business_date = %s", (day,))
     return rows[0] if rows else None
 
 
 def restaurant_kpis(database_url: str, restaurant_id: int, day: dt.date) -> dict[str, Any] | None:
-    rows = _rows(database_url, "select * from marts.daily_kpis where business_date = %s and scope = 'restaurant' "
+    rows = _rows(database_url, "select * from marts.restaurant_daily_kpis where business_date = %s "
                  "and restaurant_id = %s", (day, restaurant_id))
     return rows[0] if rows else None
 

@@ -11,7 +11,7 @@ import dagster as dg
 from orchestration.defs.landing.assets import landing_assets
 from orchestration.defs.landing.checks import landing_checks
 from orchestration.defs.landing.schedules import landing_job, landing_schedule
-from orchestration.defs.marts.assets import dbt_models, dbt_resource, reporting_views
+from orchestration.defs.marts.assets import dbt_models, dbt_resource
 from orchestration.defs.marts.schedules import marts_job, marts_schedule
 from orchestration.defs.monitoring.sensors import ops_alert_on_run_failure
 from orchestration.defs.reports.assets import report_assets
@@ -28,7 +28,7 @@ full_pipeline_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*landing_assets, dbt_models, reporting_views, *report_assets],
+    assets=[*landing_assets, dbt_models, *report_assets],
     asset_checks=landing_checks,
     jobs=[landing_job, marts_job, reports_job, full_pipeline_job],
     schedules=[landing_schedule, marts_schedule, morning_report_schedule],

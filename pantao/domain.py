@@ -1,7 +1,8 @@
-"""The chain's vocabulary, in one place: channels, segments, roles, the KPI columns, business days.
+"""The chain's vocabulary, in one place: channels, segments, roles, business days.
 
-Every module that needs one of these imports it from here, so a new channel or KPI is added
-once. The simulator keeps its own copies on purpose: it is the independent oracle.
+Every module that needs one of these imports it from here, so a new channel is added once. The
+KPIs have their own registry (pantao.kpis, read from the marts' yml). The simulator keeps its own
+copies on purpose: it is the independent oracle.
 """
 
 from __future__ import annotations
@@ -22,26 +23,6 @@ BI_ROLES: tuple[str, ...] = ("crm_admin", "crm_manager", "crm_analyst")
 # A person's BI login in PostgreSQL is this prefix + their login name: the dot makes it a name no
 # person can have, and the prefix fits any name of at most 60 characters into PostgreSQL's 63.
 BI_LOGIN_PREFIX = "bi."
-
-# The KPI columns of marts.daily_kpis and marts.operator_daily (docs/contracts.md §4).
-DAILY_KPIS: tuple[str, ...] = (
-    "orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
-    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
-    "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
-    "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
-)
-OPERATOR_KPIS: tuple[str, ...] = (
-    "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
-    "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
-    "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
-)
-# The core figures of marts.hourly_kpis (chain-wide, per local hour).
-HOURLY_KPIS: tuple[str, ...] = (
-    "orders_count", "revenue_amount", "calls_offered_count", "calls_answered_count",
-    "calls_unanswered_count", "asa_seconds", "service_level",
-)
-
 
 def business_today(timezone: str | ZoneInfo, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the business time zone (a call or order belongs to the day it started there)."""

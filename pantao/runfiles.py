@@ -1,7 +1,8 @@
 """Run files: the long-running processes of one data directory, for `pantao stack status | down`.
 
-Each long-running command (`pantao ui`, `pantao bi up`, `pantao ingest kafka --follow`) writes
-`<PANTAO_DATA_DIR>/run/<name>.json` once it runs, and removes it when it stops:
+Each long-running command (`pantao ui`, `pantao bi up`, `pantao ingest kafka --follow`, `pantao
+ingest pbx --follow`) writes `<PANTAO_DATA_DIR>/run/<name>.json` once it runs, and removes it when it
+stops:
 
     {"name": "ui", "pid": 4242, "pgid": 4250, "address": "http://127.0.0.1:3000",
      "cmd_hint": "pantao", "started_at": "2026-11-30T16:40:00+00:00"}

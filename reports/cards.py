@@ -8,23 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pantao.domain import DAILY_KPIS
+from pantao.kpis import load_kpis, model_kpis
 from reports.messages import Messages
 
 if TYPE_CHECKING:
     from reports.report import DailyReport
 
-# Colour a change by what it means for the business, not by its sign: more missed calls is bad news.
-LOWER_IS_BETTER = frozenset({
-    "cancelled_orders_count", "calls_unanswered_count", "missed_call_rate", "short_abandon_count", "asa_seconds",
-})
-NEUTRAL = frozenset({"calls_offered_count", "occupancy", "calls_per_operator_hour", "ratings_count", "avg_talk_seconds"})
-
 
 def kpi_rows(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
-    """The KPI cards: every daily KPI (listed ones first, then any extra mart columns)."""
+    """The KPI cards: every KPI of marts.daily_kpis (in its order, then any extra mart columns)."""
     chain, previous = report.chain, report.previous_chain or {}
-    names = [k for k in DAILY_KPIS if k in chain] + [k for k in chain if k not in DAILY_KPIS]
+    daily = [kpi.name for kpi in model_kpis("daily_kpis")]
+    names = [k for k in daily if k in chain] + [k for k in chain if k not in daily]
     rows = []
     for name in names:
         value, prev = chain.get(name), previous.get(name)
@@ -43,10 +38,14 @@ def kpi_rows(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
 
 
 def change_class(name: str, value: float, prev: float) -> str:
-    """"good", "bad", "neutral" or "" (no change): the CSS class of a card's change."""
+    """"good", "bad", "neutral" or "" (no change): the CSS class of a card's change.
+
+    Coloured by what the change means for the business (the KPI's higher_is_better in the
+    registry), not by its sign: more missed calls is bad news. A column that is no KPI is neutral.
+    """
     if value == prev:
         return ""
-    if name in NEUTRAL:
+    kpi = load_kpis().get(name)
+    if kpi is None or kpi.higher_is_better is None:
         return "neutral"
-    better = value < prev if name in LOWER_IS_BETTER else value > prev
-    return "good" if better else "bad"
+    return "good" if (value > prev) == kpi.higher_is_better else "bad"

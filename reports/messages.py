@@ -1,7 +1,9 @@
 """Every word the reports and the bot show, in Russian (the default) and English, and number formats.
 
 One module so a translation is a one-file change and the two languages cannot drift apart:
-`MESSAGES` must have the same keys in both languages (checked at import).
+`MESSAGES` must have the same keys in both languages (checked at import). A KPI's label and how
+its value is written (money, share, seconds...) come from the KPI registry (pantao.kpis, the
+marts' yml), not from here.
 Russian numbers use a narrow no-break space (U+202F) between thousands, so «1 234 567» never
 wraps on a phone, and a decimal comma; money is suffixed with «₽».
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
+
+from pantao.kpis import Kpi, load_kpis
 
 THOUSANDS_SEP = {"ru": "\u202f", "en": ","}
 DECIMAL_SEP = {"ru": ",", "en": "."}
@@ -23,14 +27,8 @@ WEEKDAYS = {
 MESSAGES: dict[str, dict[str, str]] = {
     "ru": {
         "summary_title": "Итоги дня {date} ({weekday})",
-        "orders": "Заказы",
-        "revenue": "Выручка",
-        "average_check": "Средний чек",
-        "repeat_customers": "Повторные клиенты",
         "csat": "Удовлетворённость (CSAT)",
         "operator_load": "Загрузка операторов",
-        "missed_calls": "Пропущенные звонки",
-        "asa": "Среднее ожидание ответа (ASA)",
         "vs_last_week": "к {weekday} {date}",
         "no_comparison": "нет данных за прошлую неделю",
         "absolute_change": "{change} с {previous}",
@@ -66,32 +64,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "csat_section": "Удовлетворённость клиентов",
         "change": "Изменение",
         "same_weekday_last_week": "Тот же день прошлой недели",
-        "cancelled_orders": "Отменённые заказы",
-        "unique_customers": "Уникальные клиенты",
-        "new_customers": "Новые клиенты",
-        "repeat_customer_share": "Доля повторных клиентов",
-        "calls_offered": "Поступило звонков",
-        "calls_answered": "Отвечено звонков",
-        "missed_call_rate": "Доля пропущенных",
-        "short_abandons": "Короткие сбросы",
-        "service_level": "Уровень сервиса",
-        "avg_talk": "Средняя длительность разговора",
-        "occupancy": "Занятость операторов",
-        "calls_per_operator_hour": "Звонков на оператора в час",
-        "ratings_count": "Оценок",
-        "csat_mean": "Средняя оценка",
-        "csat_share": "Доля оценок 4–5",
         "operator": "Оператор",
         "extension": "Внутр. номер",
-        "calls_handled": "Звонков",
-        "avg_pickup": "Время снятия трубки",
-        "missed_rings": "Пропущено вызовов",
-        "missed_ring_rate": "Доля пропущенных вызовов",
-        "rating_mean": "Оценка",
-        "phone_orders": "Заказов по телефону",
-        "logged_in": "В сети",
-        "paused": "На паузе",
-        "talk_total": "Время разговоров",
         "hours_unit": "ч",
         "restaurant": "Ресторан",
         "restaurant_n": "Ресторан {id}",
@@ -135,14 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "en": {
         "summary_title": "Daily summary {date} ({weekday})",
-        "orders": "Orders",
-        "revenue": "Revenue",
-        "average_check": "Average check",
-        "repeat_customers": "Repeat customers",
         "csat": "Customer satisfaction (CSAT)",
         "operator_load": "Operator load",
-        "missed_calls": "Missed calls",
-        "asa": "Average speed of answer (ASA)",
         "vs_last_week": "vs {weekday} {date}",
         "no_comparison": "no data for last week",
         "absolute_change": "{change} from {previous}",
@@ -177,32 +145,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "csat_section": "Customer satisfaction",
         "change": "Change",
         "same_weekday_last_week": "Same weekday last week",
-        "cancelled_orders": "Cancelled orders",
-        "unique_customers": "Unique customers",
-        "new_customers": "New customers",
-        "repeat_customer_share": "Repeat customer share",
-        "calls_offered": "Calls offered",
-        "calls_answered": "Calls answered",
-        "missed_call_rate": "Missed call rate",
-        "short_abandons": "Short abandons",
-        "service_level": "Service level",
-        "avg_talk": "Average talk time",
-        "occupancy": "Operator occupancy",
-        "calls_per_operator_hour": "Calls per operator-hour",
-        "ratings_count": "Ratings",
-        "csat_mean": "Mean rating",
-        "csat_share": "Share rated 4–5",
         "operator": "Operator",
         "extension": "Extension",
-        "calls_handled": "Calls",
-        "avg_pickup": "Pick-up time",
-        "missed_rings": "Missed rings",
-        "missed_ring_rate": "Missed ring rate",
-        "rating_mean": "Rating",
-        "phone_orders": "Phone orders",
-        "logged_in": "Logged in",
-        "paused": "Paused",
-        "talk_total": "Talk time",
         "hours_unit": "h",
         "restaurant": "Restaurant",
         "restaurant_n": "Restaurant {id}",
@@ -249,36 +193,25 @@ if MESSAGES["ru"].keys() != MESSAGES["en"].keys():  # pragma: no cover - guards 
     raise RuntimeError(f"reports.messages: keys differ: {MESSAGES['ru'].keys() ^ MESSAGES['en'].keys()}")
 
 
-# KPI column -> message key of its label. Columns not listed (extra mart columns) show their own name.
-KPI_LABELS = {
-    "orders_count": "orders", "cancelled_orders_count": "cancelled_orders", "revenue_amount": "revenue",
-    "average_check_amount": "average_check", "unique_customers_count": "unique_customers",
-    "new_customers_count": "new_customers", "repeat_customers_count": "repeat_customers",
-    "repeat_customer_share": "repeat_customer_share", "calls_offered_count": "calls_offered",
-    "calls_answered_count": "calls_answered", "calls_unanswered_count": "missed_calls",
-    "missed_call_rate": "missed_call_rate", "short_abandon_count": "short_abandons", "asa_seconds": "asa",
-    "service_level": "service_level", "avg_talk_seconds": "avg_talk", "occupancy": "occupancy",
-    "calls_per_operator_hour": "calls_per_operator_hour", "ratings_count": "ratings_count",
-    "csat_mean": "csat_mean", "csat_share": "csat_share",
-    # operators
-    "calls_handled_count": "calls_handled", "talk_seconds_total": "talk_total",
-    "missed_rings_count": "missed_rings", "missed_ring_rate": "missed_ring_rate",
-    "avg_pickup_seconds": "avg_pickup", "logged_in_seconds": "logged_in", "paused_seconds": "paused",
-    "rating_mean": "rating_mean", "rating_share_4_5": "csat_share", "phone_orders_count": "phone_orders",
-    "operator_name": "operator", "operator_extension": "extension", "restaurant_id": "restaurant",
-}
-PERCENT_KPIS = {"service_level", "occupancy"}
-DURATION_KPIS = {"talk_seconds_total", "logged_in_seconds", "paused_seconds"}
-MEAN_SCORE_KPIS = {"csat_mean", "rating_mean"}
+# Message key of the label of a column that is not a KPI (a KPI's label is in the registry).
+COLUMN_LABELS = {"operator_name": "operator", "operator_extension": "extension", "restaurant_id": "restaurant"}
 
 
 class Messages:
     """The texts and number formats of one language."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, kpis: dict[str, Kpi] | None = None) -> None:
         if lang not in MESSAGES:
             raise ValueError(f"report language {lang!r} is not supported; use one of {', '.join(MESSAGES)}")
         self.lang = lang
+        self._kpis = kpis
+
+    @property
+    def kpis(self) -> dict[str, Kpi]:
+        """The KPI registry (read from the dbt manifest on first use)."""
+        if self._kpis is None:
+            self._kpis = load_kpis()
+        return self._kpis
 
     def t(self, key: str, **params: object) -> str:
         return MESSAGES[self.lang][key].format(**params)
@@ -334,30 +267,34 @@ class Messages:
         return f"{self.number(float(seconds) / 3600, 1)}\u00a0{self.t('hours_unit')}"
 
     def label(self, column: str) -> str:
-        key = KPI_LABELS.get(column)
+        """A KPI's label from the registry, a few other columns' from MESSAGES, else the column name."""
+        kpi = self.kpis.get(column)
+        if kpi is not None:
+            return kpi.label(self.lang)
+        key = COLUMN_LABELS.get(column)
         return self.t(key) if key else column
 
     def kpi(self, column: str, value: object) -> str:
-        """A KPI value formatted by what its column name says it is (money, share, seconds, count)."""
+        """A value formatted as the registry says its KPI is written (money, share, seconds, count)."""
         if value is None:
             return self.t("no_value")
         if isinstance(value, str):
             return value
-        if column.endswith("_amount"):
-            return self.money(value, 2 if column.startswith("average") else 0)
-        if column in PERCENT_KPIS or column.endswith(("_share", "_rate", "_4_5")):
-            return self.percent(value)
-        if column in DURATION_KPIS:
-            return self.hours(value)
-        if column.endswith("_seconds"):
+        kpi = self.kpis.get(column)
+        if kpi is None:  # not a KPI (an id, an extra column): a plain number
+            return self.number(value, 0 if isinstance(value, int) else 2)
+        return self._formatted(kpi, value)
+
+    def _formatted(self, kpi: Kpi, value: float | int | Decimal) -> str:
+        if kpi.format == "money":
+            return self.money(value, kpi.decimals)
+        if kpi.format == "percent":
+            return self.percent(value, kpi.decimals)
+        if kpi.format == "seconds":
             return self.seconds(value)
-        if column in MEAN_SCORE_KPIS:
-            return self.number(value, 2)
-        if column == "calls_per_operator_hour":
-            return self.number(value, 1)
-        if column.endswith("_count") or column.endswith("_id") or isinstance(value, int):
-            return self.number(value, 0)
-        return self.number(value, 2)
+        if kpi.format == "hours":
+            return self.hours(value)
+        return self.number(value, kpi.decimals)  # integer, number
 
     # -- dates -----------------------------------------------------------------------------
     def date(self, value: dt.date) -> str:

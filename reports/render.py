@@ -21,8 +21,8 @@ import jinja2
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pantao.domain import HOURLY_KPIS, OPERATOR_KPIS
 from pantao.files import PRIVATE_FILE_MODE, private_dir
+from pantao.kpis import model_kpis
 from reports.cards import kpi_rows
 from reports.html_template import TEMPLATE
 from reports.messages import MESSAGES, Messages
@@ -30,9 +30,11 @@ from reports.report import CHART_FILES, CSV_FILES, VERSION_FILE, DailyReport, ex
 
 log = logging.getLogger(__name__)
 
-RESTAURANT_COLUMNS = ("restaurant_id", "orders_count", "revenue_amount", "average_check_amount",
-                      "unique_customers_count", "repeat_customers_count", "cancelled_orders_count")
-HOURLY_CSV_COLUMNS = ("hour", *HOURLY_KPIS)
+
+
+def _columns(key: str, model: str) -> list[str]:
+    """`key` then the KPI columns of a mart, in the mart's order (from the KPI registry)."""
+    return [key, *(kpi.name for kpi in model_kpis(model))]
 
 
 # -- charts ----------------------------------------------------------------------------------
@@ -69,13 +71,13 @@ def render_charts(report: DailyReport, directory: Path, msg: Messages) -> dict[s
     hourly = report.figures.get("hourly") or []
     paths = {Path(name).stem: directory / name for name in CHART_FILES}
     _bar_chart(paths["orders_by_hour"], msg.t("chart_orders_by_hour"), msg.t("hour"),
-               [(msg.t("orders"), _hour_series(hourly, "orders_count"), "#2f6fb0")])
+               [(msg.label("orders_count"), _hour_series(hourly, "orders_count"), "#2f6fb0")])
     _bar_chart(paths["calls_by_hour"], msg.t("chart_calls_by_hour"), msg.t("hour"),
                [(msg.t("answered"), _hour_series(hourly, "calls_answered_count"), "#3a9d5d"),
                 (msg.t("unanswered"), _hour_series(hourly, "calls_unanswered_count"), "#d9534f")],
                stacked=True)
     _bar_chart(paths["asa_by_hour"], msg.t("chart_asa_by_hour"), msg.t("hour"),
-               [(msg.t("asa"), _hour_series(hourly, "asa_seconds"), "#e08a1e")])
+               [(msg.label("asa_seconds"), _hour_series(hourly, "asa_seconds"), "#e08a1e")])
 
     ratings = report.figures.get("call_ratings") or {}
     fig = Figure(figsize=(5, 3.2), layout="constrained")
@@ -100,10 +102,9 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
 
 
 def _operator_columns(operators: Sequence[dict[str, Any]]) -> list[str]:
-    extra = [k for r in operators[:1] for k in r if k not in OPERATOR_KPIS
-             and k not in ("operator_extension", "operator_name")]
-    return ["operator_extension", "operator_name", *[k for k in OPERATOR_KPIS if not operators or k in operators[0]],
-            *extra]
+    kpis = _columns("operator_name", "operator_daily")[1:]
+    extra = [k for r in operators[:1] for k in r if k not in kpis and k not in ("operator_extension", "operator_name")]
+    return ["operator_extension", "operator_name", *[k for k in kpis if not operators or k in operators[0]], *extra]
 
 
 def render_csv(report: DailyReport, directory: Path, msg: Messages) -> dict[str, Path]:
@@ -113,14 +114,15 @@ def render_csv(report: DailyReport, directory: Path, msg: Messages) -> dict[str,
     _write_csv(directory / "kpis.csv", ["kpi", "value", "same_weekday_last_week"],
                [(k["name"], k["raw"], k["previous_raw"]) for k in kpis])
     hourly = figures.get("hourly") or []
-    _write_csv(directory / "hourly.csv", HOURLY_CSV_COLUMNS,
-               [[r.get(c) for c in HOURLY_CSV_COLUMNS] for r in hourly])
+    hourly_columns = _columns("hour", "hourly_kpis")
+    _write_csv(directory / "hourly.csv", hourly_columns, [[r.get(c) for c in hourly_columns] for r in hourly])
     operators = figures.get("operators") or []
     op_cols = _operator_columns(operators)
     _write_csv(directory / "operators.csv", op_cols, [[r.get(c) for c in op_cols] for r in operators])
     restaurants = figures.get("restaurants") or []
-    _write_csv(directory / "restaurants.csv", RESTAURANT_COLUMNS,
-               [[r.get(c) for c in RESTAURANT_COLUMNS] for r in restaurants])
+    restaurant_columns = _columns("restaurant_id", "restaurant_daily_kpis")
+    _write_csv(directory / "restaurants.csv", restaurant_columns,
+               [[r.get(c) for c in restaurant_columns] for r in restaurants])
     return {f"csv:{Path(name).stem}": directory / name for name in CSV_FILES}
 
 
@@ -132,7 +134,7 @@ def _html_tables(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
                            "logged_in_seconds", "rating_mean", "phone_orders_count")
                if not operators or c in operators[0]]
     restaurants = report.figures.get("restaurants") or []
-    rest_cols = [c for c in RESTAURANT_COLUMNS if not restaurants or c in restaurants[0]]
+    rest_cols = [c for c in _columns("restaurant_id", "restaurant_daily_kpis") if not restaurants or c in restaurants[0]]
     ratings = report.figures.get("call_ratings") or {}
     chain = report.chain
     unknown = [str(r.get("operator_name")) for r in operators if r.get("is_known_operator") is False]
@@ -148,9 +150,9 @@ def _html_tables(report: DailyReport, msg: Messages) -> list[dict[str, Any]]:
         {"id": "csat", "title": msg.t("csat_section"),
          "header": [msg.t("score"), msg.t("count")],
          "rows": [[str(s), msg.number(ratings.get(str(s), 0))] for s in range(5, 0, -1)]
-         + [[msg.t("csat_mean"), msg.kpi("csat_mean", chain.get("csat_mean"))],
-            [msg.t("csat_share"), msg.kpi("csat_share", chain.get("csat_share"))],
-            [msg.t("ratings_count"), msg.kpi("ratings_count", chain.get("ratings_count"))]]},
+         + [[msg.label("csat_mean"), msg.kpi("csat_mean", chain.get("csat_mean"))],
+            [msg.label("csat_share"), msg.kpi("csat_share", chain.get("csat_share"))],
+            [msg.label("ratings_count"), msg.kpi("ratings_count", chain.get("ratings_count"))]]},
     ]
 
 

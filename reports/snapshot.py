@@ -30,7 +30,8 @@ from reports.report import (
 
 log = logging.getLogger(__name__)
 
-REQUIRED_MARTS = ("marts.daily_kpis", "marts.hourly_kpis", "marts.operator_daily", "marts.calls")
+REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hourly_kpis", "marts.operator_daily",
+                  "marts.calls")
 
 
 def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -53,10 +54,8 @@ def _check_marts(conn) -> None:
 
 
 def _chain_row(conn, business_date: dt.date) -> dict[str, Any] | None:
-    row = conn.execute(
-        "select * from marts.daily_kpis where business_date = %s and scope = 'chain'", (business_date,)
-    ).fetchone()
-    return _row(row, drop=("business_date", "scope", "restaurant_id"))
+    row = conn.execute("select * from marts.daily_kpis where business_date = %s", (business_date,)).fetchone()
+    return _row(row, drop=("business_date",))
 
 
 def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         (business_date,),
     ).fetchall()
     restaurants = conn.execute(
-        "select * from marts.daily_kpis where business_date = %s and scope = 'restaurant' "
+        "select * from marts.restaurant_daily_kpis where business_date = %s "
         "order by revenue_amount desc nulls last, restaurant_id",
         (business_date,),
     ).fetchall()
@@ -99,16 +98,19 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "previous_chain": _chain_row(conn, comparison_date),
         "hourly": [_row(r, drop=("business_date",)) for r in hourly],
         "operators": [_row(r, drop=("business_date",)) for r in operators],
-        "restaurants": [_row(r, drop=("business_date", "scope")) for r in restaurants],
+        "restaurants": [_row(r, drop=("business_date",)) for r in restaurants],
         "call_ratings": {str(int(r["score"])): int(r["n"]) for r in ratings},
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
     }
 
 
-def _latest(conn, table: str, column: str) -> str | None:
+def _latest(conn, table: str, column: str, within_kpi_days: bool = False) -> str | None:
     if not _exists(conn, table):
         return None
-    value = conn.execute(f"select max({column}) as v from {table}").fetchone()["v"]
+    # A fact dated past the KPI marts' last day (a broken clock upstream, 9999-12-31) is not what the
+    # figures are "as of": only facts up to that day count (docs/metrics.md, "Which days ...").
+    window = " where business_date <= (select max(business_date) from marts.daily_kpis)" if within_kpi_days else ""
+    value = conn.execute(f"select max({column}) as v from {table}{window}").fetchone()["v"]
     return plain_value(value)
 
 
@@ -119,8 +121,8 @@ def collect_freshness(conn) -> dict[str, Any]:
         _latest(conn, "raw.pbx_queue_log", "landed_at"),
     ) if v]
     return {
-        "latest_order_at": _latest(conn, "marts.orders", "created_at"),
-        "latest_call_at": _latest(conn, "marts.calls", "entered_at"),
+        "latest_order_at": _latest(conn, "marts.orders", "created_at", within_kpi_days=True),
+        "latest_call_at": _latest(conn, "marts.calls", "entered_at", within_kpi_days=True),
         "latest_landed_at": max(landed) if landed else None,
         "read_at": plain_value(conn.execute("select now() as v").fetchone()["v"]),
     }

@@ -40,10 +40,10 @@ def morning_summary(report: DailyReport, lang: str | None = None) -> str:
     lines = [
         _b(msg.t("summary_title", date=msg.date(day), weekday=msg.weekday(day))),
         "",
-        f"{_e(msg.t('orders'))}: {_b(msg.kpi('orders_count', c.get('orders_count')))} ({_e(comparison)})",
-        f"{_e(msg.t('revenue'))}: {_b(msg.kpi('revenue_amount', c.get('revenue_amount')))}",
-        f"{_e(msg.t('average_check'))}: {_b(msg.kpi('average_check_amount', c.get('average_check_amount')))}",
-        f"{_e(msg.t('repeat_customers'))}: {_b(msg.kpi('repeat_customers_count', c.get('repeat_customers_count')))} "
+        f"{_e(msg.label('orders_count'))}: {_b(msg.kpi('orders_count', c.get('orders_count')))} ({_e(comparison)})",
+        f"{_e(msg.label('revenue_amount'))}: {_b(msg.kpi('revenue_amount', c.get('revenue_amount')))}",
+        f"{_e(msg.label('average_check_amount'))}: {_b(msg.kpi('average_check_amount', c.get('average_check_amount')))}",
+        f"{_e(msg.label('repeat_customers_count'))}: {_b(msg.kpi('repeat_customers_count', c.get('repeat_customers_count')))} "
         f"{_e(msg.t('of_customers', total=msg.kpi('unique_customers_count', c.get('unique_customers_count'))))} "
         f"({_e(msg.kpi('repeat_customer_share', c.get('repeat_customer_share')))})",
         f"{_e(msg.t('csat'))}: "
@@ -53,11 +53,11 @@ def morning_summary(report: DailyReport, lang: str | None = None) -> str:
         f"{_e(msg.t('operator_load'))}: "
         + _e(msg.t("load_value", occupancy=msg.kpi("occupancy", c.get("occupancy")),
                    per_hour=msg.kpi("calls_per_operator_hour", c.get("calls_per_operator_hour")))),
-        f"{_e(msg.t('missed_calls'))}: "
+        f"{_e(msg.label('calls_unanswered_count'))}: "
         + _e(msg.t("missed_value", count=msg.kpi("calls_unanswered_count", c.get("calls_unanswered_count")),
                    offered=msg.kpi("calls_offered_count", c.get("calls_offered_count")),
                    rate=msg.kpi("missed_call_rate", c.get("missed_call_rate")))),
-        f"{_e(msg.t('asa'))}: {_b(msg.kpi('asa_seconds', c.get('asa_seconds')))}",
+        f"{_e(msg.label('asa_seconds'))}: {_b(msg.kpi('asa_seconds', c.get('asa_seconds')))}",
     ]
     return "\n".join(lines)
 
@@ -85,7 +85,7 @@ def detailed_report_text(report: DailyReport, lang: str | None = None, top: int 
             lines.append(
                 f"{_e(msg.t('restaurant_n', id=r.get('restaurant_id')))}: "
                 f"{_e(msg.kpi('revenue_amount', r.get('revenue_amount')))}, "
-                f"{_e(msg.t('orders').lower())} {_e(msg.kpi('orders_count', r.get('orders_count')))}"
+                f"{_e(msg.label('orders_count').lower())} {_e(msg.kpi('orders_count', r.get('orders_count')))}"
             )
     operators: list[dict[str, Any]] = report.figures.get("operators") or []
     if operators:

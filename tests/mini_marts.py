@@ -2,28 +2,28 @@
 
 One module for every test suite that reads the marts without running dbt (reports, the bot,
 access, monitoring): the tables have the real marts' names, columns and PostgreSQL types
-(built from the KPI lists in pantao.domain; `tests/test_reports_oracle.py` checks them against
-a real dbt build), and `insert_day` fills one business day with small, round numbers a test can
+(the KPI columns from the KPI registry, pantao.kpis; `tests/test_reports_oracle.py` checks them
+against a real dbt build), and `insert_day` fills one business day with small, round numbers a test can
 assert exactly. The same facts are not re-derived: the figures are whatever you pass, so a test
 of a KPI formula needs the real pipeline (`built_warehouse`), not this module.
 
 Usage::
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        create_mini_marts(conn)                       # marts.daily_kpis, hourly_kpis, operator_daily,
-                                                      # calls, orders, customers (empty)
+        create_mini_marts(conn)                       # marts.daily_kpis, restaurant_daily_kpis, hourly_kpis,
+                                                      # operator_daily, calls, orders, customers (empty)
         insert_day(conn, dt.date(2026, 11, 2))        # the default day (CHAIN, RESTAURANTS, OPERATORS, ...)
         insert_day(conn, dt.date(2026, 10, 26), orders_count=1173, restaurants={}, hours=())
 
 `insert_day(conn, business_date, *, restaurants=..., operators=..., hours=..., call_ratings=...,
 orders=..., timezone=..., **chain)`:
 
-- `**chain` overrides columns of the chain row of marts.daily_kpis (any name in
-  pantao.domain.DAILY_KPIS; an unknown name raises TypeError). Defaults: `CHAIN`.
-- `restaurants`: {restaurant_id: {column: value}} restaurant rows (order and customer KPIs; the
-  contact-centre columns stay null, as in dbt). Default `RESTAURANTS` (ids 1, 2, 3).
+- `**chain` overrides columns of the day's row of marts.daily_kpis (any of its KPIs; an unknown
+  name raises TypeError). Defaults: `CHAIN`.
+- `restaurants`: {restaurant_id: {column: value}} rows of marts.restaurant_daily_kpis (order and
+  customer KPIs). Default `RESTAURANTS` (ids 1, 2, 3).
 - `operators`: rows of marts.operator_daily as dicts with `operator_extension`, `operator_name`
-  and the OPERATOR_KPIS. Default `OPERATORS` (101, 102, 103, with awkward names).
+  and its KPIs. Default `OPERATORS` (101, 102, 103, with awkward names).
 - `hours`: the local hours with activity; marts.hourly_kpis gets all 24 hours (zeros elsewhere,
   as dbt builds it) and the peak at 15:00. Default 9..22.
 - `call_ratings`: one answered call in marts.calls per score (answered by the first operator).
@@ -44,7 +44,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from pantao.domain import CHANNELS, DAILY_KPIS, HOURLY_KPIS, OPERATOR_KPIS
+from pantao.domain import CHANNELS
+from pantao.kpis import model_kpis
 
 
 def _kpi_type(column: str) -> str:
@@ -52,20 +53,25 @@ def _kpi_type(column: str) -> str:
     return "bigint" if column.endswith("_count") else "numeric"
 
 
+def _kpis(model: str) -> dict[str, str]:
+    return {kpi.name: _kpi_type(kpi.name) for kpi in model_kpis(model)}
+
+
+DAILY_KPIS = tuple(_kpis("daily_kpis"))
+RESTAURANT_KPIS = tuple(_kpis("restaurant_daily_kpis"))
+OPERATOR_KPIS = tuple(_kpis("operator_daily"))
+
 # Column -> PostgreSQL type, in the dbt marts' column order.
 TABLES: dict[str, dict[str, str]] = {
-    "daily_kpis": {
-        "business_date": "date", "scope": "text", "restaurant_id": "integer",
-        **{kpi: _kpi_type(kpi) for kpi in DAILY_KPIS},
-    },
+    "daily_kpis": {"business_date": "date", **_kpis("daily_kpis")},
+    "restaurant_daily_kpis": {"business_date": "date", "restaurant_id": "integer", **_kpis("restaurant_daily_kpis")},
     "hourly_kpis": {
         "business_date": "date", "hour": "integer", "hour_start_at": "timestamp with time zone",
-        **{kpi: _kpi_type(kpi) for kpi in HOURLY_KPIS if kpi not in ("asa_seconds", "service_level")},
-        "short_abandon_count": "bigint", "asa_seconds": "numeric", "service_level": "numeric",
+        **_kpis("hourly_kpis"),
     },
     "operator_daily": {
         "business_date": "date", "operator_extension": "text", "operator_name": "text",
-        "is_known_operator": "boolean", **{kpi: _kpi_type(kpi) for kpi in OPERATOR_KPIS},
+        "is_known_operator": "boolean", **_kpis("operator_daily"),
     },
     "calls": {
         "linkedid": "text", "queue_name": "text", "answered_by_extension": "text", "answered_by_name": "text",
@@ -84,7 +90,8 @@ TABLES: dict[str, dict[str, str]] = {
     "orders": {
         "order_id": "text", "restaurant_id": "integer", "customer_phone": "text", "call_linkedid": "text",
         "operator_extension": "text", "status": "text", "channel": "text", "items_count": "integer",
-        "is_cancelled": "boolean", "is_first_order": "boolean", "subtotal_amount": "numeric(14,2)",
+        "is_cancelled": "boolean", "is_first_order": "boolean", "customer_first_order_date": "date",
+        "subtotal_amount": "numeric(14,2)",
         "discount_amount": "numeric(14,2)", "total_amount": "numeric(14,2)",
         "created_at": "timestamp with time zone", "business_date": "date", "business_hour": "integer",
         "latest_event_at": "timestamp with time zone", "last_landed_at": "timestamp with time zone",
@@ -106,12 +113,10 @@ CHAIN: dict[str, Any] = dict(zip(DAILY_KPIS, (
     1234, 17, 1234567.50, 1000.46, 900, 300, 600, 0.6667, 620, 575, 45, 0.0726, 8, 18.4, 0.871,
     214.2, 0.6412, 5.13, 345, 4.31, 0.82,
 ), strict=True))
-_RESTAURANT_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
-                    "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share")
 RESTAURANTS: dict[int, dict[str, Any]] = {
-    1: dict(zip(_RESTAURANT_KPIS, (400, 5, 420000.00, 1050.00, 300, 100, 200, 0.6667), strict=True)),
-    2: dict(zip(_RESTAURANT_KPIS, (500, 7, 520000.50, 1040.00, 360, 120, 240, 0.6667), strict=True)),
-    3: dict(zip(_RESTAURANT_KPIS, (334, 5, 294567.00, 881.94, 240, 80, 160, 0.6667), strict=True)),
+    1: dict(zip(RESTAURANT_KPIS, (400, 5, 420000.00, 1050.00, 300, 100, 200, 0.6667), strict=True)),
+    2: dict(zip(RESTAURANT_KPIS, (500, 7, 520000.50, 1040.00, 360, 120, 240, 0.6667), strict=True)),
+    3: dict(zip(RESTAURANT_KPIS, (334, 5, 294567.00, 881.94, 240, 80, 160, 0.6667), strict=True)),
 }
 OPERATORS: list[dict[str, Any]] = [
     {"operator_extension": ext, "operator_name": name, **dict(zip(OPERATOR_KPIS, kpis, strict=True))}
@@ -127,7 +132,7 @@ PEAK_HOUR = 15
 
 
 def create_mini_marts(conn: psycopg.Connection) -> None:
-    """Create the `marts` schema and its six tables, empty, with the dbt marts' column types."""
+    """Create the `marts` schema and its seven tables, empty, with the dbt marts' column types."""
     conn.execute("create schema if not exists marts")
     for table, columns in TABLES.items():
         conn.execute(sql.SQL("create table marts.{} ({})").format(
@@ -158,8 +163,10 @@ def _hour_row(business_date: dt.date, hour: int, tz: ZoneInfo, active: bool) -> 
         "hour_start_at": dt.datetime.combine(business_date, dt.time(hour), tz),
         "orders_count": orders, "revenue_amount": orders * 1000, "calls_offered_count": offered,
         "calls_answered_count": answered, "calls_unanswered_count": offered - answered,
+        "missed_call_rate": (offered - answered) / offered if offered else None,
         "short_abandon_count": 1 if offered else 0,
         "asa_seconds": 15.0 + hour % 5 if answered else None, "service_level": 0.85 if offered else None,
+        "avg_talk_seconds": 200.0 if answered else None,
     }
 
 
@@ -178,13 +185,12 @@ def insert_day(
     """Insert one business day into every mini mart (see the module docstring for the arguments)."""
     unknown = set(chain) - set(DAILY_KPIS)
     if unknown:
-        raise TypeError(f"insert_day: {', '.join(sorted(unknown))} is not a daily KPI (pantao.domain.DAILY_KPIS)")
+        raise TypeError(f"insert_day: {', '.join(sorted(unknown))} is not a KPI of marts.daily_kpis")
     tz = ZoneInfo(timezone)
-    _insert(conn, "daily_kpis", {"business_date": business_date, "scope": "chain", "restaurant_id": None,
-                                 **CHAIN, **chain})
+    _insert(conn, "daily_kpis", {"business_date": business_date, **CHAIN, **chain})
     for restaurant_id, figures in restaurants.items():
-        _insert(conn, "daily_kpis", {"business_date": business_date, "scope": "restaurant",
-                                     "restaurant_id": restaurant_id, **figures})
+        _insert(conn, "restaurant_daily_kpis", {"business_date": business_date, "restaurant_id": restaurant_id,
+                                                **figures})
     active = set(hours)
     if active:
         for hour in range(24):
@@ -212,7 +218,8 @@ def insert_day(
         _insert(conn, "orders", {
             "order_id": f"ORD-{business_date:%Y%m%d}-{i + 1}", "restaurant_id": 1 + i % 3, "customer_phone": phone,
             "status": "completed", "channel": CHANNELS[i % len(CHANNELS)], "items_count": 2, "is_cancelled": False,
-            "is_first_order": True, "subtotal_amount": 950, "discount_amount": 50, "total_amount": 900,
+            "is_first_order": True, "customer_first_order_date": business_date,
+            "subtotal_amount": 950, "discount_amount": 50, "total_amount": 900,
             "created_at": created, "business_date": business_date, "business_hour": created.hour,
             "latest_event_at": created, "last_landed_at": created, "customer_last_landed_at": created,
         })

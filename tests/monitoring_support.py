@@ -1,7 +1,7 @@
 """A small, hand-checked warehouse for the monitoring tests.
 
 It uses the real schema owners (`ensure_raw_schema`, `ensure_reports_schema`, the access
-layer's `apply_reporting_layer`) and the shared hand-made marts (`tests/mini_marts.py`, the
+schema, and the dbt reporting views built over the marts) and the shared hand-made marts (`tests/mini_marts.py`, the
 dbt marts' columns and types), and writes a few rows whose metric values are known by
 construction. Small on purpose: the
 exporter's SQL and the dashboards' SQL are under test here, not the pipeline.
@@ -20,13 +20,14 @@ import psycopg
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from access.migrate import apply_reporting_layer, ensure_access_schema
+from access.migrate import ensure_access_schema
 from ingestion.schema import ensure_raw_schema
 from monitoring.readers import normalise_source
-from pantao.domain import DAILY_KPIS, business_yesterday
+from pantao.domain import business_yesterday
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
-from tests.mini_marts import create_mini_marts
+from tests.mini_marts import DAILY_KPIS, create_mini_marts
+from tests.test_access_helpers import MART_GRANTS, apply_reporting_layer
 
 TZ = ZoneInfo("Europe/Moscow")
 DAYS = (date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3))
@@ -123,8 +124,10 @@ def build_small_warehouse(
             truth.rejected[key] = truth.rejected.get(key, 0) + 1
         _write_marts(conn, truth)
         _write_reports(conn)
-    # the access layer's real reporting views (masking, row filters) over these marts
+    # the real reporting views (masking, row filters) over these marts, with the grants dbt gives marts
     ensure_access_schema(settings, database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(MART_GRANTS)
     apply_reporting_layer(settings, database_url)
     return truth
 
@@ -142,15 +145,15 @@ def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:
             chain["csat_mean"] = None  # a null KPI (no ratings) must leave its gauge absent
             truth.chain_kpis = {k: v for k, v in chain.items() if v is not None}
         conn.execute(
-            f"insert into marts.daily_kpis (business_date, scope, restaurant_id, {', '.join(DAILY_KPIS)})"
-            f" values (%s, 'chain', null, {', '.join(['%s'] * len(DAILY_KPIS))})",
+            f"insert into marts.daily_kpis (business_date, {', '.join(DAILY_KPIS)})"
+            f" values (%s, {', '.join(['%s'] * len(DAILY_KPIS))})",
             (day, *[chain[c] for c in DAILY_KPIS]),
         )
         for restaurant in (1, 2):
             conn.execute(
-                "insert into marts.daily_kpis (business_date, scope, restaurant_id, orders_count, revenue_amount,"
+                "insert into marts.restaurant_daily_kpis (business_date, restaurant_id, orders_count, revenue_amount,"
                 " average_check_amount, unique_customers_count, new_customers_count, repeat_customers_count,"
-                " repeat_customer_share) values (%s, 'restaurant', %s, 5, 4000, 800, 4, 1, 3, 0.75)",
+                " repeat_customer_share) values (%s, %s, 5, 4000, 800, 4, 1, 3, 0.75)",
                 (day, restaurant),
             )
         conn.execute(

@@ -1,4 +1,4 @@
-"""End-to-end pipeline helpers for tests: simulate → publish → prepare → land → dbt build → reporting.
+"""End-to-end pipeline helpers for tests: simulate → publish → prepare → land → dbt build.
 
 Every step is the real component (the simulator, a real Kafka-protocol broker, the landing code,
 dbt on PostgreSQL), so tests that use `build_simulated_warehouse` or the `built_warehouse`
@@ -7,9 +7,8 @@ fixture exercise what production runs. Load as a pytest plugin (`pytest_plugins 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from app.prepare import prepare_database
-from pantao.dbt_runner import run_dbt
+from pantao.dbt_runner import DEFAULT_TARGET_DIR, run_dbt
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -62,11 +61,18 @@ def pipeline_settings(database_url: str, kafka_bootstrap: str, work_dir: Path, o
     )
 
 
-def apply_reporting_layer(settings: Settings, database_url: str) -> None:
-    """The access engineer's reporting views over the marts, when that module is present."""
-    if importlib.util.find_spec("access") is None or importlib.util.find_spec("access.migrate") is None:
-        return
-    importlib.import_module("access.migrate").apply_reporting_layer(settings, database_url)
+def seeded_target_dir(path: Path) -> Path:
+    """A dbt target folder that starts from the parse `pantao prepare --dbt-only` saved.
+
+    dbt reuses a saved parse (partial parsing) across databases: its check covers the project
+    files, the --vars and the connection's field names, not their values. So each test's own
+    target folder (concurrent runs must not share one) skips a full parse of the project.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    saved = DEFAULT_TARGET_DIR / "partial_parse.msgpack"
+    if saved.is_file() and not (path / saved.name).exists():
+        shutil.copy2(saved, path / saved.name)
+    return path
 
 
 def land_everything(settings: Settings, database_url: str) -> None:
@@ -82,7 +88,7 @@ def land_everything(settings: Settings, database_url: str) -> None:
 
 def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap: str,
                               sim_config: SimConfig, *, dbt_args: list[str] | None = None) -> WarehouseInfo:
-    """Simulate, publish to Kafka, prepare the schemas, land Kafka and PBX, dbt build, reporting layer."""
+    """Simulate, publish to Kafka, prepare the schemas, land Kafka and PBX, dbt build (marts and reporting views)."""
     import time
 
     timings: dict[str, float] = {}
@@ -100,11 +106,10 @@ def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap:
     land_everything(settings, database_url)
     timings["publish_and_land"] = time.perf_counter() - mark
 
-    target_dir = Path(tmp_dir) / "dbt_target"
+    target_dir = seeded_target_dir(Path(tmp_dir) / "dbt_target")
     mark = time.perf_counter()
     run_dbt(dbt_args or ["build"], settings, database_url, target_dir=target_dir)
     timings["dbt_build"] = time.perf_counter() - mark
-    apply_reporting_layer(settings, database_url)
     return WarehouseInfo(database_url, settings, out_dir, truth, config, kafka_bootstrap, target_dir, timings)
 
 

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from access.catalog import view_by_name, view_names
 from access.cli import export_command
 from access.export import describe_login, export_daily_extracts, export_view, validate_request
 from access.users import AccessError
-from access.views import VIEW_NAMES, view_by_name
 from pantao.domain import SEGMENTS
 from pantao.settings import Settings
 from tests.conftest import PANTAO_CLI
@@ -34,6 +34,7 @@ from tests.test_access_helpers import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+VIEW_NAMES = view_names()
 
 
 LOGINS = {

@@ -2,12 +2,14 @@
 
 The mart tables come from tests/mini_marts.py (the real marts' columns and types); the rows are
 the access tests' own, chosen so every cell of the access matrix has something to show or hide.
-The access logic is thus tested fast and apart from dbt; tests/test_access_warehouse.py repeats
-the key checks on the real built warehouse.
+The reporting views over them are the real ones: `apply_reporting_layer` runs dbt on the
+reporting models (dbt_project/models/reporting/) as the pipeline's build does after the marts.
+tests/test_access_warehouse.py repeats the key checks on the real built warehouse.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,10 +19,13 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from access.migrate import apply_reporting_layer
+from access.catalog import reporting_views
+from access.migrate import ensure_access_schema
 from access.users import add_user
+from pantao.dbt_runner import run_dbt
 from pantao.settings import Settings
 from tests.mini_marts import create_mini_marts
+from tests.pipeline import seeded_target_dir
 
 # The layers below the marts: one readable row each, to prove they stay closed to every login.
 CLOSED_LAYERS_DDL = """
@@ -72,11 +77,12 @@ insert into marts.operator_daily (business_date, operator_extension, operator_na
  ('2026-11-02', '101', 'Анна Петрова', 1, 60, 60, 0, 0, 3, 3600, 0, 0.02, 1, 4, 1, 0),
  ('2026-11-02', '102', 'Борис Иванов', 1, 240, 240, 0, 0, 6, 3600, 0, 0.07, 0, null, null, 1);
 
-insert into marts.daily_kpis (business_date, scope, restaurant_id, orders_count, revenue_amount) values
- ('2026-11-01', 'chain', null, 2, 1300), ('2026-11-01', 'restaurant', 1, 1, 600),
- ('2026-11-01', 'restaurant', 2, 1, 700), ('2026-11-01', 'restaurant', 3, 0, 0),
- ('2026-11-02', 'chain', null, 3, 1250), ('2026-11-02', 'restaurant', 1, 1, 500),
- ('2026-11-02', 'restaurant', 2, 1, 450), ('2026-11-02', 'restaurant', 3, 1, 300);
+insert into marts.daily_kpis (business_date, orders_count, revenue_amount) values
+ ('2026-11-01', 2, 1300), ('2026-11-02', 3, 1250);
+
+insert into marts.restaurant_daily_kpis (business_date, restaurant_id, orders_count, revenue_amount) values
+ ('2026-11-01', 1, 1, 600), ('2026-11-01', 2, 1, 700), ('2026-11-01', 3, 0, 0),
+ ('2026-11-02', 1, 1, 500), ('2026-11-02', 2, 1, 450), ('2026-11-02', 3, 1, 300);
 
 insert into marts.hourly_kpis (business_date, hour, hour_start_at, orders_count, revenue_amount,
     calls_offered_count, calls_answered_count, calls_unanswered_count, asa_seconds, service_level) values
@@ -90,12 +96,38 @@ CUSTOMER_NAMES = ("Иван Петров", "Мария Сидорова", "Ол�
 OPERATOR_NAMES = ("Анна Петрова", "Борис Иванов")
 
 
+# What a dbt build of the marts grants on each of them (dbt_project.yml, `grants` of marts/).
+MART_GRANTS = "grant select on all tables in schema marts to crm_reporting_owner, crm_admin"
+
+
 def fill_access_marts(database_url: str) -> None:
-    """The shared mini marts (real mart columns and types) with the access rows, and the closed layers."""
+    """The shared mini marts (real mart columns and types) with the access rows, and the closed layers.
+
+    The marts get the grants dbt gives the real ones, which needs the roles `pantao prepare` creates.
+    """
+    ensure_access_schema(Settings(), database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(CLOSED_LAYERS_DDL)
         create_mini_marts(conn)
         conn.execute(ACCESS_ROWS)
+        conn.execute(MART_GRANTS)
+
+
+def apply_reporting_layer(settings: Settings, database_url: str, target_dir: Path | None = None) -> list[str]:
+    """Build the reporting views over the marts in `database_url` as the pipeline does: `pantao
+    prepare`'s access setup, then dbt on the reporting models. Returns the views dbt built,
+    `reporting.<view>` in the order analysts see them listed.
+
+    `target_dir` holds dbt's artifacts; reuse a build's own, or leave it None for a fresh folder
+    (concurrent calls need one each) seeded with the saved parse.
+    """
+    ensure_access_schema(settings, database_url)
+    target = Path(target_dir) if target_dir is not None else seeded_target_dir(
+        Path(settings.data_dir) / f"dbt_reporting_{uuid.uuid4().hex[:8]}")
+    run_dbt(["run", "--select", "path:models/reporting"], settings, database_url, target_dir=target)
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    built = {r["unique_id"].rsplit(".", 1)[-1] for r in results if r["status"] == "success"}
+    return [f"reporting.{view.name}" for view in reporting_views() if view.model in built]
 
 
 def build_mini_warehouse(database_url: str, settings: Settings) -> None:

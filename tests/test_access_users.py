@@ -218,7 +218,9 @@ def test_cli_reads_the_password_from_stdin_and_does_not_print_it(warehouse, monk
 
 
 def test_access_schema_is_idempotent_and_needs_no_marts(fresh_database_url, tmp_path):
-    from access.migrate import AccessSetupError, apply_reporting_layer, ensure_access_schema
+    from access.migrate import ensure_access_schema
+    from pantao.dbt_runner import DbtError
+    from tests.test_access_helpers import apply_reporting_layer
 
     settings = Settings(data_dir=tmp_path)
     ensure_access_schema(settings, fresh_database_url)
@@ -230,5 +232,5 @@ def test_access_schema_is_idempotent_and_needs_no_marts(fresh_database_url, tmp_
     assert roles == [(name, False, False, False) for name in
                      ("crm_admin", "crm_analyst", "crm_manager", "crm_operator", "crm_reporting_owner",
                       "crm_user_admin")]
-    with pytest.raises(AccessSetupError, match="marts marts.calls, marts.customers.* do not exist yet"):
+    with pytest.raises(DbtError, match="marts marts.calls, marts.customers.* do not exist yet"):
         apply_reporting_layer(settings, fresh_database_url)

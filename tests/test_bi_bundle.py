@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from access.views import reporting_views
+from access.catalog import reporting_views
 from bi.bundle import ViewColumn, build_bundle, stable_uuid
 from bi.dashboards import DASHBOARDS
 from bi.datasets import DATASETS, calculated_columns
@@ -62,5 +62,5 @@ def test_every_filter_targets_a_column_its_dataset_has_and_every_chart_a_defined
 def test_a_missing_reporting_view_is_a_clear_error():
     columns = _columns()
     del columns["calls"]
-    with pytest.raises(ValueError, match="no reporting view.*calls.*access.migrate"):
+    with pytest.raises(ValueError, match="no reporting view.*calls.*pantao dbt build"):
         build_bundle(columns, {"host": "h", "port": "1", "dbname": "d"}, "ru")

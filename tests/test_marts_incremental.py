@@ -29,7 +29,8 @@ DAYS = 5
 DUPLICATED_DAY = START + dt.timedelta(days=3)
 LATE_DAY = START + dt.timedelta(days=2)
 MART_KEYS = {
-    "daily_kpis": "business_date, scope, restaurant_id",
+    "daily_kpis": "business_date",
+    "restaurant_daily_kpis": "business_date, restaurant_id",
     "hourly_kpis": "business_date, hour",
     "operator_daily": "business_date, operator_extension",
     "orders": "order_id",
@@ -45,7 +46,10 @@ def snapshot(database_url: str, mart: str) -> list[dict[str, Any]]:
 
 
 def daily_by_key(database_url: str) -> dict[tuple, dict[str, Any]]:
-    return {(r["business_date"], r["scope"], r["restaurant_id"]): r for r in snapshot(database_url, "daily_kpis")}
+    """The chain's and the restaurants' daily rows by (business_date, 'chain' | 'restaurant', restaurant_id)."""
+    chain = {(r["business_date"], "chain", None): r for r in snapshot(database_url, "daily_kpis")}
+    return chain | {(r["business_date"], "restaurant", r["restaurant_id"]): r
+                    for r in snapshot(database_url, "restaurant_daily_kpis")}
 
 
 def order_event(order: dict[str, Any], *, status: str, event_at: str) -> dict[str, Any]:

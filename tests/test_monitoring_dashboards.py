@@ -22,11 +22,12 @@ import pytest
 import yaml
 
 from monitoring import dashboards as dash
-from monitoring.catalog import METRICS
+from monitoring.catalog import LIVE_METRICS, metrics
 from tests import monitoring_support as support
 
 GRAFANA_DIR = Path(dash.__file__).resolve().parent / "grafana"
-SERVED_SERIES = {spec.series_name for spec in METRICS} | {"up"}
+# `pantao metrics` serves metrics(), `pantao ingest pbx --follow` the live board's LIVE_METRICS
+SERVED_SERIES = {spec.series_name for spec in (*metrics(), *LIVE_METRICS)} | {"up"}
 TIME_FROM = datetime(2026, 11, 1, tzinfo=support.TZ)
 TIME_TO = datetime(2026, 11, 4, tzinfo=support.TZ)
 
@@ -165,6 +166,21 @@ def test_generation_takes_the_timezone_from_business_timezone(tmp_path):
     for name in ("orders.json", "contact-centre.json"):
         assert _tz_constant(written[name]) == "Asia/Novosibirsk"
         assert written[name]["templating"]["list"][-1]["current"]["value"] == "Asia/Novosibirsk"
+
+
+def test_the_wallboard_speaks_report_lang(tmp_path):
+    assert shipped()["wallboard.json"]["title"] == "pantao · табло контакт-центра"
+    env = {**os.environ, "REPORT_LANG": "en", "PANTAO_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run([sys.executable, "-m", "monitoring.dashboards", "--output-dir", str(tmp_path / "out")],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    english = json.loads((tmp_path / "out" / "wallboard.json").read_text(encoding="utf-8"))
+    assert english["title"] == "pantao · contact-centre wallboard"
+    assert [p["title"] for p in english["panels"]][:3] == ["Callers waiting", "Longest wait now", "Operators"]
+    legends = {t["legendFormat"] for p in english["panels"] for t in p["targets"]}
+    assert {"logged in", "on a call", "paused", "available"} <= legends
+    assert english["refresh"] == "5s" and english["panels"] and all(
+        t["datasource"]["type"] == "prometheus" for p in english["panels"] for t in p["targets"])
 
 
 def test_dashboards_are_valid_and_unique():

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from monitoring import dashboards as dash
-from monitoring.catalog import KPI_GAUGES
+from monitoring.catalog import kpi_gauges
 from monitoring.exporter import collect
 from tests.test_monitoring_dashboards import expand, variable_values
 from tests.test_monitoring_exporter import one, scrape
@@ -49,7 +49,7 @@ def test_business_gauges_equal_the_truth_for_the_last_complete_day(samples, ware
     tz = ZoneInfo(warehouse.settings.business_timezone)
     assert one(samples, "pantao_kpi_business_date_timestamp_seconds") == datetime.combine(
         last_day, datetime.min.time(), tz).timestamp()
-    for column, gauge in KPI_GAUGES.items():
+    for column, gauge in kpi_gauges().items():
         if chain.get(column) is None:
             assert gauge not in samples, gauge
         else:

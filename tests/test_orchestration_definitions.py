@@ -115,6 +115,16 @@ def test_dbt_models_are_keyed_by_schema_and_table(defs):
     assert {"marts/daily_kpis", "marts/operator_daily", "marts/orders", "staging/stg_kafka__order_events"} <= keys
 
 
+def test_the_reporting_views_are_dbt_assets_after_their_marts_and_before_the_extracts(defs):
+    graph = defs.resolve_asset_graph()
+    views = {key.to_user_string() for key in graph.get_all_asset_keys() if key.path[0] == "reporting"}
+    assert views == {f"reporting/{v}" for v in ("customers", "orders", "calls", "operator_daily", "daily_kpis",
+                                                 "hourly_kpis")}
+    daily = graph.get(dg.AssetKey(["reporting", "daily_kpis"]))
+    assert {k.to_user_string() for k in daily.parent_keys} == {"marts/daily_kpis", "marts/restaurant_daily_kpis"}
+    assert {dg.AssetKey(v.split("/")) for v in views} <= graph.get(dg.AssetKey("csv_extracts")).parent_keys
+
+
 def test_dbt_tests_are_asset_checks_and_block_the_reported_marts(defs):
     from orchestration.defs.marts.assets import dbt_models
     from orchestration.defs.reports.assets import GUARDED_CHECKS

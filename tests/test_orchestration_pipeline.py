@@ -281,7 +281,7 @@ def test_a_failed_dbt_run_is_retried_from_asset_failure_without_rebuilding_what_
             conn.execute("alter table raw.pbx_queue_log rename column event_moved_away to event")
     built_first = _materialized(instance, first)
     assert "marts/orders" in built_first
-    assert "marts/daily_kpis" not in built_first and "reporting_views" not in built_first
+    assert "marts/daily_kpis" not in built_first and "reporting/daily_kpis" not in built_first
 
     retried = dagster_ui.gql(REEXECUTE, {"params": {"parentRunId": first, "strategy": "FROM_ASSET_FAILURE"}})
     retried = retried["launchPipelineReexecution"]
@@ -289,7 +289,8 @@ def test_a_failed_dbt_run_is_retried_from_asset_failure_without_rebuilding_what_
     retry = retried["run"]["runId"]
     assert _wait_run(dagster_ui, retry) == "SUCCESS"
     built_retry = _materialized(instance, retry)
-    assert {"marts/daily_kpis", "marts/operator_daily", "staging/stg_freepbx__queue_log", "reporting_views"} <= built_retry
+    assert {"marts/daily_kpis", "marts/operator_daily", "staging/stg_freepbx__queue_log",
+            "reporting/daily_kpis", "reporting/calls"} <= built_retry
     assert not built_first & built_retry, f"rebuilt models that had succeeded: {sorted(built_first & built_retry)}"
 
 

@@ -101,7 +101,8 @@ def warehouse(new_database, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             settings = _settings(url, root / "data", paths, pbx_timezone=inst.pbx_timezone, pbx_cdr_times=inst.cdr_times)
             wh.landed[inst.name] = land_pbx(settings, url)
         target = root / "dbt_target"
-        run_dbt(["build", "--select", "+daily_kpis +hourly_kpis +operator_daily"], base, url, target_dir=target)
+        run_dbt(["build", "--select", "+daily_kpis +restaurant_daily_kpis +hourly_kpis +operator_daily"], base, url,
+                target_dir=target)
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
         wh.dbt_results = {r["unique_id"]: r["status"] for r in results}
         yield wh
@@ -113,7 +114,7 @@ def _days(profile: str) -> list[str]:
 
 
 def _chain(wh: Warehouse, day: str) -> dict[str, Any]:
-    [row] = fetch(wh.url, "select * from marts.daily_kpis where scope = 'chain' and business_date = %s", (day,))
+    [row] = fetch(wh.url, "select * from marts.daily_kpis where business_date = %s", (day,))
     return row
 
 

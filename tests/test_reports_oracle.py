@@ -9,13 +9,12 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from pantao.domain import DAILY_KPIS
 from reports.messages import Messages
 from reports.render import render_report
 from reports.report import DailyReport
 from reports.snapshot import collect_figures, collect_freshness
 from reports.summary import morning_summary, to_plain
-from tests.mini_marts import TABLES, create_mini_marts
+from tests.mini_marts import DAILY_KPIS, TABLES, create_mini_marts
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +51,7 @@ def _close(a, b) -> bool:
 def test_report_figures_equal_daily_kpis_and_truth(warehouse, report_day, report):
     truth = warehouse.truth["daily"][report_day.isoformat()]["chain"]
     with psycopg.connect(warehouse.database_url, row_factory=dict_row) as conn:
-        mart = conn.execute("select * from marts.daily_kpis where scope = 'chain' and business_date = %s",
+        mart = conn.execute("select * from marts.daily_kpis where business_date = %s",
                             (report_day,)).fetchone()
     mismatches = []
     for kpi in DAILY_KPIS:

@@ -76,7 +76,7 @@ def test_regenerating_a_day_adds_version_2_and_keeps_version_1(marts_db, make_se
     settings = make_settings()
     first = build_daily_report(settings, marts_db, DAY)
     with psycopg.connect(marts_db, autocommit=True) as conn:  # late data arrives
-        conn.execute("update marts.daily_kpis set orders_count = 1240 where scope = 'chain' and business_date = %s",
+        conn.execute("update marts.daily_kpis set orders_count = 1240 where business_date = %s",
                      (DAY,))
     second = build_daily_report(settings, marts_db, DAY)
     assert (first.version, second.version) == (1, 2)
@@ -183,7 +183,7 @@ def test_current_report_reuses_an_unchanged_version_and_stores_a_new_one_when_th
 def test_a_zero_last_week_shows_the_absolute_change_not_no_data(marts_db, make_settings, lang, expected):
     with psycopg.connect(marts_db, autocommit=True) as conn:
         conn.execute("update marts.daily_kpis set orders_count = 0, missed_call_rate = 0 "
-                     "where scope = 'chain' and business_date = %s", (LAST_WEEK,))
+                     "where business_date = %s", (LAST_WEEK,))
     report = build_daily_report(make_settings(report_lang=lang), marts_db, DAY)
     assert expected in to_plain(morning_summary(report))
     cards = {card["name"]: card for card in kpi_rows(report, Messages(lang))}

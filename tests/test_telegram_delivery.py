@@ -149,7 +149,7 @@ def test_the_summary_is_rebuilt_when_the_marts_changed_since_the_stored_version(
     settings = tg_settings(telegram_chat_ids=("111",))
     early = current_report(settings, marts_db, DAY)  # a /report at 06:00, before the morning run
     with psycopg.connect(marts_db, autocommit=True) as conn:  # the morning run adds the night's orders
-        conn.execute("update marts.daily_kpis set orders_count = 1300 where scope = 'chain' and business_date = %s",
+        conn.execute("update marts.daily_kpis set orders_count = 1300 where business_date = %s",
                      (DAY,))
     outcome = deliver_morning_summary(settings, marts_db, DAY)[0]
     assert (early.version, outcome.report_version) == (1, 2)

@@ -8,6 +8,8 @@ streamed with a server-side cursor so memory stays flat for a year of history.
 Queue events come from whichever realtime queue_log table the PBX has: FreePBX's `queue_log`,
 or `queuelog`; with data1..data5 columns (Asterisk's adaptive realtime, which leaves the rest of
 a longer event in data5, as the file landing does) or one `data` column holding `a|b|c`.
+Following the table (`pantao ingest pbx --follow`, ingestion/pbx/follow.py) reads it by its
+auto-increment id instead, which costs one indexed query per poll rather than two hours of rows.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def cdr_batches(conn, window: Window, stored: dict | None, zone: ZoneInfo) -> It
             rows.append((calldate.replace(microsecond=0), *raw[1:]))
             if max_seen is None or calldate > max_seen:
                 max_seen = calldate
-        yield Batch(rows, rejects, {"max_time": max_seen.isoformat()} if max_seen else None)
+        yield Batch(rows, rejects, _watermark(max_seen))
 
 
 def _as_datetime(value) -> datetime | None:
@@ -161,6 +163,31 @@ def queue_log_table(conn) -> tuple[str, tuple[str, ...]]:
                            "to the database, or land queue events from the file (PBX_QUEUE_LOG)")
 
 
+def _queue_log_rows(chunk: list[tuple], columns: tuple[str, ...], zone: ZoneInfo,
+                    max_seen: datetime | None) -> tuple[list, list[Reject], datetime | None]:
+    """queue_log table rows -> COPY rows (`time` in `zone` -> UTC epoch), rejects, and the newest time."""
+    one_data_column = columns == _QL_DATA_COLUMNS
+    rows, rejects = [], []
+    for raw in chunk:
+        at = _as_datetime(raw[1])
+        if at is None:
+            rejects.append(_reject("queue_log", str(raw[0]), f"time {raw[1]!r} is not a datetime", raw, columns))
+            continue
+        if not raw[5]:
+            rejects.append(_reject("queue_log", str(raw[0]), "empty event name", raw, columns))
+            continue
+        data = (raw[6] or "").split("|") if one_data_column else [d or "" for d in raw[6:11]]
+        rows.append(queue_log_row(local_to_epoch(at, zone), raw[2] or "", raw[3] or "", raw[4] or "",
+                                  raw[5], data))
+        if max_seen is None or at > max_seen:
+            max_seen = at
+    return rows, rejects, max_seen
+
+
+def _watermark(max_seen: datetime | None) -> dict | None:
+    return {"max_time": max_seen.isoformat()} if max_seen else None
+
+
 def queue_log_batches(conn, window: Window, stored: dict | None, zone: ZoneInfo) -> Iterator[Batch]:
     """queue_log events since the watermark (minus the overlap), `time` (a wall-clock time in
     `zone`) converted to UTC epoch seconds as the file has them."""
@@ -168,25 +195,32 @@ def queue_log_batches(conn, window: Window, stored: dict | None, zone: ZoneInfo)
     start, end = _range(window, stored, zone)
     where, args = _where("time", start, end)
     cols = ", ".join(f"`{c}`" for c in columns)
-    one_data_column = columns == _QL_DATA_COLUMNS
     max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
     log.info("PBX db: reading %s from %s", table, start or "the beginning")
     for chunk in _stream(conn, f"select {cols} from `{table}`{where} order by `time`, id", args):
-        rows, rejects = [], []
-        for raw in chunk:
-            at = _as_datetime(raw[1])
-            if at is None:
-                rejects.append(_reject("queue_log", str(raw[0]), f"time {raw[1]!r} is not a datetime", raw, columns))
-                continue
-            if not raw[5]:
-                rejects.append(_reject("queue_log", str(raw[0]), "empty event name", raw, columns))
-                continue
-            data = (raw[6] or "").split("|") if one_data_column else [d or "" for d in raw[6:11]]
-            rows.append(queue_log_row(local_to_epoch(at, zone), raw[2] or "", raw[3] or "", raw[4] or "",
-                                      raw[5], data))
-            if max_seen is None or at > max_seen:
-                max_seen = at
-        yield Batch(rows, rejects, {"max_time": max_seen.isoformat()} if max_seen else None)
+        rows, rejects, max_seen = _queue_log_rows(chunk, columns, zone, max_seen)
+        yield Batch(rows, rejects, _watermark(max_seen))
+
+
+def last_queue_log_id(conn, table: str) -> int:
+    """The greatest id of the queue_log table (0 when empty): where following it starts."""
+    with conn.cursor() as cur:
+        cur.execute(f"select coalesce(max(id), 0) from `{table}`")
+        return int(cur.fetchone()[0])
+
+
+def queue_log_after_id(conn, table: str, columns: tuple[str, ...], after_id: int, stored: dict | None,
+                       zone: ZoneInfo) -> tuple[Batch, int]:
+    """The next rows (at most BATCH_ROWS) with an id above `after_id`, for following the table as
+    the PBX inserts into it, and the last id read. The batch carries the same time watermark as
+    `queue_log_batches`, never moved back."""
+    cols = ", ".join(f"`{c}`" for c in columns)
+    with conn.cursor() as cur:
+        cur.execute(f"select {cols} from `{table}` where id > %s order by id limit %s", (after_id, BATCH_ROWS))
+        chunk = list(cur.fetchall())
+    max_seen = datetime.fromisoformat(stored["max_time"]) if stored else None
+    rows, rejects, max_seen = _queue_log_rows(chunk, columns, zone, max_seen)
+    return Batch(rows, rejects, _watermark(max_seen)), max((int(raw[0]) for raw in chunk), default=after_id)
 
 
 def read_extensions(conn) -> list[tuple[str, str | None]] | None:

@@ -1,9 +1,10 @@
-"""The dbt models as assets (one per model, dbt tests as their checks) and the reporting layer.
+"""The dbt models as assets (one per model, dbt tests as their checks), the reporting views included.
 
 `dbt build` runs models and tests in dependency order; a failing test (severity error) stops
 what depends on it, and in Dagster it is a blocking check, so reports in the same run do not
 materialize on a wrong number. Because each model is its own asset, re-executing a failed run
-from failure rebuilds only the models that did not materialize.
+from failure rebuilds only the models that did not materialize. The analysts' `reporting` views
+are dbt models too (`reporting/<view>`), built after the marts they read.
 
 dagster-dbt starts dbt here so that each model and test becomes an asset event, but what it
 starts comes from pantao.dbt_runner like every other dbt invocation: the executable, the
@@ -45,20 +46,9 @@ def mart_keys() -> list[dg.AssetKey]:
     return sorted((key for key in dbt_models.keys if is_mart(key)), key=lambda k: k.to_user_string())
 
 
-@dg.asset(
-    group_name="reporting",
-    deps=mart_keys(),
-    kinds={"postgres"},
-    description="The analysts' stable views, grants and row-level security over the marts "
-                "(access.migrate.apply_reporting_layer), re-applied after every dbt build because "
-                "dbt replaces the mart tables the views and grants point at.",
-)
-def reporting_views(context: dg.AssetExecutionContext, pantao: PantaoResource) -> dg.MaterializeResult:
-    from access.migrate import apply_reporting_layer
-
-    result = apply_reporting_layer(pantao.settings(), pantao.database_url())
-    context.log.info("reporting layer applied: %s", result)
-    return dg.MaterializeResult()
+def reporting_keys() -> list[dg.AssetKey]:
+    """The analysts' views (dbt_project/models/reporting/), keyed `reporting/<view>`."""
+    return sorted((key for key in dbt_models.keys if key.path[0] == "reporting"), key=lambda k: k.to_user_string())
 
 
 def dbt_resource() -> DbtCliResource:

@@ -1,15 +1,16 @@
-"""The marts job (dbt build, then the reporting views), run hourly."""
+"""The marts job (dbt build: the marts, their tests and the reporting views), run hourly."""
 
 
 import dagster as dg
 
-from orchestration.defs.marts.assets import dbt_models, reporting_views
+from orchestration.defs.marts.assets import dbt_models
 from orchestration.lib.config import DBT_RUN_TAG, business_timezone
 
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(dbt_models, reporting_views),
-    description="dbt build (incremental models add only new and late data) and the reporting views.",
+    selection=dg.AssetSelection.assets(dbt_models),
+    description="dbt build: the marts (incremental models add only new and late data), their tests and "
+                "the reporting views.",
     tags={DBT_RUN_TAG: "true"},
 )
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.defs.marts.assets import dbt_models, reporting_views
+from orchestration.defs.marts.assets import dbt_models, reporting_keys
 from orchestration.lib.config import business_day_partitions
 from orchestration.lib.guards import require_passing_checks
 from orchestration.lib.metadata import result_metadata
@@ -20,7 +20,8 @@ GROUP = "reports"
 business_days = business_day_partitions()
 
 # The marts whose numbers the report prints; their failing blocking checks stop the report.
-REPORTED_MARTS = [dg.AssetKey(["marts", name]) for name in ("daily_kpis", "hourly_kpis", "operator_daily")]
+REPORTED_MARTS = [dg.AssetKey(["marts", name])
+                  for name in ("daily_kpis", "restaurant_daily_kpis", "hourly_kpis", "operator_daily")]
 GUARDED_CHECKS = [
     spec.key for spec in dbt_models.check_specs
     if spec.blocking and spec.asset_key in REPORTED_MARTS
@@ -34,7 +35,7 @@ def _day(context: dg.AssetExecutionContext) -> dt.date:
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    deps=[*[key for key in REPORTED_MARTS if key in dbt_models.keys], reporting_views],
+    deps=[key for key in REPORTED_MARTS if key in dbt_models.keys],
     kinds={"postgres", "html"},
     description="The day's manager report: figures stored as a new version in reports.daily_report "
                 "and rendered to HTML, CSV and a PNG chart under the reports folder.",
@@ -55,7 +56,7 @@ def daily_report_snapshot(context: dg.AssetExecutionContext, pantao: PantaoResou
 @dg.asset(
     group_name=GROUP,
     partitions_def=business_days,
-    deps=[daily_report_snapshot, reporting_views],
+    deps=[daily_report_snapshot, *reporting_keys()],
     kinds={"csv"},
     description="The day's CSV extracts from the reporting views, for analysts who work in spreadsheets.",
 )

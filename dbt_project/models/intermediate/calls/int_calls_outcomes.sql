@@ -1,15 +1,6 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['linkedid'], 'unique': True},
-            {'columns': ['business_date']},
-            {'columns': ['caller_phone']},
-        ],
-    )
-}}
+{{ config(materialized='incremental', indexes=[
+    {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['caller_phone']},
+]) }}
 
 {#- One row per call that entered a queue. Incremental runs rebuild the calls that entered on the
     business days of the late-data window (their events all lie after the window's start). -#}
@@ -20,9 +11,7 @@ events as (
 
     select * from {{ ref('int_queue_log_events') }}
     where linkedid is not null
-    {% if is_incremental() %}
-      and event_at >= {{ incremental_start_at() }}
-    {% endif %}
+      and {{ in_lookback_window('event_at', timestamp=true) }}
 
 ),
 

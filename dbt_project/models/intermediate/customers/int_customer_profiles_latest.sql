@@ -1,59 +1,21 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='customer_phone',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['customer_phone'], 'unique': True},
-            {'columns': ['last_landed_at']},
-        ],
-    )
-}}
+{{ config(materialized='incremental', unique_key='customer_phone', indexes=[
+    {'columns': ['customer_phone'], 'unique': True}, {'columns': ['last_landed_at']},
+]) }}
 
 {#- The latest profile is the event with the greatest event_at: a max, so new events are merged
     with the stored profile instead of rereading the phone's whole history. -#}
 
 with
 
-events as (
-
-    select * from {{ ref('stg_kafka__customer_events') }}
-    {% if is_incremental() %}
-    where landed_at > {{ landed_watermark() }}
-    {% endif %}
-
-),
+events as (select * from {{ ref('stg_kafka__customer_events') }} where {{ landed_since_last_run() }}),
 
 candidates as (
 
-    select
-        customer_phone,
-        event_id as latest_event_id,
-        customer_name,
-        email,
-        home_restaurant_id,
-        is_marketing_opt_in,
-        registered_at,
-        event_at as profile_updated_at,
-        landed_at as last_landed_at
-    from events
-
-    {% if is_incremental() %}
-    union all
-
-    select
-        customer_phone,
-        latest_event_id,
-        customer_name,
-        email,
-        home_restaurant_id,
-        is_marketing_opt_in,
-        registered_at,
-        profile_updated_at,
-        last_landed_at
-    from {{ this }}
-    where customer_phone in (select customer_phone from events)
-    {% endif %}
+    {{ with_stored_states('events', 'customer_phone', {
+        'customer_phone': 'customer_phone', 'event_id': 'latest_event_id', 'customer_name': 'customer_name',
+        'email': 'email', 'home_restaurant_id': 'home_restaurant_id', 'is_marketing_opt_in': 'is_marketing_opt_in',
+        'registered_at': 'registered_at', 'event_at': 'profile_updated_at', 'landed_at': 'last_landed_at',
+    }) }}
 
 ),
 

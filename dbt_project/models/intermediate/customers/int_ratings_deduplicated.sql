@@ -1,16 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='rating_id',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['rating_id'], 'unique': True},
-            {'columns': ['call_linkedid']},
-            {'columns': ['order_id']},
-            {'columns': ['landed_at']},
-        ],
-    )
-}}
+{{ config(materialized='incremental', unique_key='rating_id', indexes=[
+    {'columns': ['rating_id'], 'unique': True}, {'columns': ['call_linkedid']},
+    {'columns': ['order_id']}, {'columns': ['landed_at']},
+]) }}
 
 {#- A rating never changes; a re-sent one (same rating_id) is kept once, its first landing. -#}
 

@@ -1,15 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['order_id'], 'unique': True},
-            {'columns': ['last_landed_at']},
-            {'columns': ['customer_phone']},
-        ],
-    )
-}}
+{{ config(materialized='incremental', unique_key='order_id', indexes=[
+    {'columns': ['order_id'], 'unique': True}, {'columns': ['last_landed_at']},
+    {'columns': ['customer_phone']},
+]) }}
 
 {#- Latest state is a max over (status_rank, event_at, event_id), so an incremental run only
     needs the events landed since the last run plus the state already stored for their orders:
@@ -17,14 +9,7 @@
 
 with
 
-events as (
-
-    select * from {{ ref('stg_kafka__order_events') }}
-    {% if is_incremental() %}
-    where landed_at > {{ landed_watermark() }}
-    {% endif %}
-
-),
+events as (select * from {{ ref('stg_kafka__order_events') }} where {{ landed_since_last_run() }}),
 
 -- a re-sent event counts once
 deduplicated as (
@@ -37,48 +22,13 @@ deduplicated as (
 
 candidates as (
 
-    select
-        order_id,
-        event_id as latest_event_id,
-        status,
-        status_rank,
-        event_at as latest_event_at,
-        created_at,
-        restaurant_id,
-        channel,
-        customer_phone,
-        items_count,
-        subtotal_amount,
-        discount_amount,
-        total_amount,
-        call_linkedid,
-        operator_extension,
-        landed_at as last_landed_at
-    from deduplicated
-
-    {% if is_incremental() %}
-    union all
-
-    select
-        order_id,
-        latest_event_id,
-        status,
-        status_rank,
-        latest_event_at,
-        created_at,
-        restaurant_id,
-        channel,
-        customer_phone,
-        items_count,
-        subtotal_amount,
-        discount_amount,
-        total_amount,
-        call_linkedid,
-        operator_extension,
-        last_landed_at
-    from {{ this }}
-    where order_id in (select order_id from deduplicated)
-    {% endif %}
+    {{ with_stored_states('deduplicated', 'order_id', {
+        'order_id': 'order_id', 'event_id': 'latest_event_id', 'status': 'status', 'status_rank': 'status_rank',
+        'event_at': 'latest_event_at', 'created_at': 'created_at', 'restaurant_id': 'restaurant_id',
+        'channel': 'channel', 'customer_phone': 'customer_phone', 'items_count': 'items_count',
+        'subtotal_amount': 'subtotal_amount', 'discount_amount': 'discount_amount', 'total_amount': 'total_amount',
+        'call_linkedid': 'call_linkedid', 'operator_extension': 'operator_extension', 'landed_at': 'last_landed_at',
+    }) }}
 
 ),
 

@@ -1,38 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['linkedid'], 'unique': True},
-            {'columns': ['business_date']},
-            {'columns': ['customer_phone']},
-        ],
-    )
-}}
+{{ config(indexes=[
+    {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']},
+    {'columns': ['customer_phone']},
+]) }}
 
 with
 
-calls as (
-
-    select * from {{ ref('int_calls_outcomes') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-callbacks as (
-
-    select * from {{ ref('int_calls_callbacks') }}
-
-),
-
-operators as (
-
-    select * from {{ ref('int_operators') }}
-
-),
+calls as (select * from {{ ref('int_calls_outcomes') }} where {{ in_lookback_window() }}),
+callbacks as (select * from {{ ref('int_calls_callbacks') }}),
+operators as (select * from {{ ref('int_operators') }}),
 
 -- the call's CDRs, linked by linkedid or, without one, by the caller channel's uniqueid
 call_cdrs as (

@@ -1,43 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[{'columns': ['business_date']}],
-    )
-}}
+{{ config(indexes=[{'columns': ['business_date']}]) }}
 
 {#- A row exists for every operator and business day with any activity: a session, a pause, a
     rung or answered call, a rating of their call or a phone order they took. -#}
 
 with
 
-calls as (
-
-    select * from {{ ref('calls') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-sessions as (
-
-    select * from {{ ref('int_operator_sessions') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-pauses as (
-
-    select * from {{ ref('int_operator_pauses') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
+calls as (select * from {{ ref('calls') }} where {{ in_lookback_window() }}),
+sessions as (select * from {{ ref('int_operator_sessions') }} where {{ in_lookback_window() }}),
+pauses as (select * from {{ ref('int_operator_pauses') }} where {{ in_lookback_window() }}),
 
 -- RINGNOANSWER events count on the business day of the call they belong to
 missed_rings as (
@@ -50,9 +20,7 @@ missed_rings as (
     inner join calls on calls.linkedid = rings.linkedid
     where rings.event_type = 'RINGNOANSWER'
       and rings.operator_extension is not null
-    {% if is_incremental() %}
-      and rings.event_at >= {{ incremental_start_at() }}
-    {% endif %}
+      and {{ in_lookback_window('rings.event_at', timestamp=true) }}
     group by 1, 2
 
 ),
@@ -109,18 +77,12 @@ phone_orders as (
     from {{ ref('orders') }}
     where operator_extension is not null
       and not is_cancelled
-    {% if is_incremental() %}
-      and business_date >= {{ incremental_start_date() }}
-    {% endif %}
+      and {{ in_lookback_window() }}
     group by 1, 2
 
 ),
 
-operators as (
-
-    select * from {{ ref('int_operators') }}
-
-),
+operators as (select * from {{ ref('int_operators') }}),
 
 operator_days as (
 

@@ -1,37 +1,21 @@
+{{ config(materialized='table') }}
+
 {#- Rebuilt in full on every run: a segment is relative to the data's latest day, so any row may
     change daily. The input is the orders fact grouped by phone, which stays cheap. -#}
 
 with
 
-orders as (
-
-    select * from {{ ref('orders') }}
-
-),
-
-profiles as (
-
-    select * from {{ ref('int_customer_profiles_latest') }}
-
-),
-
-calls as (
-
-    select * from {{ ref('calls') }}
-    where customer_phone is not null
-
-),
-
-ratings as (
-
-    select * from {{ ref('int_ratings_deduplicated') }}
-    where customer_phone is not null
-
-),
+orders as (select * from {{ ref('orders') }}),
+profiles as (select * from {{ ref('int_customer_profiles_latest') }}),
+calls as (select * from {{ ref('calls') }} where customer_phone is not null),
+ratings as (select * from {{ ref('int_ratings_deduplicated') }} where customer_phone is not null),
 
 as_of as (
 
+    -- the latest day with orders that is not past the plausible window (one order dated
+    -- 9999-12-31 would otherwise make every customer lapsed)
     select max(business_date) as as_of_date from orders
+    where {{ is_plausible_business_date() }}
 
 ),
 

@@ -1,17 +1,7 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['order_id'], 'unique': True},
-            {'columns': ['business_date']},
-            {'columns': ['customer_phone']},
-            {'columns': ['call_linkedid']},
-            {'columns': ['customer_last_landed_at']},
-        ],
-    )
-}}
+{{ config(unique_key='order_id', indexes=[
+    {'columns': ['order_id'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['customer_phone']},
+    {'columns': ['call_linkedid']}, {'columns': ['customer_last_landed_at']},
+]) }}
 
 {#- is_first_order depends on the customer's other orders (an earlier order landing late, or the
     first order being cancelled, moves it), so an incremental run rebuilds every order of each
@@ -19,11 +9,7 @@
 
 with
 
-latest as (
-
-    select * from {{ ref('int_orders_latest') }}
-
-),
+latest as (select * from {{ ref('int_orders_latest') }}),
 
 {% if is_incremental() %}
 changed as (
@@ -60,6 +46,10 @@ customer_history as (
                 partition by customer_phone
                 order by (status = 'cancelled'), created_at, order_id
             ) = 1 as is_first_order,
+        -- the business day of that first order: a customer is new on it (daily KPIs)
+        case when customer_phone is not null then
+            min(business_date) filter (where status <> 'cancelled') over (partition by customer_phone)
+        end as customer_first_order_date,
         max(last_landed_at) over (partition by coalesce(customer_phone, order_id)) as customer_last_landed_at
     from scope
 
@@ -81,6 +71,7 @@ final as (
         scope.items_count,
         scope.status = 'cancelled' as is_cancelled,
         customer_history.is_first_order,
+        customer_history.customer_first_order_date,
 
         -- amounts
         scope.subtotal_amount,

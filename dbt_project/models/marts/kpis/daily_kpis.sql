@@ -1,61 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[{'columns': ['business_date']}],
-    )
-}}
+{{ config(indexes=[{'columns': ['business_date'], 'unique': True}]) }}
 
-{#- One chain row and one row per restaurant per business day. Restaurant rows carry the order,
-    customer figures only: the contact centre and the ratings are chain-wide. -#}
+{#- One row per business day for the whole chain. Its days are the date spine the other KPI marts
+    share (restaurant_daily_kpis, hourly_kpis): every day with data inside the plausible window,
+    and the quiet days between two of them (docs/metrics.md, "Which days the KPI marts cover"). -#}
 
 with
 
-orders as (
-
-    select * from {{ ref('orders') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-calls as (
-
-    select * from {{ ref('calls') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
-operator_days as (
-
-    select * from {{ ref('operator_daily') }}
-    {% if is_incremental() %}
-    where business_date >= {{ incremental_start_date() }}
-    {% endif %}
-
-),
-
--- "new" needs the customer's whole history: first order dates come from the full orders fact
-first_orders as (
-
-    select customer_phone, business_date as first_order_date
-    from {{ ref('orders') }}
-    where is_first_order
-      and customer_phone in (select customer_phone from orders)
-
-),
-
-orders_enriched as (
-
-    select orders.*, first_orders.first_order_date
-    from orders
-    left join first_orders using (customer_phone)
-
-),
+orders as (select * from {{ ref('orders') }} where {{ in_lookback_window() }}),
+calls as (select * from {{ ref('calls') }} where {{ in_lookback_window() }}),
+hourly_calls as (select * from {{ ref('int_calls_aggregated_to_hours') }} where {{ in_lookback_window() }}),
+operator_days as (select * from {{ ref('operator_daily') }} where {{ in_lookback_window() }}),
 
 ratings as (
 
@@ -73,17 +27,9 @@ ratings as (
 
 ),
 
-restaurants as (
-
-    select distinct restaurant_id from orders
-    {% if is_incremental() %}
-    union
-    select restaurant_id from {{ this }} where scope = 'restaurant'
-    {% endif %}
-
-),
-
-activity_days as (
+-- the date spine: days with data in the plausible window, each followed by the quiet days up to
+-- the next day with data when that one is at most var('spine_max_gap_days') later
+active_days as (
 
     select business_date from orders
     union
@@ -93,23 +39,29 @@ activity_days as (
 
 ),
 
-days as (
+plausible_days as (
 
-    select generate_series(min(business_date), max(business_date), interval '1 day')::date as business_date
-    from activity_days
+    select
+        business_date,
+        lead(business_date) over (order by business_date) as next_active_date
+    from active_days
+    where {{ is_plausible_business_date() }}
 
 ),
 
-scopes as (
+days as (
 
-    select days.business_date, 'chain' as scope, null::int as restaurant_id
-    from days
-
-    union all
-
-    select days.business_date, 'restaurant' as scope, restaurants.restaurant_id
-    from days
-    cross join restaurants
+    select spine.day::date as business_date
+    from plausible_days
+    cross join lateral generate_series(
+        plausible_days.business_date,
+        case
+            when plausible_days.next_active_date - plausible_days.business_date <= {{ var('spine_max_gap_days') }}
+                then plausible_days.next_active_date - 1
+            else plausible_days.business_date
+        end,
+        interval '1 day'
+    ) as spine (day)
 
 ),
 
@@ -117,35 +69,9 @@ order_figures as (
 
     select
         business_date,
-        case when grouping(restaurant_id) = 1 then 'chain' else 'restaurant' end as scope,
-        restaurant_id,
-        count(*) filter (where not is_cancelled) as orders_count,
-        count(*) filter (where is_cancelled) as cancelled_orders_count,
-        sum(total_amount) filter (where not is_cancelled) as revenue_amount,
-        count(distinct customer_phone) filter (where not is_cancelled) as unique_customers_count,
-        count(distinct customer_phone)
-            filter (where not is_cancelled and first_order_date = business_date) as new_customers_count
-    from orders_enriched
-    group by grouping sets ((business_date), (business_date, restaurant_id))
-
-),
-
-scoped_order_figures as (
-
-    select
-        scopes.business_date,
-        scopes.scope,
-        scopes.restaurant_id,
-        coalesce(f.orders_count, 0) as orders_count,
-        coalesce(f.cancelled_orders_count, 0) as cancelled_orders_count,
-        coalesce(f.revenue_amount, 0) as revenue_amount,
-        coalesce(f.unique_customers_count, 0) as unique_customers_count,
-        coalesce(f.new_customers_count, 0) as new_customers_count
-    from scopes
-    left join order_figures as f
-        on f.business_date = scopes.business_date
-       and f.scope = scopes.scope
-       and f.restaurant_id is not distinct from scopes.restaurant_id
+        {{ order_figures() }}
+    from orders
+    group by 1
 
 ),
 
@@ -153,13 +79,13 @@ call_figures as (
 
     select
         business_date,
-        count(*) as calls_offered_count,
-        count(*) filter (where is_answered) as calls_answered_count,
-        count(*) filter (where is_short_abandon) as short_abandon_count,
-        count(*) filter (where is_answered_within_service_level) as answered_within_service_level_count,
-        sum(hold_seconds) filter (where is_answered) as hold_seconds_total,
-        coalesce(sum(talk_seconds) filter (where is_answered), 0) as talk_seconds_total
-    from calls
+        sum(calls_offered_count)::bigint as calls_offered_count,
+        sum(calls_answered_count)::bigint as calls_answered_count,
+        sum(short_abandon_count)::bigint as short_abandon_count,
+        sum(answered_within_service_level_count)::bigint as answered_within_service_level_count,
+        sum(hold_seconds_total) as hold_seconds_total,
+        sum(talk_seconds_total) as talk_seconds_total
+    from hourly_calls
     group by 1
 
 ),
@@ -191,58 +117,30 @@ final as (
 
     select
         -- keys
-        o.business_date,
-        o.scope,
-        o.restaurant_id,
+        days.business_date,
 
         -- orders and customers
-        o.orders_count,
-        o.cancelled_orders_count,
-        o.revenue_amount,
-        {{ safe_divide('o.revenue_amount', 'o.orders_count') }} as average_check_amount,
-        o.unique_customers_count,
-        o.new_customers_count,
-        o.unique_customers_count - o.new_customers_count as repeat_customers_count,
-        {{ safe_divide('o.unique_customers_count - o.new_customers_count', 'o.unique_customers_count') }}
-            as repeat_customer_share,
+        {{ order_kpis('o') }},
 
-        -- calls (chain row only)
-        case when o.scope = 'chain' then coalesce(calls.calls_offered_count, 0) end as calls_offered_count,
-        case when o.scope = 'chain' then coalesce(calls.calls_answered_count, 0) end as calls_answered_count,
-        case when o.scope = 'chain'
-            then coalesce(calls.calls_offered_count, 0) - coalesce(calls.calls_answered_count, 0)
-        end as calls_unanswered_count,
-        case when o.scope = 'chain'
-            then {{ safe_divide('calls.calls_offered_count - calls.calls_answered_count', 'calls.calls_offered_count') }}
-        end as missed_call_rate,
-        case when o.scope = 'chain' then coalesce(calls.short_abandon_count, 0) end as short_abandon_count,
-        case when o.scope = 'chain'
-            then {{ safe_divide('calls.hold_seconds_total', 'calls.calls_answered_count') }}
-        end as asa_seconds,
-        case when o.scope = 'chain'
-            then {{ safe_divide('calls.answered_within_service_level_count',
-                                'calls.calls_offered_count - calls.short_abandon_count') }}
-        end as service_level,
-        case when o.scope = 'chain'
-            then {{ safe_divide('calls.talk_seconds_total', 'calls.calls_answered_count') }}
-        end as avg_talk_seconds,
-        case when o.scope = 'chain'
-            then {{ safe_divide('coalesce(calls.talk_seconds_total, 0)',
-                                'ops.logged_in_seconds - ops.paused_seconds') }}
-        end as occupancy,
-        case when o.scope = 'chain'
-            then {{ safe_divide('coalesce(calls.calls_answered_count, 0)', 'ops.logged_in_seconds / 3600.0') }}
-        end as calls_per_operator_hour,
+        -- calls
+        {{ call_kpis('c') }},
 
-        -- ratings (chain row only)
-        case when o.scope = 'chain' then coalesce(r.ratings_count, 0) end as ratings_count,
-        case when o.scope = 'chain' then {{ safe_divide('r.score_total', 'r.ratings_count') }} end as csat_mean,
-        case when o.scope = 'chain' then {{ safe_divide('r.ratings_4_5_count', 'r.ratings_count') }} end as csat_share
+        -- operators
+        {{ safe_divide('coalesce(c.talk_seconds_total, 0)', 'ops.logged_in_seconds - ops.paused_seconds') }}
+            as occupancy,
+        {{ safe_divide('coalesce(c.calls_answered_count, 0)', 'ops.logged_in_seconds / 3600.0') }}
+            as calls_per_operator_hour,
 
-    from scoped_order_figures as o
-    left join call_figures as calls on calls.business_date = o.business_date
-    left join operator_figures as ops on ops.business_date = o.business_date
-    left join rating_figures as r on r.business_date = o.business_date
+        -- ratings
+        coalesce(r.ratings_count, 0) as ratings_count,
+        {{ safe_divide('r.score_total', 'r.ratings_count') }} as csat_mean,
+        {{ safe_divide('r.ratings_4_5_count', 'r.ratings_count') }} as csat_share
+
+    from days
+    left join order_figures as o using (business_date)
+    left join call_figures as c using (business_date)
+    left join operator_figures as ops using (business_date)
+    left join rating_figures as r using (business_date)
 
 )
 
