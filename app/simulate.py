@@ -47,7 +47,8 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: <PANTAO_DATA_DIR>/sim).")
 @click.option("--publish/--no-publish", default=False, show_default=True,
-              help="Also produce the Kafka messages to KAFKA_BOOTSTRAP_SERVERS.")
+              help="Also produce the Kafka messages to KAFKA_BOOTSTRAP_SERVERS, or, when it is not set, to the "
+                   "embedded broker of the local stack (started if it is not running).")
 def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scale: float, malformed_share: float,
              pbx_profile: str, out_dir: Path | None, publish: bool) -> None:
     """Simulate a fast-food chain and its contact centre: Kafka events, FreePBX files and truth.json."""
@@ -73,7 +74,19 @@ def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scal
     click.echo(f"  PBX profile {pbx_profile}: Master.csv layout {' then '.join(dict.fromkeys(profile.cdr_layouts))}"
                + (f"; land with {' '.join(clock)}" if clock else ""))
     if publish:
-        if not settings.kafka_bootstrap_servers:
-            raise click.UsageError("--publish needs KAFKA_BOOTSTRAP_SERVERS (or start the stack first)")
-        counts = publish_to_kafka(paths.out_dir, settings.kafka_bootstrap_servers, settings.topics)
-        click.echo(f"  published to {settings.kafka_bootstrap_servers}: {counts}")
+        bootstrap = _bootstrap(settings)
+        counts = publish_to_kafka(paths.out_dir, bootstrap, settings.topics)
+        where = "" if settings.kafka_bootstrap_servers else " (the embedded broker; `pantao stack status`)"
+        click.echo(f"  published to {bootstrap}{where}: {counts}")
+
+
+def _bootstrap(settings) -> str:
+    """KAFKA_BOOTSTRAP_SERVERS, else the local stack's embedded broker, as every other command finds it."""
+    if settings.kafka_bootstrap_servers:
+        return settings.kafka_bootstrap_servers
+    from pantao.stack import StackError, resolve_endpoints
+
+    try:
+        return resolve_endpoints(settings, need_kafka=True).kafka_bootstrap
+    except StackError as exc:
+        raise click.ClickException(f"--publish: the local stack could not start: {exc}") from None

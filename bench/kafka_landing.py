@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.kafka_landing               # 1,000,000 order events
     .venv/bin/python -m bench.kafka_landing --events 100000   # a quick run
+    .venv/bin/python -m bench.kafka_landing --compare-with /tmp/landing-old   # and another checkout's landing
 
 Everything runs in one go on an embedded PostgreSQL and broker started in a temporary folder:
 1. order events are generated from the simulator's events (each copy gets its own event_id and
@@ -14,7 +15,8 @@ Everything runs in one go on an embedded PostgreSQL and broker started in a temp
    SQLAlchemy + psycopg2 with the default insert method (method=None) and chunksize=10,000;
 4. (c) the landing itself, in a child process, so its peak RSS and CPU time are its own; for the
    full topic in every round, and once for the small one, to show that memory stays flat as the
-   input grows.
+   input grows. With --compare-with, (c') the landing of another checkout (a `git worktree add`
+   of an older commit) lands the same topic in the same rounds, alternating which goes first.
 Steps 2-4 run in alternating rounds (--rounds, default 2): on a machine shared with other work,
 each measure gets the same chances at a quiet moment; the headline compares the best of each.
 
@@ -42,11 +44,18 @@ from pathlib import Path
 
 import orjson
 
+from bench.landing_baselines import (
+    PARTITIONS,
+    TOPIC_FULL,
+    binary_rows,
+    copy_ceiling,
+    text_rows,
+    to_sql_baseline,
+)
+
 log = logging.getLogger("bench.kafka_landing")
 
-TOPIC_FULL = "bench-orders"
 TOPIC_QUARTER = "bench-orders-quarter"
-PARTITIONS = 3
 
 
 def order_templates() -> list[tuple[bytes, bytes, bytes]]:
@@ -99,121 +108,25 @@ def produce(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> fl
     return time.perf_counter() - started
 
 
-def _copy_text_escape(value: bytes) -> bytes:
-    for raw, escaped in ((b"\\", b"\\\\"), (b"\n", b"\\n"), (b"\r", b"\\r"), (b"\t", b"\\t")):
-        if value.find(raw) != -1:
-            value = value.replace(raw, escaped)
-    return value
+REPO = Path(__file__).resolve().parent.parent
 
 
-def text_rows(events: list[tuple[bytes, bytes]], millis: int) -> list[bytes]:
-    """The landing's rows in COPY's text format (same topic/partition/offset layout, escaped)."""
-    stamp = dt.datetime.fromtimestamp(millis / 1000, dt.UTC).isoformat(sep=" ", timespec="milliseconds").encode()
-    topic = TOPIC_FULL.encode()
-    offsets = [0] * PARTITIONS
-    rows = []
-    for i, (key, value) in enumerate(events):
-        p = i % PARTITIONS
-        rows.append(b"%b\t%d\t%d\t%b\t%b\t%b\n" % (topic, p, offsets[p], _copy_text_escape(key), stamp,
-                                                   _copy_text_escape(value)))
-        offsets[p] += 1
-    return rows
+def run_child(args: list[str], checkout: Path = REPO) -> dict:
+    """`python -m bench.kafka_landing ARGS` in `checkout` (another worktree: that version's code,
+    from its own folder first on sys.path); the JSON it prints last."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    out = subprocess.run([sys.executable, "-m", "bench.kafka_landing", *args], capture_output=True, text=True,
+                         check=False, cwd=checkout, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child in {checkout} failed: {out.stderr[-3000:]}")
+    return json.loads(out.stdout)
 
 
-def binary_rows(events: list[tuple[bytes, bytes]], millis: int) -> list[bytes]:
-    """The same rows in COPY's binary format, as the landing encodes them."""
-    from ingestion.copy_rows import kafka_row, kafka_row_prefix
-
-    prefixes = [kafka_row_prefix(TOPIC_FULL, p) for p in range(PARTITIONS)]
-    offsets = [0] * PARTITIONS
-    rows = []
-    for i, (key, value) in enumerate(events):
-        p = i % PARTITIONS
-        rows.append(kafka_row(prefixes[p], offsets[p], key, millis, value))
-        offsets[p] += 1
-    return rows
-
-
-def backend_cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) of a local PostgreSQL backend, or None when /proc does not show it."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def copy_ceiling(database_url: str, table: str, payload_type: str, rows: list[bytes], batch_size: int,
-                 binary: bool = False) -> tuple[float, float | None]:
-    """Seconds to COPY `rows` from memory in batches (one transaction each), and the backend's CPU seconds."""
-    from ingestion.copy_rows import HEADER, TRAILER
-    from ingestion.schema import KAFKA_COPY_COLUMNS, kafka_table_ddl
-    from pantao.db import connect
-
-    ddl = kafka_table_ddl(table)
-    if payload_type != "text":
-        ddl = ddl.replace("payload text not null", f"payload {payload_type} not null")
-    with connect(database_url, autocommit=True) as conn:
-        conn.execute("create schema if not exists bench")
-        conn.execute(f"drop table if exists {table}")
-        conn.execute(ddl)
-        backend = conn.execute("select pg_backend_pid()").fetchone()[0]
-        sql = f"copy {table} ({', '.join(KAFKA_COPY_COLUMNS)}) from stdin" + (" (format binary)" if binary else "")
-        cpu_before = backend_cpu_seconds(backend)
-        started = time.perf_counter()
-        for i in range(0, len(rows), batch_size):
-            data = b"".join(rows[i:i + batch_size])
-            with conn.transaction(), conn.cursor().copy(sql) as copy:
-                copy.write(HEADER + data + TRAILER if binary else data)
-        seconds = time.perf_counter() - started
-        cpu_after = backend_cpu_seconds(backend)
-        server_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-        return seconds, server_cpu
-
-
-def to_sql_baseline(database_url: str, events: list[tuple[bytes, bytes]]) -> float:
-    """What a typical pipeline does: a DataFrame and `to_sql` through SQLAlchemy + psycopg2.
-
-    The default insert method (method=None: SQLAlchemy's executemany, which SQLAlchemy 2 sends as
-    multi-row INSERTs) with chunksize=10,000, into the same table definition.
-    """
-    import pandas as pd
-    import sqlalchemy
-
-    from ingestion.schema import kafka_table_ddl
-    from pantao.db import connect, sqlalchemy_url
-
-    with connect(database_url, autocommit=True) as conn:
-        conn.execute("create schema if not exists bench")
-        conn.execute("drop table if exists bench.orders_to_sql")
-        conn.execute(kafka_table_ddl("bench.orders_to_sql"))
-    now = pd.Timestamp.now(tz="UTC")
-    frame = pd.DataFrame({
-        "kafka_topic": TOPIC_FULL,
-        "kafka_partition": [i % PARTITIONS for i in range(len(events))],
-        "kafka_offset": [i // PARTITIONS for i in range(len(events))],
-        "kafka_key": [k.decode() for k, _ in events],
-        "kafka_timestamp": now,
-        "payload": [v.decode() for _, v in events],
-    })
-    engine = sqlalchemy.create_engine(sqlalchemy_url(database_url))
-    try:
-        started = time.perf_counter()
-        frame.to_sql("orders_to_sql", engine, schema="bench", if_exists="append", index=False,
-                     chunksize=10_000)
-        return time.perf_counter() - started
-    finally:
-        engine.dispose()
-
-
-def land_in_child(database_url: str, bootstrap: str, topic: str, batch_size: int, consumer: str) -> dict:
+def land_in_child(database_url: str, bootstrap: str, topic: str, batch_size: int, consumer: str,
+                  checkout: Path = REPO) -> dict:
     cfg = {"database_url": database_url, "bootstrap": bootstrap, "topic": topic, "batch_size": batch_size,
            "consumer": consumer}
-    out = subprocess.run([sys.executable, "-m", "bench.kafka_landing", "--land-child", json.dumps(cfg)],
-                         capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parent.parent)
-    if out.returncode != 0:
-        raise RuntimeError(f"landing child failed: {out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(["--land-child", json.dumps(cfg)], checkout)
 
 
 def peak_rss_mb() -> float:
@@ -232,7 +145,7 @@ def _cpu_seconds() -> float:
 
 def land_child(cfg: dict) -> None:
     """Runs in the child: land one topic, print seconds and peak RSS as JSON."""
-    from ingestion.kafka_landing import land_topics
+    from ingestion.kafka import land_topics
     from ingestion.schema import ensure_raw_schema
     from pantao.settings import Settings
 
@@ -259,7 +172,7 @@ def land_child(cfg: dict) -> None:
 def validation_cpu(n: int, rounds: int = 3) -> dict:
     """CPU microseconds per event of the orders validator: the fast path every good record takes,
     and the detailed path alone (orjson and the checks that name a reason), best of `rounds`."""
-    from ingestion.validation import make_validator
+    from ingestion.contract import make_validator
 
     values = [value for _, value in generate_events(n)]
     result: dict = {"events": n, "mean_event_bytes": round(sum(map(len, values)) / n),
@@ -276,6 +189,19 @@ def validation_cpu(n: int, rounds: int = 3) -> dict:
     return result
 
 
+def compare_validation_cpu(n: int, baseline: Path, rounds: int) -> dict:
+    """`validation_cpu` of this checkout and of `baseline`, alternating, each in its own process."""
+    runs: dict[str, list[dict]] = {"this": [], "baseline": []}
+    for number in range(rounds):
+        order = (("this", REPO), ("baseline", baseline))
+        for name, checkout in order if number % 2 == 0 else reversed(order):
+            runs[name].append(run_child(["--validation-cpu", "--events", str(n)], checkout))
+    best = {name: {key: min(r[key] for r in results) for key in ("fast_path_us", "detailed_path_us")}
+            for name, results in runs.items()}
+    return {"events": n, "baseline": str(baseline), "runs": runs, "best": best,
+            "fast_path_vs_baseline": round(best["this"]["fast_path_us"] / best["baseline"]["fast_path_us"], 3)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="order events to land (default 1,000,000)")
@@ -287,18 +213,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--validation-cpu", action="store_true",
                         help="only measure the validator's CPU time per event over --events events (no database, "
                              "no broker; meaningful on a busy machine too)")
+    parser.add_argument("--compare-with", type=Path, default=None, metavar="CHECKOUT",
+                        help="also measure the landing (or, with --validation-cpu, the validator) of another "
+                             "checkout of this repository, e.g. a `git worktree add /tmp/old <commit>`, in the "
+                             "same rounds, alternating with this one")
     parser.add_argument("--land-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.land_child:
         logging.basicConfig(level=logging.WARNING)
         land_child(json.loads(args.land_child))
         return
+    if args.validation_cpu and args.compare_with:
+        print(json.dumps(compare_validation_cpu(args.events, args.compare_with, args.rounds), indent=2))
+        return
     if args.validation_cpu:
         print(json.dumps(validation_cpu(args.events), indent=2))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    from ingestion.kafka_landing import DEFAULT_BATCH_SIZE
+    from ingestion.kafka import DEFAULT_BATCH_SIZE
     from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
     batch_size = args.batch_size or DEFAULT_BATCH_SIZE
@@ -309,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     pg.start()
     kafka.start()
     try:
-        report = run(pg.dsn(), kafka.bootstrap, args.events, args.to_sql_rows, batch_size, args.rounds)
+        report = run(pg.dsn(), kafka.bootstrap, args.events, args.to_sql_rows, batch_size, args.rounds,
+                     args.compare_with)
     finally:
         kafka.stop()
         pg.stop()
@@ -319,7 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     print(summary(report))
 
 
-def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size: int, rounds: int = 2) -> dict:
+def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size: int, rounds: int = 2,
+        baseline: Path | None = None) -> dict:
     """Measure the ceiling, to_sql and the landing `rounds` times, alternating, and report each round.
 
     Alternating rounds make the comparison fair when other work shares the machine: every
@@ -360,9 +295,21 @@ def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size:
         del rows
         log.info("round %d: (b) pandas to_sql of %d rows", number, len(subset))
         to_sql_seconds = to_sql_baseline(database_url, subset)
+        old = None
+        if baseline is not None and number % 2 == 0:  # alternate which version lands first
+            log.info("round %d: (c') baseline landing from %s", number, baseline)
+            old = land_in_child(database_url, bootstrap, TOPIC_FULL, batch_size, f"bench-old-{number}", baseline)
         log.info("round %d: (c) landing %d events from the broker (child process)", number, n)
         full = land_in_child(database_url, bootstrap, TOPIC_FULL, batch_size, f"bench-full-{number}")
         assert full["landed"] == n, full
+        if baseline is not None and old is None:
+            log.info("round %d: (c') baseline landing from %s", number, baseline)
+            old = land_in_child(database_url, bootstrap, TOPIC_FULL, batch_size, f"bench-old-{number}", baseline)
+        if old is not None:
+            assert old["landed"] == n, old
+            result.update({"baseline_rows_per_s": round(n / old["seconds"]),
+                           "baseline_cpu_us_per_row": per_row_us(old["cpu_seconds"]),
+                           "baseline_reader_cpu_us_per_row": per_row_us(old["reader_cpu_seconds"])})
         result.update({
             "copy_text_rows_per_s": round(n / text_seconds), "copy_binary_rows_per_s": round(n / binary_seconds),
             "copy_text_server_cpu_us_per_row": per_row_us(text_cpu),
@@ -388,7 +335,7 @@ def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size:
 
     best = {key: max(r[key] for r in results) for key in
             ("copy_ceiling_rows_per_s", "copy_binary_rows_per_s", "copy_text_rows_per_s", "to_sql_rows_per_s",
-             "landing_rows_per_s")}
+             "landing_rows_per_s", *(("baseline_rows_per_s",) if baseline is not None else ()))}
     return {
         "events": n, "mean_event_bytes": round(mean_bytes), "batch_size": batch_size, "cpu_count": os.cpu_count(),
         "produce_rows_per_s": round(n / produce_seconds), "to_sql_rows": min(to_sql_rows, n),
@@ -400,6 +347,9 @@ def run(database_url: str, bootstrap: str, n: int, to_sql_rows: int, batch_size:
         "landing_small_events": quarter, "landing_small_rows_per_s": round(quarter / small["seconds"]),
         "peak_rss_mb_small": round(small["peak_rss_mb"]), "peak_rss_mb_full": max(r["peak_rss_mb"] for r in results),
         "rss_before_landing_mb": round(small["rss_before_mb"]),
+        **({"baseline": str(baseline),
+            "landing_vs_baseline": round(best["landing_rows_per_s"] / best["baseline_rows_per_s"], 3)}
+           if baseline is not None else {}),
     }
 
 
@@ -419,6 +369,9 @@ def summary(r: dict) -> str:
             f"(reader {x['landing_reader_cpu_us_per_row']}); the writer waited {x['landing_writer_idle_seconds']} s "
             f"of {x['landing_seconds']} s and spent {x['landing_copy_seconds']} s in COPY",
         ]
+        if "baseline_rows_per_s" in x:
+            lines.append(f"  (c') baseline     {x['baseline_rows_per_s']:>9,} rows/s; CPU {x['baseline_cpu_us_per_row']} "
+                         f"us/row (reader {x['baseline_reader_cpu_us_per_row']})")
     b = r["best"]
     lines += [
         f"best of each: ceiling {b['copy_ceiling_rows_per_s']:,}, to_sql {b['to_sql_rows_per_s']:,}, landing "
@@ -427,6 +380,9 @@ def summary(r: dict) -> str:
         f"peak RSS of the landing process: {r['peak_rss_mb_small']} MB for {r['landing_small_events']:,} events, "
         f"{r['peak_rss_mb_full']} MB for {r['events']:,} (after imports: {r['rss_before_landing_mb']} MB)",
     ]
+    if "baseline" in r:
+        lines.append(f"best landing {b['landing_rows_per_s']:,} rows/s vs the baseline ({r['baseline']}) "
+                     f"{b['baseline_rows_per_s']:,} rows/s: {r['landing_vs_baseline']:.1%}")
     return "\n".join(lines)
 
 

@@ -59,12 +59,18 @@ def kafka_command(follow: bool, streams: tuple[str, ...], worker_index: int, wor
 
     Without --follow it drains up to the end offsets seen at start and stops.
     """
-    from ingestion.kafka_landing import LandingError, land_topics
+    import psycopg
+
+    from ingestion.kafka import LandingError, land_topics
+    from ingestion.kafka.writer import database_error
     from ingestion.schema import ensure_raw_schema
 
     settings = load_settings()
     endpoints = _endpoints(settings, need_kafka=True)
-    ensure_raw_schema(settings, endpoints.database_url)
+    try:
+        ensure_raw_schema(settings, endpoints.database_url)
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(str(database_error(exc, endpoints.database_url))) from None
     stop = threading.Event()
     if follow:
         _stop_on_signals(stop)

@@ -28,8 +28,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from ingestion.kafka_broker import LandingError
-from ingestion.kafka_landing import PartitionLag, stream_lag
+from ingestion.kafka import LandingError, PartitionLag, stream_lag
 from monitoring import readers
 from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
 from monitoring.families import Families as _Families

@@ -35,6 +35,10 @@ PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+class StackError(RuntimeError):
+    """The local stack could not be started or is in a state that needs a person."""
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -132,6 +136,20 @@ def die_with_parent() -> None:
     """preexec_fn: this child gets SIGTERM when the thread that started it dies (Linux; elsewhere nothing)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """The same from inside a child that was not started by Popen (a multiprocessing "spawn"
+    process, such as the Kafka landing's readers): ask for SIGTERM when the parent dies, and exit at
+    once if it died before the request could be made. Its loops check `parent_gone` as the fallback."""
+    die_with_parent()
+    if parent_gone(parent_pid):
+        os._exit(1)  # nobody is left to read what this process would make
+
+
+def parent_gone(parent_pid: int) -> bool:
+    """True when the process that started this one has ended (this one was re-parented)."""
+    return os.getppid() != parent_pid
 
 
 class ProcessGroup:

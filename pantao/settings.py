@@ -28,6 +28,14 @@ CDR_CSV_LAYOUTS = ("auto", "16", "17u", "17f", "18", "19", "20u", "20f", "21")
 PBX_CLOCKS = ("local", "utc")
 REPORT_LANGS = ("ru", "en")
 
+# Per group role, applied to each of its logins (PostgreSQL keeps both per login role, not per
+# group): statement_timeout in seconds (0 = none) and CONNECTION LIMIT (-1 = none). Admins run
+# ad-hoc work, analysts long exports; operators only read their own few rows.
+DEFAULT_ROLE_STATEMENT_TIMEOUTS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 1800), ("crm_manager", 300), ("crm_analyst", 900), ("crm_operator", 60))
+DEFAULT_ROLE_CONNECTION_LIMITS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 10), ("crm_manager", 10), ("crm_analyst", 15), ("crm_operator", 5))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -75,6 +83,14 @@ class Settings:
     # The first business day the reports cover (their Dagster partitions start there); unset: the
     # first day of marts.daily_kpis when `pantao ui` / `pantao run` start Dagster.
     reports_start_date: dt.date | None = None
+
+    # The landing's plausibility window for event times (docs/schemas.md): earlier, or later than
+    # this many hours after landing, is quarantined (a Kafka message timestamp is stored as NULL)
+    landing_min_event_time: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    landing_max_future_hours: int = 48
+    # Access: limits per group role (see DEFAULT_ROLE_* above; docs/access.md)
+    role_statement_timeouts: tuple[tuple[str, int], ...] = DEFAULT_ROLE_STATEMENT_TIMEOUTS
+    role_connection_limits: tuple[tuple[str, int], ...] = DEFAULT_ROLE_CONNECTION_LIMITS
 
     # Operations
     dagster_ui_url: str = "http://127.0.0.1:3000"
@@ -213,6 +229,21 @@ def _timezone(var: str, raw: str) -> str:
     return value
 
 
+def _instant(var: str, raw: str) -> dt.datetime:
+    value = raw.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a date or timestamp; expected e.g. 2000-01-01 "
+                            f"or 2000-01-01T00:00:00+03:00") from None
+    if parsed.tzinfo is None:
+        if len(value) > 10:
+            raise SettingsError(f"{var}={raw!r} has no UTC offset; add one (e.g. +03:00), or give a date alone "
+                                f"(midnight UTC)")
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
 def _postgres_url(var: str, raw: str) -> str:
     value = raw.strip()
     scheme = urlparse(value).scheme
@@ -267,6 +298,21 @@ def _date(var: str, raw: str) -> dt.date:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
         raise SettingsError(f"{var}={raw!r} is not a date; expected YYYY-MM-DD, e.g. 2026-01-01") from None
+
+
+def _role_map(defaults: tuple[tuple[str, int], ...], lo: int, hi: int):
+    """`crm_analyst=300,crm_operator=30`: the roles given override the defaults, the others keep theirs."""
+
+    def parse(var: str, raw: str) -> tuple[tuple[str, int], ...]:
+        values = dict(defaults)
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            role, sep, number = (x.strip() for x in part.partition("="))
+            if not sep or role not in values:
+                raise SettingsError(f"{var}: {part!r} is not ROLE=NUMBER with ROLE one of {', '.join(values)}")
+            values[role] = _int_range(lo, hi)(f"{var} ({role})", number)
+        return tuple(values.items())
+
+    return parse
 
 
 def _path(var: str, raw: str) -> Path:
@@ -326,6 +372,12 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
     "REPORTS_START_DATE": ("reports_start_date", _date),
+
+
+    "LANDING_MIN_EVENT_TIME": ("landing_min_event_time", _instant),
+    "LANDING_MAX_FUTURE_HOURS": ("landing_max_future_hours", _int_range(1, 8760)),
+    "ROLE_STATEMENT_TIMEOUT_SECONDS": ("role_statement_timeouts", _role_map(DEFAULT_ROLE_STATEMENT_TIMEOUTS, 0, 86400)),
+    "ROLE_CONNECTION_LIMIT": ("role_connection_limits", _role_map(DEFAULT_ROLE_CONNECTION_LIMITS, -1, 10000)),
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),
@@ -370,5 +422,8 @@ def _check_combinations(s: Settings) -> None:
         ]
         if missing:
             raise SettingsError(f"PBX_SOURCE=api needs {', '.join(missing)}")
+    if s.landing_min_event_time >= dt.datetime.now(dt.UTC):
+        raise SettingsError(f"LANDING_MIN_EVENT_TIME={s.landing_min_event_time.isoformat()} is in the future: "
+                            f"every event would be rejected")
     if len(set(s.topics.values())) != 3:
         raise SettingsError("KAFKA_TOPIC_ORDERS, KAFKA_TOPIC_CUSTOMERS and KAFKA_TOPIC_FEEDBACK must be different topics")

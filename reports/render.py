@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from pantao.files import PRIVATE_FILE_MODE, private_dir
 from pantao.kpis import load_kpis, model_kpis
 from reports.anomalies import Flag, report_flags
 from reports.cards import kpi_rows
@@ -172,12 +173,13 @@ def render_html(report: DailyReport, directory: Path, msg: Messages, charts: dic
 def write_atomically(directory: Path, version: int, render: Callable[[Path], list[Path]]) -> None:
     """Render into a temporary folder beside `directory`, then move the files in one by one, so a
     reader never sees a half-written file; version.txt goes last."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # reports name operators: their owner's only, whatever the umask
     with tempfile.TemporaryDirectory(dir=directory, prefix=".render-") as tmp:
         staging = Path(tmp)
         paths = render(staging)
         (staging / VERSION_FILE).write_text(f"{version}\n")
         for path in [*paths, staging / VERSION_FILE]:
+            os.chmod(path, PRIVATE_FILE_MODE)
             os.replace(path, directory / path.name)
 
 

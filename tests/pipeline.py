@@ -82,7 +82,7 @@ def seeded_target_dir(path: Path) -> Path:
 
 def land_everything(settings: Settings, database_url: str) -> None:
     """Drain the Kafka topics and read the PBX files into the raw tables (the real landing code)."""
-    from ingestion.kafka_landing import land_topics
+    from ingestion.kafka import land_topics
     from ingestion.pbx import land_pbx
 
     kafka = land_topics(settings, database_url, settings.kafka_bootstrap_servers or "")

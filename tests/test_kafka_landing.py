@@ -11,9 +11,10 @@ import psycopg
 import pytest
 from confluent_kafka import Producer
 
-from ingestion.kafka_landing import LandingError, land_topics, stream_lag
+from ingestion.kafka import LandingError, land_topics, stream_lag
 from ingestion.schema import ensure_raw_schema
 from pantao.stack import free_port
+from tests import test_kafka_landing_helpers
 from tests.test_kafka_landing_helpers import (
     count,
     create_topics,
@@ -25,15 +26,7 @@ from tests.test_kafka_landing_helpers import (
     produce,
 )
 
-
-@pytest.fixture
-def landing_env(make_settings, unique_topics, kafka_bootstrap, fresh_database_url):
-    """Settings on fresh topics (3 partitions each) and a fresh database with the raw schema."""
-    settings = make_settings(topic_orders=unique_topics["orders"], topic_customers=unique_topics["customers"],
-                             topic_feedback=unique_topics["feedback"])
-    create_topics(kafka_bootstrap, list(unique_topics.values()))
-    ensure_raw_schema(settings, fresh_database_url)
-    return settings, fresh_database_url, kafka_bootstrap
+landing_env = test_kafka_landing_helpers.landing_env  # the fixture, shared with other landing tests
 
 
 def test_ensure_raw_schema_is_idempotent_and_creates_contract_tables(make_settings, fresh_database_url):

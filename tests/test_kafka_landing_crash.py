@@ -20,7 +20,7 @@ import orjson
 import psycopg
 import pytest
 
-from ingestion.kafka_landing import LandingError, land_topics
+from ingestion.kafka import LandingError, land_topics
 from ingestion.schema import ensure_raw_schema
 from pantao.stack import EmbeddedKafka
 from tests.conftest import PANTAO_CLI
@@ -39,7 +39,7 @@ BATCH = 150
 RUNNER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    from ingestion.kafka_landing import land_topics
+    from ingestion.kafka import land_topics
     from pantao.settings import Settings
 
     cfg = json.loads(sys.argv[1])
@@ -131,7 +131,7 @@ def test_broker_that_lost_its_data_is_reported_and_reset_offsets_recovers(own_br
         assert part in message
     assert count(fresh_database_url, "select count(*) from raw.orders") == 20  # nothing skipped, nothing added
 
-    with caplog.at_level(logging.WARNING, logger="ingestion.kafka_landing"):
+    with caplog.at_level(logging.WARNING, logger="ingestion.kafka"):
         result = land_topics(settings, fresh_database_url, restarted.bootstrap, streams=["orders"],
                              reset_offsets_to="earliest")
     assert result.landed == 5

@@ -1,4 +1,5 @@
-"""Helpers shared by the Kafka landing tests (no tests here): topics, valid events, producing, reading raw tables."""
+"""Helpers shared by the Kafka landing tests (no tests here): topics, valid events, producing, reading raw tables,
+and the `landing_env` fixture (import it into a test module to use it)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import uuid
 
 import orjson
 import psycopg
+import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from ingestion.schema import ensure_raw_schema
 
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
@@ -78,3 +82,13 @@ def landed_coordinates(database_url: str, stream: str) -> list[tuple[str, int, i
 def count(database_url: str, sql: str, params: tuple = ()) -> int:
     with psycopg.connect(database_url) as conn:
         return conn.execute(sql, params).fetchone()[0]
+
+
+@pytest.fixture
+def landing_env(make_settings, unique_topics, kafka_bootstrap, fresh_database_url):
+    """Settings on fresh topics (3 partitions each) and a fresh database with the raw schema."""
+    settings = make_settings(topic_orders=unique_topics["orders"], topic_customers=unique_topics["customers"],
+                             topic_feedback=unique_topics["feedback"])
+    create_topics(kafka_bootstrap, list(unique_topics.values()))
+    ensure_raw_schema(settings, fresh_database_url)
+    return settings, fresh_database_url, kafka_bootstrap

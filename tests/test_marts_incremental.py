@@ -125,7 +125,7 @@ def late_run(warehouse: WarehouseInfo, tmp_path_factory) -> dict[str, Any]:
 
 
 def land_everything_orders_only(warehouse: WarehouseInfo) -> None:
-    from ingestion.kafka_landing import land_topics
+    from ingestion.kafka import land_topics
 
     result = land_topics(warehouse.settings, warehouse.database_url, warehouse.kafka_bootstrap, ("orders",))
     assert result.landed > 0

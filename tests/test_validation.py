@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from pathlib import Path
+from typing import Literal
 
 import orjson
 import pytest
 
-from ingestion.validation import SCHEMAS, Field, _one_of, make_validator
+from ingestion.contract import SCHEMAS, EventTimeWindow, make_validator
+from ingestion.contract.events import OrderV1
 from tests.test_kafka_landing_helpers import customer_event, feedback_event, order_event
 
 GOOD = {"orders": order_event, "customers": customer_event, "feedback": feedback_event}
@@ -70,9 +74,9 @@ def test_escaped_backslash_before_u0000_is_ordinary_text():
 def test_docs_describe_every_field_of_every_schema():
     docs = (Path(__file__).resolve().parent.parent / "docs" / "schemas.md").read_text()
     for stream, versions in SCHEMAS.items():
-        for version, (fields, _rules) in versions.items():
+        for version, cls in versions.items():
             section = docs.split(f"## `{stream}`, version {version}")[1].split("\n## ")[0]
-            missing = [f.name for f in fields if f"`{f.name}`" not in section and f.name not in COMMON_NAMES]
+            missing = [name for name in cls.__struct_fields__ if f"`{name}`" not in section and name not in COMMON_NAMES]
             assert not missing, f"docs/schemas.md, {stream} v{version}, does not describe {missing}"
 
 
@@ -147,10 +151,12 @@ def test_fields_beyond_the_schema_are_accepted_but_their_values_must_still_be_va
     assert validate(_with_literal(order_event(1), "loyalty_tier", b"1e400")).startswith("invalid JSON")
 
 
+class OrderV2(OrderV1, tag=2, kw_only=True):
+    loyalty_tier: Literal["bronze", "gold"]
+
+
 def test_a_second_schema_version_is_chosen_by_schema_version(monkeypatch):
-    fields_v1, rules_v1 = SCHEMAS["orders"][1]
-    fields_v2 = (*fields_v1, Field("loyalty_tier", "string", check=_one_of("bronze", "gold")))
-    monkeypatch.setitem(SCHEMAS, "orders", {1: (fields_v1, rules_v1), 2: (fields_v2, rules_v1)})
+    monkeypatch.setitem(SCHEMAS, "orders", {1: OrderV1, 2: OrderV2})
     for fast in (True, False):
         validate = make_validator("orders", fast=fast)
         assert validate(orjson.dumps(order_event(1))) is None
@@ -160,3 +166,41 @@ def test_a_second_schema_version_is_chosen_by_schema_version(monkeypatch):
             "field 'loyalty_tier' must be one of bronze, gold")
         assert validate(orjson.dumps(order_event(1, schema_version=3))) == "unknown schema_version 3 (this landing reads 1, 2)"
         assert validate(_without(order_event(1), "schema_version")) == "missing required field 'schema_version'"
+
+
+# -- the event-time window: the hot path compares day numbers, which must agree with the exact rule
+
+OFFSETS = [dt.timedelta(hours=h, minutes=m) for h, m in ((-15, -59), (-3, 0), (0, 0), (3, 0), (14, 0), (15, 59))]
+
+
+def _instants_near(edge: dt.datetime) -> list[dt.datetime]:
+    return [(edge + dt.timedelta(minutes=30 * step)).astimezone(dt.timezone(offset))
+            for step in range(-100, 101) for offset in OFFSETS]
+
+
+def test_the_windows_day_check_agrees_with_comparing_instants():
+    window = EventTimeWindow(dt.datetime(2000, 1, 1, 5, tzinfo=dt.UTC), dt.timedelta(hours=48))
+    window.refresh(dt.datetime(2026, 11, 30, 16, 34, 26, tzinfo=dt.UTC).timestamp())
+    candidates = _instants_near(window.earliest) + _instants_near(window.latest)
+    assert [t for t in candidates if window.contains(t) != (window.earliest <= t <= window.latest)] == []
+    assert 0 < sum(map(window.contains, candidates)) < len(candidates)
+
+
+def test_event_times_are_accepted_exactly_inside_the_window_at_any_offset():
+    window = EventTimeWindow()
+    validators = {"fast": make_validator("feedback", window=window),
+                  "detailed": make_validator("feedback", fast=False, window=window)}
+    for t in _instants_near(window.latest.replace(microsecond=0)):
+        raw = orjson.dumps(feedback_event(1, event_at=t.isoformat()))
+        expected = t <= window.latest
+        for name, validate in validators.items():
+            assert (validate(raw) is None) == expected, (name, t.isoformat(), validate(raw))
+
+
+def test_the_window_end_moves_with_the_clock():
+    window = EventTimeWindow()
+    validate = make_validator("feedback", window=window)
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=50)).isoformat()
+    assert "more than 48 hours after the landing time" in validate(orjson.dumps(feedback_event(1, event_at=soon)))
+    window.refresh(time.time() + 3 * 3600)
+    assert validate(orjson.dumps(feedback_event(1, event_at=soon))) is None

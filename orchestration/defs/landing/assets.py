@@ -25,7 +25,7 @@ def _kafka_landing_asset(stream: str) -> dg.AssetsDefinition:
                     "seen at the start of the run; offsets commit with the rows, so a rerun never duplicates.",
     )
     def land(context: dg.AssetExecutionContext, pantao: PantaoResource) -> dg.MaterializeResult:
-        from ingestion.kafka_landing import land_topics
+        from ingestion.kafka import land_topics
 
         settings = pantao.settings()
         endpoints = pantao.endpoints(need_kafka=True)
