@@ -8,7 +8,7 @@ EN: dict[str, str] = {
     "no_comparison": "no data for last week",
     "absolute_change": "{change} from {previous}",
     "of_customers": "of {total} customers",
-    "csat_value": "{mean} of 5, {share} rated 4–5 ({count})",
+    "csat_value": "{mean} of 5{change}, {share} rated 4–5 ({count})",
     "load_value": "{occupancy} occupancy, {per_hour} calls per operator-hour",
     "missed_value": "{count} of {offered} ({rate})",
     "no_value": "—",

@@ -8,7 +8,7 @@ RU: dict[str, str] = {
     "no_comparison": "нет данных за прошлую неделю",
     "absolute_change": "{change} с {previous}",
     "of_customers": "из {total} клиентов",
-    "csat_value": "{mean} из 5, {share} оценок 4–5 ({count})",
+    "csat_value": "{mean} из 5{change}, {share} оценок 4–5 ({count})",
     "load_value": "занятость {occupancy}, {per_hour} звонка на оператора в час",
     "missed_value": "{count} из {offered} ({rate})",
     "no_value": "—",

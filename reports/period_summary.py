@@ -40,11 +40,11 @@ def ranked_lines(report: PeriodReport, msg: Messages) -> list[str]:
     operators = report.figures.get("operators") or []
 
     def restaurant(r: dict[str, Any]) -> str:
-        return f"{esc(msg.t('restaurant_n', id=r['restaurant_id']))} {esc(msg.kpi('revenue_amount', r.get('revenue_amount')))}"
+        return f"{esc(msg.t('restaurant_n', id=r['restaurant_id']))} — {esc(msg.kpi('revenue_amount', r.get('revenue_amount')))}"
 
     def operator(o: dict[str, Any]) -> str:
         who = f"{o['operator_name']} ({o['operator_extension']})" if o.get("operator_name") else o["operator_extension"]
-        return f"{esc(who)} {esc(msg.kpi('calls_handled_count', o.get('calls_handled_count')))}"
+        return f"{esc(who)} — {esc(msg.kpi('calls_handled_count', o.get('calls_handled_count')))}"
 
     lines = []
     if restaurants:

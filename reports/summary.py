@@ -46,6 +46,13 @@ def _changed(msg: Messages, report: DailyReport | PeriodReport, column: str, tex
     return f"{text} ({esc(msg.no_comparison(report.period))})" if missing else text
 
 
+def _change_note(msg: Messages, report: DailyReport | PeriodReport, column: str) -> str:
+    """« (+0,7 % к пт 10.05)» inside a line, or nothing when there is no change to tell."""
+    change = msg.change_versus(report.chain.get(column), (report.previous_chain or {}).get(column), column,
+                               report.period)
+    return f" ({change})" if change else ""
+
+
 def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
     """Orders, revenue and check, repeat customers, CSAT (calls and orders apart), operator load,
     missed calls and ASA; the changes against the period before."""
@@ -62,9 +69,10 @@ def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list
         f"{esc(msg.label('repeat_customers_count'))}: {value('repeat_customers_count')} "
         f"{esc(msg.t('of_customers', total=msg.kpi('unique_customers_count', c.get('unique_customers_count'))))} "
         f"({esc(msg.kpi('repeat_customer_share', c.get('repeat_customer_share')))})",
-        _changed(msg, report, "csat_mean", f"{esc(msg.t('csat'))}: " + esc(msg.t(
-            "csat_value", mean=msg.kpi("csat_mean", c.get("csat_mean")), share=msg.kpi("csat_share", c.get("csat_share")),
-            count=msg.kpi("ratings_count", c.get("ratings_count")))) + f"; {esc(csat_parts(c, msg))}"),
+        f"{esc(msg.t('csat'))}: " + esc(msg.t(
+            "csat_value", mean=msg.kpi("csat_mean", c.get("csat_mean")), change=_change_note(msg, report, "csat_mean"),
+            share=msg.kpi("csat_share", c.get("csat_share")),
+            count=msg.kpi("ratings_count", c.get("ratings_count")))) + f"; {esc(csat_parts(c, msg))}",
         f"{esc(msg.t('operator_load'))}: "
         + esc(msg.t("load_value", occupancy=msg.kpi("occupancy", c.get("occupancy")),
                    per_hour=msg.kpi("calls_per_operator_hour", c.get("calls_per_operator_hour")))),
