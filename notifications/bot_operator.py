@@ -81,15 +81,25 @@ def rated_line(row: dict[str, Any], msg: Messages, timezone: str) -> str:
 
 
 # -- handlers ------------------------------------------------------------------------------------
+async def _asked(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
+                 parse_period) -> tuple[str, dt.date, dt.date, str] | None:
+    """(extension, first day, last day, the period as text) a request is about; None when the user has
+    no extension to ask about (they are told so)."""
+    extension, period_arg = whose(user, list(context.args or []), bot.msg)
+    if not extension:
+        await bot.reply(update, context, bot.msg.t("not_operator"))
+        return None
+    start, end = parse_period(period_arg, bot.today(), bot.msg)
+    return extension, start, end, _period_text(bot.msg, start, end)
+
+
 async def mystats(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
                   parse_period) -> None:
     msg = bot.msg
-    extension, period_arg = whose(user, list(context.args or []), msg)
-    if not extension:
-        await bot.reply(update, context, msg.t("not_operator"))
+    asked = await _asked(bot, update, context, user, parse_period)
+    if asked is None:
         return
-    start, end = parse_period(period_arg, bot.today(), msg)
-    period = _period_text(msg, start, end)
+    extension, start, end, period = asked
     own, medians, rated = await asyncio.to_thread(overview, bot.database_url, extension, start, end)
     if own is None:
         key = "mystats_empty" if extension == user.operator_extension else "unknown_extension"
@@ -113,12 +123,10 @@ async def mystats(bot: BotContext, update: Update, context: ContextTypes.DEFAULT
 async def myratings(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
                     parse_period) -> None:
     msg = bot.msg
-    extension, period_arg = whose(user, list(context.args or []), msg)
-    if not extension:
-        await bot.reply(update, context, msg.t("not_operator"))
+    asked = await _asked(bot, update, context, user, parse_period)
+    if asked is None:
         return
-    start, end = parse_period(period_arg, bot.today(), msg)
-    period = _period_text(msg, start, end)
+    extension, start, end, period = asked
     total, rows = await asyncio.to_thread(ratings, bot.database_url, extension, start, end)
     if not total:
         await bot.reply(update, context, msg.t("myratings_empty", period=period))

@@ -372,8 +372,6 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
     "REPORTS_START_DATE": ("reports_start_date", _date),
-
-
     "LANDING_MIN_EVENT_TIME": ("landing_min_event_time", _instant),
     "LANDING_MAX_FUTURE_HOURS": ("landing_max_future_hours", _int_range(1, 8760)),
     "ROLE_STATEMENT_TIMEOUT_SECONDS": ("role_statement_timeouts", _role_map(DEFAULT_ROLE_STATEMENT_TIMEOUTS, 0, 86400)),

@@ -23,7 +23,8 @@ TEMPLATE = """<!DOCTYPE html>
   .card .change { font-size: 0.85em; color: #616e7c; }
   .card.flagged { box-shadow: 0 0 0 2px #e08a1e inset, 0 1px 2px rgba(0,0,0,.08); }
   .card .flag { font-size: 0.85em; margin-top: 4px; }
-  .flags { background: #fff7e6; border-left: 4px solid #e08a1e; padding: 8px 12px; border-radius: 4px; }
+  .flags { background: #fff7e6; border-left: 4px solid #e08a1e; padding: 8px 12px; border-radius: 4px;
+           list-style: none; }
   .flags li { margin: 3px 0; }
   .good { color: #1b7f3b; } .bad { color: #b42318; } .neutral { color: #616e7c; }
   .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 12px; }

@@ -30,20 +30,15 @@ from reports.report import (
     ReportError,
     expected_period_files,
     period_dir,
-    plain_value,
     rendered_version,
 )
-from reports.snapshot import collect_freshness, rating_counts, table_exists
+from reports.snapshot import collect_freshness, plain_row, rating_counts, table_exists
 
 log = logging.getLogger(__name__)
 
 REQUIRED_MARTS = ("marts.period_kpis", "marts.restaurant_period_kpis", "marts.daily_kpis", "marts.operator_daily",
                   "marts.ratings")
 KEYS = ("period_kind", "period_start", "period_end", "days_count")
-
-
-def _plain(row: dict[str, Any] | None, drop: tuple[str, ...] = KEYS) -> dict[str, Any] | None:
-    return None if row is None else {k: plain_value(v) for k, v in row.items() if k not in drop}
 
 
 def _chain_row(conn, period: Period) -> dict[str, Any] | None:
@@ -80,12 +75,12 @@ def collect_period_figures(conn, period: Period) -> dict[str, Any]:
         "period_end": period.end.isoformat(),
         "comparison_start": previous.start.isoformat(),
         "days_count": int(row["days_count"]),
-        "chain": _plain(row),
-        "previous_chain": _plain(previous_row),
-        "restaurants": [_plain(r, drop=KEYS[:3]) for r in restaurants],
+        "chain": plain_row(row, KEYS),
+        "previous_chain": plain_row(previous_row, KEYS),
+        "restaurants": [plain_row(r, KEYS[:3]) for r in restaurants],
         "operators": operator_figures(conn, period.start, period.end),
         "ratings": rating_counts(conn, period.start, period.end),
-        "trend": [_plain(r, drop=()) for r in trend],
+        "trend": [plain_row(r) for r in trend],
     }
 
 

@@ -33,17 +33,11 @@ class ReportError(RuntimeError):
     """A report cannot be built; the message says what is missing and how to get it."""
 
 
-@dataclass(frozen=True)
-class DailyReport:
-    """One stored version of a day's report and where its rendered files are."""
+class _StoredFigures:
+    """What a stored report of any period offers over its `figures` and `files`."""
 
-    business_date: dt.date
-    version: int
     figures: dict[str, Any]
-    data_freshness: dict[str, Any]
-    generated_at: dt.datetime
-    lang: str
-    files: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, Path]
 
     @property
     def chain(self) -> dict[str, Any]:
@@ -57,13 +51,26 @@ class DailyReport:
     def html_path(self) -> Path | None:
         return self.files.get("html")
 
+
+@dataclass(frozen=True)
+class DailyReport(_StoredFigures):
+    """One stored version of a day's report and where its rendered files are."""
+
+    business_date: dt.date
+    version: int
+    figures: dict[str, Any]
+    data_freshness: dict[str, Any]
+    generated_at: dt.datetime
+    lang: str
+    files: dict[str, Path] = field(default_factory=dict)
+
     @property
     def period(self) -> Period:
         return Period("day", self.business_date, self.business_date)
 
 
 @dataclass(frozen=True)
-class PeriodReport:
+class PeriodReport(_StoredFigures):
     """One stored version of a week's or a month's report (reports.period_report) and its files."""
 
     period: Period
@@ -78,18 +85,6 @@ class PeriodReport:
     def business_date(self) -> dt.date:
         """The period's first day: what deliveries are keyed on, beside their kind."""
         return self.period.start
-
-    @property
-    def chain(self) -> dict[str, Any]:
-        return self.figures.get("chain") or {}
-
-    @property
-    def previous_chain(self) -> dict[str, Any] | None:
-        return self.figures.get("previous_chain")
-
-    @property
-    def html_path(self) -> Path | None:
-        return self.files.get("html")
 
 
 def period_dir(settings: Settings, period: Period) -> Path:

@@ -36,7 +36,8 @@ REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hour
                   "marts.calls", "marts.ratings")
 
 
-def _row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
+def plain_row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    """A mart row as JSON-ready values, without the `drop` columns (None stays None)."""
     if row is None:
         return None
     return {k: plain_value(v) for k, v in row.items() if k not in drop}
@@ -57,7 +58,7 @@ def _check_marts(conn) -> None:
 
 def _chain_row(conn, business_date: dt.date) -> dict[str, Any] | None:
     row = conn.execute("select * from marts.daily_kpis where business_date = %s", (business_date,)).fetchone()
-    return _row(row, drop=("business_date",))
+    return plain_row(row, drop=("business_date",))
 
 
 def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
@@ -95,9 +96,9 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "chain": chain,
         "previous_chain": history[comparison_date.isoformat()],
         "history": history,
-        "hourly": [_row(r, drop=("business_date",)) for r in hourly],
-        "operators": [_row(r, drop=("business_date",)) for r in operators],
-        "restaurants": [_row(r, drop=("business_date",)) for r in restaurants],
+        "hourly": [plain_row(r, drop=("business_date",)) for r in hourly],
+        "operators": [plain_row(r, drop=("business_date",)) for r in operators],
+        "restaurants": [plain_row(r, drop=("business_date",)) for r in restaurants],
         "ratings": rating_counts(conn, business_date, business_date),
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
     }
@@ -213,7 +214,7 @@ def current_report(settings: Settings, database_url: str, business_date: dt.date
             version, generated_at = _store(conn, business_date, figures, freshness, settings.report_lang)
     if unchanged:
         log.info("daily report %s version %d still matches the marts; reusing it", business_date, latest["version"])
-        return _with_files(settings, _from_row(business_date, latest))
+        return _with_files(settings, _fromplain_row(business_date, latest))
     if latest is not None:
         log.info("daily report %s: the marts changed since version %d; stored version %d",
                  business_date, latest["version"], version)
@@ -221,7 +222,7 @@ def current_report(settings: Settings, database_url: str, business_date: dt.date
                                          settings.report_lang))
 
 
-def _from_row(business_date: dt.date, row: dict[str, Any]) -> DailyReport:
+def _fromplain_row(business_date: dt.date, row: dict[str, Any]) -> DailyReport:
     return DailyReport(business_date, row["version"], row["figures"], row["data_freshness"],
                        row["generated_at"], row["lang"])
 
@@ -244,7 +245,7 @@ def load_report(settings: Settings, database_url: str, business_date: dt.date,
             "order by version desc limit 1",
             (business_date, version, version),
         ).fetchone()
-    return None if row is None else _with_files(settings, _from_row(business_date, row))
+    return None if row is None else _with_files(settings, _fromplain_row(business_date, row))
 
 
 def first_report_day(database_url: str) -> dt.date | None:

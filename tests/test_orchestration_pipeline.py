@@ -29,7 +29,15 @@ from tests.telegram_standin import TelegramStandIn
 
 pytestmark = pytest.mark.slow
 
-SIM = SimConfig(days=2, restaurants=2, seed=23, scale=0.15)
+def _monday_two_weeks_ago() -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    today = dt.datetime.now(ZoneInfo(SimConfig.timezone)).date()
+    return today - dt.timedelta(days=today.weekday() + 14)
+
+
+# Monday and Tuesday of a whole past week: a daily partition each and one weekly partition.
+SIM = SimConfig(days=2, restaurants=2, seed=23, scale=0.15, start=_monday_two_weeks_ago())
 OPS_CHAT = "-100777"
 MANAGERS_CHAT = "-100555"
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
@@ -98,11 +106,13 @@ def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[str]:
 
 def test_full_graph_materializes_every_asset_from_landing_to_telegram(pipeline):
     from orchestration.definitions import defs
+    from orchestration.defs.reports.periods import period_assets
 
     summary = pipeline.summary
     assert summary.success, summary.errors
     every_asset = {key.to_user_string() for key in defs.resolve_asset_graph().materializable_asset_keys}
-    assert set(summary.materialized) == every_asset
+    weeks_and_months = {key.to_user_string() for asset in period_assets for key in asset.keys}
+    assert set(summary.materialized) == every_asset - weeks_and_months  # those have their own jobs
     dbt_checks_failed = [name for name in summary.checks_failed if not name.endswith(":orders_arriving")]
     assert dbt_checks_failed == []
     assert len(summary.checks_passed) > 20
@@ -114,6 +124,25 @@ def test_full_graph_materializes_every_asset_from_landing_to_telegram(pipeline):
     sent = pipeline.telegram.calls_of("sendMessage", "sendPhoto", "sendDocument")
     assert {str(call.params.get("chat_id")) for call in sent} == {MANAGERS_CHAT}
     assert (pipeline.settings.data_dir / "extracts" / day.isoformat()).is_dir()
+
+
+def test_the_weekly_job_reports_the_week_and_sends_its_summary_once(pipeline):
+    from orchestration.definitions import defs
+
+    monday = pipeline.days[0].isoformat()
+    job = defs.resolve_job_def("weekly_reports_job")
+    result = job.execute_in_process(instance=pipeline.instance, partition_key=monday, run_config=IN_PROCESS,
+                                    raise_on_error=False)
+    assert result.success, [str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
+    with psycopg.connect(pipeline.database_url) as conn:
+        stored = conn.execute("select period_kind, figures->>'days_count' from reports.period_report "
+                              "where period_start = %s", (pipeline.days[0],)).fetchall()
+        delivered = conn.execute("select chat_id, status from reports.deliveries where kind = 'weekly_summary'"
+                                 ).fetchall()
+    assert stored == [("week", "2")] and delivered == [(MANAGERS_CHAT, "sent")]
+    texts = [c.params["text"] for c in pipeline.telegram.calls_of("sendMessage")
+             if c.params["text"].startswith("<b>Weekly summary")]
+    assert len(texts) == 1 and "(data for 2 of 7 days" in texts[0]
 
 
 def test_the_run_is_stored_in_postgres_for_the_ui(pipeline):
@@ -238,9 +267,11 @@ def _wait_run(ui, run_id, timeout=300):
 def test_webserver_serves_the_asset_graph_and_running_schedules(dagster_ui):
     repository = dagster_ui.repository
     schedules = {s["name"]: s for s in repository["schedules"]}
-    assert set(schedules) == {"landing_every_15_minutes", "marts_hourly", "morning_report_0800"}
+    assert set(schedules) == {"landing_every_15_minutes", "marts_hourly", "morning_report_0800",
+                              "weekly_report_monday_0800", "monthly_report_0800"}
     assert {s["scheduleState"]["status"] for s in schedules.values()} == {"RUNNING"}
     assert schedules["morning_report_0800"]["executionTimezone"] == SIM.timezone
+    assert schedules["weekly_report_monday_0800"]["executionTimezone"] == SIM.timezone
     assert {s["sensorState"]["status"] for s in repository["sensors"]} == {"RUNNING"}
 
     nodes = dagster_ui.gql(ASSETS_QUERY)["assetNodes"]
@@ -254,7 +285,7 @@ def test_webserver_serves_the_asset_graph_and_running_schedules(dagster_ui):
 
 
 def test_schedules_paused_through_the_api_stay_stopped(dagster_ui):
-    assert [result["scheduleState"]["status"] for result in dagster_ui.paused] == ["STOPPED"] * 3
+    assert [result["scheduleState"]["status"] for result in dagster_ui.paused] == ["STOPPED"] * 5
     repository = dagster_ui.gql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"][0]
     assert {s["scheduleState"]["status"] for s in repository["schedules"]} == {"STOPPED"}
 

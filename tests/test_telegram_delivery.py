@@ -1,12 +1,16 @@
-"""The morning summary delivery against the Telegram stand-in and a real PostgreSQL."""
+"""The morning, weekly and monthly summary deliveries against the Telegram stand-in and a real PostgreSQL."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import psycopg
 import pytest
 
 from notifications.alerts import send_ops_alert
 from notifications.delivery import NOT_CONFIGURED, deliver_morning_summary
+from notifications.period_delivery import deliver_period_summary
+from pantao.periods import period_of
 from reports.schema import ensure_reports_schema
 from reports.snapshot import build_daily_report, current_report
 from tests.reports_marts import DAY, create_small_marts
@@ -172,3 +176,47 @@ def test_a_failed_attachment_is_noted_but_the_summary_is_not_sent_twice(marts_db
     assert outcome.status == "sent" and "report.html" in outcome.error and "too big" in outcome.error
     assert deliver_morning_summary(settings, marts_db, DAY)[0].status == "already_sent"
     assert len(standin.calls_of("sendMessage")) == 1
+
+
+# -- the weekly and monthly summaries: their own kind of delivery, through the same functions ------
+
+WEEK = period_of("week", DAY)  # Monday 02.11 to Sunday 08.11, in the mini marts with the week before
+
+
+def _all_deliveries(database_url: str) -> set[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return set(conn.execute("select business_date, chat_id, kind, status, report_version from reports.deliveries"))
+
+
+def test_the_weekly_summary_reaches_every_chat_once_with_its_button_and_trends(marts_db, tg_settings, standin):
+    settings = tg_settings()
+    outcomes = deliver_period_summary(settings, marts_db, WEEK)
+    assert [(o.chat_id, o.status) for o in outcomes] == [("111", "sent"), ("222", "sent")]
+    message = standin.calls_of("sendMessage")[0].params
+    assert message["text"].startswith("<b>Итоги недели 02.11.2026 – 08.11.2026</b>")
+    assert "к нед. 26.10–01.11" in message["text"]
+    button = message["reply_markup"]["inline_keyboard"][0][0]
+    assert button == {"text": "Подробно за неделю", "callback_data": "period:week:2026-11-02"}
+    photos = [p.files["photo"][0] for p in standin.calls_of("sendPhoto")]
+    assert photos == ["orders_by_day.png", "missed_call_rate_by_day.png"] * 2
+    assert [d.files["document"][0] for d in standin.calls_of("sendDocument")] == ["report.html"] * 2
+    again = deliver_period_summary(settings, marts_db, WEEK)
+    assert {o.status for o in again} == {"already_sent"} and len(standin.calls_of("sendMessage")) == 2
+
+
+def test_a_week_a_month_and_the_day_are_deliveries_of_their_own(marts_db, tg_settings):
+    settings = tg_settings()
+    deliver_morning_summary(settings, marts_db, DAY)
+    deliver_period_summary(settings, marts_db, WEEK)
+    deliver_period_summary(settings, marts_db, period_of("month", DAY))
+    kinds = {(row[0], row[2]) for row in _all_deliveries(marts_db) if row[1] == "111"}
+    # the day and its week start on the same Monday: told apart by their kind
+    assert kinds == {(DAY, "morning_summary"), (DAY, "weekly_summary"), (dt.date(2026, 11, 1), "monthly_summary")}
+
+
+def test_a_failed_chat_gets_the_weekly_alert_and_the_rest_are_served(marts_db, tg_settings, standin):
+    standin.fail_next("sendMessage", (403, "Forbidden: bot was blocked by the user"))
+    outcomes = deliver_period_summary(tg_settings(), marts_db, WEEK)
+    assert [o.status for o in outcomes] == ["failed", "sent"]
+    alerts = [c.params["text"] for c in standin.calls_of("sendMessage") if c.params["chat_id"] == "999"]
+    assert alerts and alerts[0].startswith("⚠️ pantao: Сводка за неделю с 2026-11-02 не доставлена в чат 111")
