@@ -24,7 +24,8 @@ DAILY_KPIS = (
     "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
     "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
     "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share",
+    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share", "call_ratings_count", "call_csat_mean",
+    "order_ratings_count", "order_csat_mean",
 )
 OPERATOR_KPIS = (
     "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
