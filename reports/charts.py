@@ -4,12 +4,14 @@ rendering is safe from the bot's worker threads)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from reports.messages import Messages
 from reports.sections import SUBJECTS, csat_parts, stored_rating_counts
@@ -54,26 +56,30 @@ def ratings_chart(path: Path, figures: Mapping[str, Any], chain: Mapping[str, An
     ax = fig.add_subplot()
     scores = range(1, 6)
     width = 0.4
+    legend = []
     for offset, subject, hatch in ((-width / 2, SUBJECTS[0], ""), (width / 2, SUBJECTS[1], "//")):
         ax.bar([s + offset for s in scores], [counts[subject][str(s)] for s in scores], width=width,
-               color=SCORE_COLOURS, edgecolor="#1f2933", linewidth=0.5, hatch=hatch,
-               label=msg.t("ratings_calls" if subject == "call" else "ratings_orders"))
+               color=SCORE_COLOURS, edgecolor="#1f2933", linewidth=0.5, hatch=hatch)
+        # the legend tells calls from orders by the hatch alone: the colours are the scores'
+        legend.append(Patch(facecolor="#e4e7eb", edgecolor="#1f2933", hatch=hatch,
+                            label=msg.t("ratings_calls" if subject == "call" else "ratings_orders")))
     ax.set_xticks(list(scores))
     ax.set_title(csat_parts(chain, msg, "chart_csat_parts"), fontsize=10)
     ax.set_xlabel(msg.t("score"))
     ax.set_ylabel(msg.t("count"))
-    ax.legend(loc="upper left")
+    ax.legend(handles=legend, loc="upper left")
     save(fig, path)
 
 
 def trend_chart(path: Path, title: str, days: Sequence[dt.date], values: Sequence[float | None],
-                period_start: dt.date, colour: str, percent: bool = False) -> None:
-    """One KPI by day over the trend window; the report's own period is shaded."""
+                period_start: dt.date, colour: str, tick: Callable[[float], str]) -> None:
+    """One KPI by day over the trend window; the report's own period is shaded, and the axis is
+    labelled as the KPI is written (`tick`: «1 500 000 ₽», «15,0 %»)."""
     fig = Figure(figsize=(8, 3.0), layout="constrained")
     ax = fig.add_subplot()
-    ys = [None if v is None else float(v) * (100 if percent else 1) for v in values]
-    ax.plot(list(days), [float("nan") if y is None else y for y in ys], color=colour, marker="o", markersize=2.5,
-            linewidth=1.4)
+    ys = [float("nan") if v is None else float(v) for v in values]
+    ax.plot(list(days), ys, color=colour, marker="o", markersize=2.5, linewidth=1.4)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: tick(value)))
     if days:
         ax.axvspan(period_start, days[-1] + dt.timedelta(days=1), color="#2f6fb0", alpha=0.08)
     ax.set_title(title)

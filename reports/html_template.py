@@ -33,7 +33,7 @@ TEMPLATE = """<!DOCTYPE html>
   table { border-collapse: collapse; width: 100%; background: #fff; font-size: 0.9em; }
   th, td { padding: 6px 8px; border-bottom: 1px solid #e4e7eb; text-align: right; }
   th:first-child, td:first-child, th.text, td.text, table.text th, table.text td { text-align: left; }
-  .nowrap { white-space: nowrap; }
+  .nowrap, td:first-child { white-space: nowrap; }
   th { background: #eef1f4; }
   section { margin-top: 1.6em; }
 </style>

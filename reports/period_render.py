@@ -8,11 +8,11 @@ operators (by calls handled).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
-from pantao.kpis import load_kpis
 from reports.charts import ratings_chart, trend_chart
 from reports.messages import Messages
 from reports.render import (
@@ -56,7 +56,7 @@ def render_period_charts(report: PeriodReport, directory: Path, msg: Messages) -
     paths = {Path(name).stem: directory / name for name in PERIOD_CHART_FILES}
     for kpi, stem in TREND_CHARTS.items():
         trend_chart(paths[stem], trend_title(report, kpi, msg), days, [r.get(kpi) for r in trend],
-                    report.period.start, TREND_COLOURS[kpi], percent=load_kpis()[kpi].unit == "share")
+                    report.period.start, TREND_COLOURS[kpi], functools.partial(msg.kpi, kpi))
     ratings_chart(paths["csat"], report.figures, report.chain, msg)
     return {f"png:{stem}": path for stem, path in paths.items()}
 
