@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from pantao.kafka_config import KafkaSecurity, KafkaSecurityError, kafka_security_from
+
 
 class SettingsError(ValueError):
     """A configuration value is missing or wrong; the message names the variable."""
@@ -41,6 +43,9 @@ class Settings:
     topic_customers: str = "customers"
     topic_feedback: str = "feedback"
     kafka_consumer_name: str = "pantao-landing"
+
+    # Kafka security (pantao/kafka_config.py): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*
+    kafka_security: KafkaSecurity = KafkaSecurity()
 
     # FreePBX source: files (Master.csv + queue_log), db (asteriskcdrdb on MariaDB) or api (GraphQL)
     pbx_source: str = "files"
@@ -361,6 +366,10 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         if raw is None or raw.strip() == "":  # `VAR=` (as in .env.example) means "not set"
             continue
         kwargs[name] = parse(var, raw)  # type: ignore[operator]
+    try:
+        kwargs["kafka_security"] = kafka_security_from(values)
+    except KafkaSecurityError as exc:
+        raise SettingsError(str(exc)) from None
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     _check_combinations(settings)
     return settings
