@@ -26,6 +26,7 @@ from access.catalog import ReportingView, daily_extract_views, view_by_name, vie
 from access.users import RESTAURANT_RE, AccessError, validate_username
 from pantao.db import connect
 from pantao.domain import CHANNELS, GROUP_ROLES, SEGMENTS
+from pantao.files import open_private, private_dir
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -192,11 +193,14 @@ def export_view(database_url: str, request: ExportRequest, out: BinaryIO) -> Exp
 
 
 def export_to_file(database_url: str, request: ExportRequest, path: Path) -> ExportResult:
-    """Export into `path` atomically: a partial file never appears under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Export into `path` atomically: a partial file never appears under the final name.
+
+    The file is its owner's only (0600, new folders 0700): it holds what its login may see.
+    """
+    private_dir(path.parent)
     partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("wb") as out:
+        with open_private(partial, "wb") as out:
             result = export_view(database_url, request, out)
         os.replace(partial, path)
     finally:

@@ -4,6 +4,11 @@ User administration runs inside the database as SECURITY DEFINER functions owned
 `crm_user_admin` (NOLOGIN, CREATEROLE). That way an administrator needs no CREATEROLE of their
 own, any SQL client can manage users the same way the CLI does, and the audit row is written by
 the same function that makes the change (administrators cannot write or edit the audit log).
+
+The SQL works on PostgreSQL 14 to 18: nothing here needs 16's role-grant options or
+`createrole_self_grant` (see access/migrate.py for the one grant that differs by version, and
+docs/access.md for what CREATEROLE means before 16). The argument checks these functions call
+are in access/sql_checks.py.
 """
 
 from __future__ import annotations
@@ -13,18 +18,21 @@ from pantao.domain import BI_LOGIN_PREFIX, BI_ROLES, GROUP_ROLES
 REPORTING_OWNER = "crm_reporting_owner"
 USER_ADMIN = "crm_user_admin"
 SERVICE_ROLES = (REPORTING_OWNER, USER_ADMIN)
-RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", "public", "none", "current_user", "session_user")
+# Names a login may not take: ours, the superuser's, and the words SQL reads as something else
+# (`grant x to current_role`, `... to public`), which confuse every script that forgets quotes.
+SQL_ROLE_WORDS = ("public", "none", "all", "user", "current_user", "current_role", "session_user", "system_user")
+RESERVED_NAMES = (*GROUP_ROLES, *SERVICE_ROLES, "postgres", *SQL_ROLE_WORDS)
 
 # Schemas no one but administrators (marts) and the pipeline may read.
 CLOSED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reports", "ops")
 
-_ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
+ROLE_LIST = ", ".join(f"'{r}'" for r in GROUP_ROLES)
 _BI_ROLE_LIST = ", ".join(f"'{r}'" for r in BI_ROLES)
 
 TABLES = f"""
 create table if not exists access.users (
     username           text primary key,
-    role               text not null check (role in ({_ROLE_LIST})),
+    role               text not null check (role in ({ROLE_LIST})),
     operator_extension text,
     restaurant_ids     int[],
     telegram_id        bigint unique,
@@ -43,6 +51,14 @@ create table if not exists access.audit_log (
     details jsonb not null default '{{}}'::jsonb
 );
 comment on table access.audit_log is 'Every change to users and their scopes: who (actor), what (action, target, details), when (at).';
+
+create table if not exists access.role_limits (
+    role                      text primary key check (role in ({ROLE_LIST})),
+    statement_timeout_seconds integer not null check (statement_timeout_seconds between 0 and 86400),
+    connection_limit          integer not null check (connection_limit >= -1)
+);
+comment on table access.role_limits is
+    'Per group role: statement_timeout (seconds, 0 = none) and CONNECTION LIMIT (-1 = none) set on each of its logins. Written by pantao prepare from ROLE_STATEMENT_TIMEOUT_SECONDS / ROLE_CONNECTION_LIMIT.';
 
 create table if not exists access.install_secret (
     name   text primary key,
@@ -72,46 +88,8 @@ _FUNCTION_HEADER = (
     "language plpgsql security definer "
     "set search_path = pg_catalog, pg_temp "
 )
-_CREATES_ROLES = "set createrole_self_grant = 'set, inherit' "
 
 FUNCTIONS = f"""
-create or replace function access._check_username(p_username text) returns void
-language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-begin
-    if p_username is null or p_username !~ '^[a-z_][a-z0-9_]{{0,62}}$' then
-        raise exception 'invalid user name %: use 1-63 lowercase letters, digits or underscores, starting with a letter or underscore',
-            coalesce(quote_literal(p_username), 'null') using errcode = '22023';
-    end if;
-    if p_username like 'pg\\_%' or p_username = any(array[{", ".join(f"'{n}'" for n in RESERVED_NAMES)}]) then
-        raise exception 'user name % is reserved; pick another one', p_username using errcode = '22023';
-    end if;
-end $$;
-
-create or replace function access._check_scope(p_role text, p_operator_extension text, p_restaurant_ids int[])
-returns void language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-begin
-    if p_role is null or p_role <> all(array[{_ROLE_LIST}]) then
-        raise exception 'invalid role %: use one of {", ".join(GROUP_ROLES)}', coalesce(quote_literal(p_role), 'null')
-            using errcode = '22023';
-    end if;
-    if p_operator_extension is not null and p_operator_extension !~ '^[0-9]{{1,10}}$' then
-        raise exception 'invalid operator extension %: use the PBX extension digits, e.g. 101', quote_literal(p_operator_extension)
-            using errcode = '22023';
-    end if;
-    if p_role = 'crm_operator' and p_operator_extension is null then
-        raise exception 'an operator needs their PBX extension (--operator EXT): it decides which rows they see'
-            using errcode = '22023';
-    end if;
-    if coalesce(cardinality(p_restaurant_ids), 0) > 0 then
-        if p_role <> 'crm_manager' then
-            raise exception 'restaurants limit only managers (role crm_manager), not %', p_role using errcode = '22023';
-        end if;
-        if exists (select 1 from unnest(p_restaurant_ids) id where id is null or id < 1) then
-            raise exception 'restaurant ids must be positive integers, got %', p_restaurant_ids using errcode = '22023';
-        end if;
-    end if;
-end $$;
-
 create or replace function access._audit(p_action text, p_target text, p_details jsonb) returns void
 language sql security definer set search_path = pg_catalog, pg_temp as $$
     insert into access.audit_log (actor, action, target, details) values (session_user, p_action, p_target, p_details);
@@ -130,10 +108,35 @@ begin
     return rec;
 end $$;
 
+-- statement_timeout and CONNECTION LIMIT of the user's group role, set on the login itself:
+-- PostgreSQL applies both per login role, never through group membership.
+create or replace function access._apply_limits(p_username text) returns void
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+    lim access.role_limits;
+    login text;
+begin
+    select l.* into lim from access.users u join access.role_limits l on l.role = u.role where u.username = p_username;
+    if lim.role is null then
+        raise exception 'no limits recorded for the role of user %: run `pantao prepare`', p_username
+            using errcode = '55000';
+    end if;
+    -- the person's login and, if they have one, the BI login Superset connects as on their behalf
+    foreach login in array array[p_username, '{BI_LOGIN_PREFIX}' || p_username] loop
+        continue when not exists (select 1 from pg_roles where rolname = login);
+        execute format('alter role %I connection limit %s', login, lim.connection_limit);
+        if lim.statement_timeout_seconds = 0 then
+            execute format('alter role %I reset statement_timeout', login);
+        else
+            execute format('alter role %I set statement_timeout = %L', login, lim.statement_timeout_seconds || 's');
+        end if;
+    end loop;
+end $$;
+
 create or replace function access.add_user(
     p_username text, p_role text, p_password_verifier text,
     p_operator_extension text default null, p_restaurant_ids int[] default null, p_telegram_id bigint default null
-) returns void {_FUNCTION_HEADER}{_CREATES_ROLES} as $$
+) returns void {_FUNCTION_HEADER} as $$
 begin
     perform access._check_username(p_username);
     perform access._check_scope(p_role, p_operator_extension, p_restaurant_ids);
@@ -141,18 +144,22 @@ begin
         raise exception 'a PostgreSQL role named % already exists; pick another name or remove it first', p_username
             using errcode = '42710';
     end if;
-    if p_password_verifier is null or p_password_verifier !~ '^SCRAM-SHA-256\\$' then
-        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier, never in clear text (the pantao CLI computes it)'
-            using errcode = '22023';
-    end if;
+    perform access._check_verifier(p_password_verifier);
     if p_telegram_id is not null and exists (select 1 from access.users where telegram_id = p_telegram_id) then
         raise exception 'telegram id % already belongs to user %', p_telegram_id,
             (select username from access.users where telegram_id = p_telegram_id) using errcode = '23505';
     end if;
-    execute format('create role %I login password %L', p_username, p_password_verifier);
+    begin
+        execute format('create role %I login password %L', p_username, p_password_verifier);
+    exception when others then
+        -- Raised afresh so the error's CONTEXT does not quote the statement, and with it the
+        -- verifier, into the server log and the caller's error.
+        raise exception 'could not create login %: %', p_username, sqlerrm using errcode = sqlstate;
+    end;
     execute format('grant %I to %I', p_role, p_username);
     insert into access.users (username, role, operator_extension, restaurant_ids, telegram_id, created_by)
     values (p_username, p_role, p_operator_extension, nullif(p_restaurant_ids, '{{}}'), p_telegram_id, session_user);
+    perform access._apply_limits(p_username);
     perform access._audit('user_added', p_username, jsonb_build_object(
         'role', p_role, 'operator_extension', p_operator_extension,
         'restaurant_ids', nullif(p_restaurant_ids, '{{}}'), 'telegram_id', p_telegram_id));
@@ -163,7 +170,7 @@ end $$;
 -- so whatever Superset runs for them sees exactly what their own login sees; RESET ROLE returns
 -- to the person, SET ROLE NONE to a role that may read nothing (docs/access.md).
 create or replace function access.set_bi_login(p_username text, p_password_verifier text) returns text
-{_FUNCTION_HEADER}{_CREATES_ROLES} as $$
+{_FUNCTION_HEADER} as $$
 declare
     rec access.users;
     login text := '{BI_LOGIN_PREFIX}' || p_username;
@@ -177,17 +184,25 @@ begin
         raise exception 'user name % is too long for a BI login (at most {63 - len(BI_LOGIN_PREFIX)} characters)', p_username
             using errcode = '22023';
     end if;
-    if p_password_verifier is null or p_password_verifier !~ '^SCRAM-SHA-256\\$' then
-        raise exception 'the password must arrive as a SCRAM-SHA-256 verifier, never in clear text (the pantao CLI computes it)'
-            using errcode = '22023';
+    perform access._check_verifier(p_password_verifier);
+    begin
+        if exists (select 1 from pg_roles where rolname = login) then
+            execute format('alter role %I login noinherit password %L', login, p_password_verifier);
+        else
+            execute format('create role %I login noinherit password %L', login, p_password_verifier);
+            perform access._audit('bi_login_added', p_username, jsonb_build_object('login', login));
+        end if;
+    exception when others then
+        -- raised afresh so the error's CONTEXT does not quote the verifier (see add_user)
+        raise exception 'could not set BI login %: %', login, sqlerrm using errcode = sqlstate;
+    end;
+    -- A NOINHERIT member takes none of the person's privileges and may SET ROLE to them: on 16+
+    -- a plain grant's INHERIT option follows the member's NOINHERIT, before 16 the attribute rules.
+    if not exists (select 1 from pg_auth_members m where m.roleid = to_regrole(quote_ident(p_username))
+                   and m.member = to_regrole(quote_ident(login))) then
+        execute format('grant %I to %I', p_username, login);
     end if;
-    if exists (select 1 from pg_roles where rolname = login) then
-        execute format('alter role %I login noinherit password %L', login, p_password_verifier);
-    else
-        execute format('create role %I login noinherit password %L', login, p_password_verifier);
-        perform access._audit('bi_login_added', p_username, jsonb_build_object('login', login));
-    end if;
-    execute format('grant %I to %I with inherit false, set true', p_username, login);
+    perform access._apply_limits(p_username);
     return login;
 end $$;
 
@@ -241,7 +256,12 @@ begin
         select pg_terminate_backend(pid, 5000) as t from pg_stat_activity
         where usename = p_username and pid <> pg_backend_pid()
     ) s;
-    execute format('reassign owned by %I to {USER_ADMIN}', p_username);
+    -- REASSIGN / DROP OWNED need the privileges of the role being removed: take them for this
+    -- last step (PostgreSQL 16+: as the role's creator we hold ADMIN on it; before 16: CREATEROLE).
+    if not pg_has_role(current_user, p_username, 'USAGE') then
+        execute format('grant %I to %I', p_username, current_user);
+    end if;
+    execute format('reassign owned by %I to %I', p_username, current_user);
     execute format('drop owned by %I', p_username);
     execute format('drop role %I', p_username);
     delete from access.users where username = p_username;
@@ -269,6 +289,7 @@ begin
     update access.users
        set role = p_role, restaurant_ids = case when p_role = 'crm_manager' then restaurant_ids end
      where username = p_username;
+    perform access._apply_limits(p_username);
     perform access._audit('role_changed', p_username, jsonb_build_object('from', old.role, 'to', p_role));
 end $$;
 
@@ -321,8 +342,7 @@ PUBLIC_FUNCTIONS = (
     "access.drop_bi_login(text)",
 )
 INTERNAL_FUNCTIONS = (
-    "access._check_username(text)",
-    "access._check_scope(text, text, int[])",
+    "access._apply_limits(text)",
     "access._audit(text, text, jsonb)",
     "access._require_user(text)",
     "access._drop_bi_login(text)",

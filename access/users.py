@@ -17,6 +17,7 @@ from datetime import datetime
 
 import psycopg
 
+from access.sql import RESERVED_NAMES
 from pantao.db import connect
 from pantao.domain import BI_LOGIN_PREFIX, GROUP_ROLES
 
@@ -45,11 +46,14 @@ class UserRecord:
 
 
 def validate_username(name: str) -> str:
+    """The same rule as access._check_username in the database, checked first for a clearer message."""
     if not isinstance(name, str) or not USERNAME_RE.fullmatch(name) or name.startswith("pg_"):
         raise AccessError(
             f"invalid user name {name!r}: use 1-63 lowercase letters, digits or underscores, "
             "starting with a letter or underscore (and not pg_)"
         )
+    if name in RESERVED_NAMES:
+        raise AccessError(f"user name {name!r} is reserved (a pantao role or a word SQL reads as a role); pick another one")
     return name
 
 

@@ -24,6 +24,7 @@ from monitoring.cli import metrics_command, serve_live_board
 from notifications.cli import bot_command, send_command
 from orchestration.cli import run_command, ui_command
 from pantao.dbt_runner import dbt_command
+from pantao.files import use_private_umask
 from pantao.settings import SettingsError
 from pantao.stack_cli import stack
 from reports.cli import report
@@ -49,6 +50,9 @@ def cli(verbose: bool) -> None:
     Without DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS every command uses the embedded local stack
     (PostgreSQL and a Kafka-protocol broker under ./.pantao/). Start with `pantao demo`.
     """
+    # Everything pantao and the processes it starts write (reports, extracts, logs, Dagster's and
+    # the simulator's files) is readable by this user only; see pantao/files.py.
+    use_private_umask()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in NOISY_LOGGERS:

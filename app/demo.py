@@ -29,6 +29,7 @@ import click
 
 from pantao import runfiles
 from pantao.db import connect, redact
+from pantao.files import open_private, private_dir
 from pantao.kafka_config import KAFKA_SECURITY_VARS, KafkaSecurity, client_config
 from pantao.settings import Settings, load_settings
 from pantao.stack import Endpoints, resolve_endpoints
@@ -126,10 +127,10 @@ def materialize(settings: Settings, endpoints: Endpoints, business_date: dt.date
     """Run the Dagster graph in-process (`pantao run`), streaming its progress; returns the run id."""
     cmd = [sys.executable, "-m", "app.cli", "run", "--date", business_date.isoformat()]
     log_path = settings.data_dir / "logs" / f"demo-run-{business_date}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_path.parent)
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     run_id = None
-    with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
+    with open_private(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
         cmd, env=_run_env(settings, endpoints), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, errors="replace",
     ) as proc:
@@ -294,7 +295,7 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bo
     base = configured.with_overrides(database_url=None, kafka_bootstrap_servers=None, kafka_security=KafkaSecurity())
     with step("Starting the local stack (embedded PostgreSQL + Kafka-protocol broker)"):
         endpoints = resolve_endpoints(base)
-        click.echo(f"    postgres {endpoints.database_url}\n    kafka    {endpoints.kafka_bootstrap}")
+        click.echo(f"    postgres {redact(endpoints.database_url)}\n    kafka    {endpoints.kafka_bootstrap}")
     if not keep:
         with step("Resetting the demo's schemas, topics and reports"):
             reset_demo_data(base, endpoints)

@@ -88,9 +88,10 @@ def _timed(label: str, args: list[str], settings: Settings, database_url: str, t
 def bench_history(days: int, scale: float, restaurants: int, admin_url: str, bootstrap: str, work: Path) -> dict:
     """Full build after `days` days, then the incremental run after day days+1; seconds and row counts."""
     suffix = uuid.uuid4().hex[:8]
-    database_url = with_database(admin_url, f"bench_dbt_{days}_{suffix}")
+    name = f"bench_dbt_{days}_{suffix}"
+    database_url = with_database(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{database_url.rsplit("/", 1)[-1]}"')
+        conn.execute(f'create database "{name}"')
     history = SimConfig(days=days, restaurants=restaurants, seed=days, scale=scale, start=START, malformed_share=0.0)
     out = work / f"history-{days}"
     started = time.perf_counter()
@@ -122,7 +123,7 @@ def bench_history(days: int, scale: float, restaurants: int, admin_url: str, boo
     result["incremental_run_seconds"] = _timed(f"{days}+1 days", ["run"], settings, database_url, target)
     result["incremental_build_seconds"] = _timed(f"{days}+1 days", ["build"], settings, database_url, target)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{database_url.rsplit("/", 1)[-1]}" with (force)')
+        conn.execute(f'drop database if exists "{name}" with (force)')
     return result
 
 

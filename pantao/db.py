@@ -6,8 +6,9 @@ commands (`pantao --help`, `pantao stack status`) that must not pay for loading 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,26 +34,63 @@ def sqlalchemy_url(database_url: str) -> str:
 
 def libpq_params(database_url: str) -> dict[str, str]:
     """host/port/user/password/dbname of a DSN, decoded (a password may hold `@` or `/`), for tools
-    configured by fields: dbt profiles, Grafana."""
+    configured by fields: dbt profiles, Grafana. A password kept in the DSN's `passfile` (the
+    embedded server's) is read from that file, as libpq would."""
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(database_url)
-    return {
+    fields = {
         "host": str(params.get("host") or "127.0.0.1"),
         "port": str(params.get("port") or 5432),
         "user": str(params.get("user") or "postgres"),
         "password": str(params.get("password") or ""),
         "dbname": str(params.get("dbname") or "postgres"),
     }
+    if not fields["password"] and params.get("passfile"):
+        fields["password"] = passfile_password(Path(str(params["passfile"])), fields)
+    return fields
+
+
+def _pgpass_fields(line: str) -> list[str]:
+    """One pgpass line split on unescaped colons, with `\\:` and `\\\\` unescaped."""
+    fields, current, chars = [], [], iter(line)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char == ":" and len(fields) < 4:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    return [*fields, "".join(current)]
+
+
+def passfile_password(path: Path, fields: dict[str, str]) -> str:
+    """The password a pgpass file holds for host/port/dbname/user (`*` matches anything); '' if none."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    wanted = (fields["host"], fields["port"], fields["dbname"], fields["user"])
+    for line in lines:
+        parts = _pgpass_fields(line)
+        if line.startswith("#") or len(parts) != 5:
+            continue
+        if all(pattern in ("*", value) for pattern, value in zip(parts[:4], wanted, strict=True)):
+            return parts[4]
+    return ""
 
 
 def redact(database_url: str) -> str:
-    """The DSN with its password replaced, for printing and logs."""
+    """The DSN with its password replaced (in the user part or a `password=` parameter), for printing and logs."""
     parsed = urlparse(database_url)
-    if not parsed.password:
-        return database_url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
-    return urlunparse(parsed._replace(netloc=netloc))
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+        parsed = parsed._replace(netloc=netloc)
+    query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parsed.query, keep_blank_values=True)]
+    if any(k == "password" for k, _ in query):
+        parsed = parsed._replace(query=urlencode(query, safe="/*"))
+    return urlunparse(parsed)
 
 
 def with_database(database_url: str, dbname: str) -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import psutil
 
+from pantao.files import private_dir, write_private_text
 from pantao.processes import group_members, pid_alive, stop_group, wait_gone
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,9 @@ def register(data_dir: Path, name: str, *, address: str = "", cmd_hint: str = "p
     if pgid is None and pid == os.getpid() and os.getpgrp() == pid:
         pgid = pid
     entry = RunFile(name, pid, pgid, address, cmd_hint, datetime.now(UTC).isoformat(timespec="seconds"))
-    folder = run_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(run_dir(data_dir))
     tmp = folder / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(asdict(entry), indent=2) + "\n", encoding="utf-8")
+    write_private_text(tmp, json.dumps(asdict(entry), indent=2) + "\n")
     tmp.replace(folder / f"{name}.json")
     return entry
 

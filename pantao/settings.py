@@ -30,6 +30,14 @@ CDR_CSV_LAYOUTS = ("auto", "16", "17u", "17f", "18", "19", "20u", "20f", "21")
 PBX_CLOCKS = ("local", "utc")
 REPORT_LANGS = ("ru", "en")
 
+# Per group role, applied to each of its logins (PostgreSQL keeps both per login role, not per
+# group): statement_timeout in seconds (0 = none) and CONNECTION LIMIT (-1 = none). Admins run
+# ad-hoc work, analysts long exports; operators only read their own few rows.
+DEFAULT_ROLE_STATEMENT_TIMEOUTS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 1800), ("crm_manager", 300), ("crm_analyst", 900), ("crm_operator", 60))
+DEFAULT_ROLE_CONNECTION_LIMITS: tuple[tuple[str, int], ...] = (
+    ("crm_admin", 10), ("crm_manager", 10), ("crm_analyst", 15), ("crm_operator", 5))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -82,6 +90,9 @@ class Settings:
     # this many hours after landing, is quarantined (a Kafka message timestamp is stored as NULL)
     landing_min_event_time: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     landing_max_future_hours: int = 48
+    # Access: limits per group role (see DEFAULT_ROLE_* above; docs/access.md)
+    role_statement_timeouts: tuple[tuple[str, int], ...] = DEFAULT_ROLE_STATEMENT_TIMEOUTS
+    role_connection_limits: tuple[tuple[str, int], ...] = DEFAULT_ROLE_CONNECTION_LIMITS
 
     # Operations
     dagster_ui_url: str = "http://127.0.0.1:3000"
@@ -284,6 +295,21 @@ def _bootstrap(var: str, raw: str) -> str:
     return value
 
 
+def _role_map(defaults: tuple[tuple[str, int], ...], lo: int, hi: int):
+    """`crm_analyst=300,crm_operator=30`: the roles given override the defaults, the others keep theirs."""
+
+    def parse(var: str, raw: str) -> tuple[tuple[str, int], ...]:
+        values = dict(defaults)
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            role, sep, number = (x.strip() for x in part.partition("="))
+            if not sep or role not in values:
+                raise SettingsError(f"{var}: {part!r} is not ROLE=NUMBER with ROLE one of {', '.join(values)}")
+            values[role] = _int_range(lo, hi)(f"{var} ({role})", number)
+        return tuple(values.items())
+
+    return parse
+
+
 def _path(var: str, raw: str) -> Path:
     return Path(_text(var, raw)).expanduser()
 
@@ -342,6 +368,8 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
     "LANDING_MIN_EVENT_TIME": ("landing_min_event_time", _instant),
     "LANDING_MAX_FUTURE_HOURS": ("landing_max_future_hours", _int_range(1, 8760)),
+    "ROLE_STATEMENT_TIMEOUT_SECONDS": ("role_statement_timeouts", _role_map(DEFAULT_ROLE_STATEMENT_TIMEOUTS, 0, 86400)),
+    "ROLE_CONNECTION_LIMIT": ("role_connection_limits", _role_map(DEFAULT_ROLE_CONNECTION_LIMITS, -1, 10000)),
     "DAGSTER_UI_URL": ("dagster_ui_url", _http_url),
     "METRICS_PORT": ("metrics_port", _int_range(1, 65535)),
     "HTTP_TIMEOUT_SECONDS": ("http_timeout_seconds", _positive_float),

@@ -21,6 +21,7 @@ import jinja2
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pantao.files import PRIVATE_FILE_MODE, private_dir
 from pantao.kpis import model_kpis
 from reports.cards import kpi_rows
 from reports.html_template import TEMPLATE
@@ -202,7 +203,7 @@ def render_report(report: DailyReport, directory: Path, tz: str) -> dict[str, Pa
     never sees a half-written file.
     """
     msg = Messages(report.lang)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # reports name operators: their owner's only, whatever the umask
     with tempfile.TemporaryDirectory(dir=directory, prefix=".render-") as tmp:
         staging = Path(tmp)
         charts = render_charts(report, staging, msg)
@@ -210,6 +211,7 @@ def render_report(report: DailyReport, directory: Path, tz: str) -> dict[str, Pa
         html = render_html(report, staging, msg, charts, tz)
         (staging / VERSION_FILE).write_text(f"{report.version}\n")
         for path in [*charts.values(), *tables.values(), html, staging / VERSION_FILE]:
+            os.chmod(path, PRIVATE_FILE_MODE)
             os.replace(path, directory / path.name)
     files = expected_files(directory)
     log.debug("rendered report %s v%d into %s", report.business_date, report.version, directory)

@@ -27,8 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
-# `bi_stack`: one Superset server on it for the BI tests.
-pytest_plugins = ["tests.pipeline", "tests.bi_server"]
+# `bi_stack`: one Superset server on it for the BI tests; `pg15_server` and `access_server`
+# (the access tests on PostgreSQL 18 and 15).
+pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15"]
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +53,11 @@ def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextMa
 
     Session-scoped so that module- and session-scoped fixtures can use it too.
     """
-    admin = pg_server.dsn("postgres")
+    return database_factory(pg_server.dsn("postgres"))
+
+
+def database_factory(admin: str) -> Callable[..., AbstractContextManager[str]]:
+    """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too)."""
 
     @contextmanager
     def create(prefix: str = "t") -> Iterator[str]:

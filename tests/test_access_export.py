@@ -22,6 +22,7 @@ from access.users import AccessError
 from pantao.domain import SEGMENTS
 from pantao.settings import Settings
 from tests.conftest import PANTAO_CLI
+from tests.private_files import exposed
 from tests.test_access_helpers import (
     CUSTOMER_NAMES,
     RAW_PHONES,
@@ -259,6 +260,17 @@ def test_daily_extracts_write_one_file_per_dated_view_with_that_days_rows(wareho
     assert len(by_name["daily_kpis"]) == 4 and len(by_name["hourly_kpis"]) == 1
     assert {r["business_date"] for rows in by_name.values() for r in rows} == {"2026-11-02"}
     assert not list((tmp_path / "extracts").rglob("*.partial"))
+    assert exposed(tmp_path / "extracts") == []  # 0600 files, 0700 folders, whatever this process's umask
+
+
+def test_an_extract_that_existed_readable_by_others_is_narrowed_when_rewritten(warehouse, tmp_path):
+    url, _ = warehouse
+    old = tmp_path / "extracts" / "2026-11-01" / "orders.csv"
+    old.parent.mkdir(parents=True, mode=0o755)
+    old.write_text("stale")
+    old.chmod(0o644)
+    export_daily_extracts(Settings(data_dir=tmp_path), url, "2026-11-01", tmp_path / "extracts", views=["orders"])
+    assert old.stat().st_mode & 0o077 == 0 and old.read_text(encoding="utf-8").startswith("order_id")
 
 
 # --- memory ---------------------------------------------------------------------------------

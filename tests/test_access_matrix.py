@@ -104,9 +104,10 @@ CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", 
 
 
 @pytest.fixture(scope="module")
-def warehouse(new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    """One database with the small marts, the reporting layer and one login per matrix principal."""
-    with mini_warehouse(new_database, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
+def warehouse(access_new_database, tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    """One database with the small marts, the reporting layer and one login per matrix principal,
+    on PostgreSQL 18 and 15 in turn."""
+    with mini_warehouse(access_new_database, tmp_path_factory.mktemp("access"), PRINCIPALS) as built:
         yield built
 
 
@@ -234,7 +235,7 @@ def test_a_callers_own_predicate_cannot_reveal_hidden_rows(warehouse):
     assert {r[0] for r in rows} == {"L1", "L4"}
 
 
-def test_a_login_outside_access_users_sees_nothing(warehouse, pg_server):
+def test_a_login_outside_access_users_sees_nothing(warehouse):
     url, _ = warehouse
     name = f"stray_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:

@@ -20,3 +20,18 @@ def test_sqlalchemy_url_pins_psycopg2_and_with_database_swaps_the_name():
     url = "postgresql://u:p@h:1/a?sslmode=require"
     assert sqlalchemy_url(url) == "postgresql+psycopg2://u:p@h:1/a?sslmode=require"
     assert with_database(url, "b") == "postgresql://u:p@h:1/b?sslmode=require"
+
+
+def test_redact_also_hides_a_password_parameter():
+    assert redact("postgresql://crm@db/crm?password=s3cret&sslmode=require") == \
+        "postgresql://crm@db/crm?password=***&sslmode=require"
+
+
+def test_libpq_params_read_the_password_from_the_dsns_passfile_as_libpq_does(tmp_path):
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("# comment\nother:*:*:postgres:not-this\n*:*:*:postgres:pa\\:ss\\\\word\n")
+    passfile.chmod(0o600)
+    params = libpq_params(f"postgresql://postgres@127.0.0.1:5433/pantao?passfile={passfile}")
+    assert params["password"] == "pa:ss\\word"
+    assert libpq_params(f"postgresql://someone@127.0.0.1:5433/pantao?passfile={passfile}")["password"] == ""
+    assert libpq_params(f"postgresql://postgres@h/p?passfile={tmp_path / 'missing'}")["password"] == ""

@@ -12,6 +12,7 @@ from app.demo import FIGURES, _progress_line, print_where_to_look, published_sum
 from pantao import runfiles
 from pantao.stack import Endpoints, LocalStack
 from tests.conftest import PANTAO_CLI
+from tests.private_files import exposed
 
 
 @pytest.fixture
@@ -61,6 +62,12 @@ def test_demo_runs_end_to_end_twice_and_its_figures_match_the_simulator(demo_dir
     assert "ignores DATABASE_URL" in second
     figures = lambda out: [ln for ln in out.splitlines() if "simulator truth" in ln]  # noqa: E731
     assert figures(first) == figures(second)
+    # everything the run left under the data folder (simulator files, reports, Dagster's home, logs,
+    # the stack's state and the database) is its owner's only
+    assert exposed(demo_dir) == []
+    # the DSNs it prints name the superuser's password file, never the password
+    password = (demo_dir / "postgres" / "pantao_superuser.pgpass").read_text().strip().rsplit(":", 1)[1]
+    assert "pantao_superuser.pgpass" in first and password not in first + second
 
 
 def test_the_simulated_orders_are_split_into_cancelled_and_not():

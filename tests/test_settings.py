@@ -116,3 +116,24 @@ def test_the_landing_event_time_window_defaults_and_parses():
     assert s.landing_max_future_hours == 6
     assert load_settings(env={"LANDING_MIN_EVENT_TIME": "2010-05-01"}, dotenv_path=None).landing_min_event_time == \
         dt.datetime(2010, 5, 1, tzinfo=dt.UTC)
+
+
+def test_role_limits_default_for_every_group_role_and_override_only_the_roles_named():
+    from pantao.domain import GROUP_ROLES
+
+    s = load_settings(env={"ROLE_STATEMENT_TIMEOUT_SECONDS": "crm_operator=20, crm_admin=0",
+                           "ROLE_CONNECTION_LIMIT": "crm_analyst=-1"}, dotenv_path=None)
+    timeouts, limits = dict(s.role_statement_timeouts), dict(s.role_connection_limits)
+    assert set(timeouts) == set(limits) == set(GROUP_ROLES)
+    assert timeouts["crm_operator"] == 20 and timeouts["crm_admin"] == 0 and timeouts["crm_analyst"] == 900
+    assert limits["crm_analyst"] == -1 and limits["crm_operator"] == 5
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("crm_operator", "ROLE=NUMBER"), ("crm_root=5", "ROLE=NUMBER"), ("crm_operator=-5", "out of range"),
+    ("crm_operator=soon", "whole number"),
+])
+def test_a_wrong_role_limit_names_the_variable_and_the_role(value, words):
+    with pytest.raises(SettingsError, match="ROLE_CONNECTION_LIMIT") as err:
+        load_settings(env={"ROLE_CONNECTION_LIMIT": value}, dotenv_path=None)
+    assert words in str(err.value)

@@ -155,8 +155,9 @@ def test_root_is_told_which_file_is_still_missing_after_an_install(tmp_path):
 
 def test_make_test_and_make_demo_check_the_packages_before_anything_else():
     for target in ("test", "demo"):
-        planned = subprocess.run(["make", "-n", target], capture_output=True, text=True, cwd=REPO_ROOT,
-                                 timeout=30, check=True).stdout.splitlines()
+        # --no-print-directory: under `make test` this make is nested and would print "Entering directory"
+        planned = subprocess.run(["make", "-n", "--no-print-directory", target], capture_output=True, text=True,
+                                 cwd=REPO_ROOT, timeout=30, check=True).stdout.splitlines()
         assert planned[0].endswith(f"bash .ci/system-packages {target}"), planned
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from pantao.db import sqlalchemy_url
+from pantao.files import PRIVATE_FILE_MODE, private_dir
 from pantao.settings import Settings
 from pantao.stack import Endpoints
 
@@ -31,9 +32,9 @@ def prepare_dagster_home(settings: Settings, source: Path = DAGSTER_YAML) -> Pat
     """Create DAGSTER_HOME under the data folder with a fresh copy of the repository's dagster.yaml."""
     if not source.is_file():
         raise InstanceError(f"{source} is missing; it ships with the repository (run from a checkout of pantao-st-crm)")
-    home = settings.dagster_home.resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_dir(settings.dagster_home.resolve())
     shutil.copyfile(source, home / "dagster.yaml")
+    os.chmod(home / "dagster.yaml", PRIVATE_FILE_MODE)
     return home
 
 
