@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pantao.settings_values import SettingsError
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 log = logging.getLogger(__name__)
 librdkafka_log = logging.getLogger("pantao.librdkafka")
-
-
-class KafkaSecurityError(ValueError):
-    """A Kafka security setting is wrong or does not fit the others; the message names the variable."""
 
 
 @dataclass(frozen=True)
@@ -85,15 +83,15 @@ _SECRET_VARS = ("KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
 
 
 def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
-    """The security settings from the environment (and `.env`) values; KafkaSecurityError names
+    """The security settings from the environment (and `.env`) values; SettingsError names
     the first variable that is wrong or does not fit the others. Empty means unset."""
     given = {var: raw for var in KAFKA_SECURITY_VARS if (raw := values.get(var)) is not None and raw.strip()}
     protocol = given.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
     if protocol not in SECURITY_PROTOCOLS:
-        raise KafkaSecurityError(f"KAFKA_SECURITY_PROTOCOL={given['KAFKA_SECURITY_PROTOCOL']!r} is not one of "
+        raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={given['KAFKA_SECURITY_PROTOCOL']!r} is not one of "
                                  f"{', '.join(SECURITY_PROTOCOLS)}")
     if protocol != "PLAINTEXT" and not (values.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip():
-        raise KafkaSecurityError(
+        raise SettingsError(
             f"KAFKA_SECURITY_PROTOCOL={protocol} is set but KAFKA_BOOTSTRAP_SERVERS is not: the embedded broker "
             f"speaks PLAINTEXT on this machine only; set KAFKA_BOOTSTRAP_SERVERS to the cluster, or unset "
             f"KAFKA_SECURITY_PROTOCOL")
@@ -101,7 +99,7 @@ def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
     for var in (*_SASL_VARS, *_TLS_VARS):
         if var in given and not (sasl if var in _SASL_VARS else tls):
             wanted = "SASL_PLAINTEXT or SASL_SSL" if var in _SASL_VARS else "SSL or SASL_SSL"
-            raise KafkaSecurityError(f"{var} is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use it; "
+            raise SettingsError(f"{var} is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use it; "
                                      f"set KAFKA_SECURITY_PROTOCOL to {wanted}, or unset {var}")
     fields: dict[str, Any] = {"protocol": protocol}
     if sasl:
@@ -114,14 +112,14 @@ def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
 def _sasl_fields(protocol: str, given: Mapping[str, str]) -> dict[str, Any]:
     missing = [var for var in _SASL_VARS if var not in given]
     if missing:
-        raise KafkaSecurityError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)} "
+        raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)} "
                                  f"(mechanism one of {', '.join(SASL_MECHANISMS)})")
     mechanism = given["KAFKA_SASL_MECHANISM"].strip().upper()
     if mechanism not in SASL_MECHANISMS:
-        raise KafkaSecurityError(f"KAFKA_SASL_MECHANISM={given['KAFKA_SASL_MECHANISM']!r} is not one of "
+        raise SettingsError(f"KAFKA_SASL_MECHANISM={given['KAFKA_SASL_MECHANISM']!r} is not one of "
                                  f"{', '.join(SASL_MECHANISMS)}")
     if mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
-        raise KafkaSecurityError("KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT sends the "
+        raise SettingsError("KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT sends the "
                                  "password unencrypted over the network; use SASL_SSL, or a SCRAM mechanism")
     # The password is taken as given (spaces included); the username is trimmed.
     return {"sasl_mechanism": mechanism, "sasl_username": given["KAFKA_SASL_USERNAME"].strip(),
@@ -133,10 +131,10 @@ def _tls_fields(given: Mapping[str, str]) -> dict[str, Any]:
     if cert != key:
         have, lack = (("KAFKA_SSL_CERTIFICATE_LOCATION", "KAFKA_SSL_KEY_LOCATION") if cert
                       else ("KAFKA_SSL_KEY_LOCATION", "KAFKA_SSL_CERTIFICATE_LOCATION"))
-        raise KafkaSecurityError(f"{have} is set without {lack}: a client certificate needs its private key "
+        raise SettingsError(f"{have} is set without {lack}: a client certificate needs its private key "
                                  f"and the key its certificate; set both, or neither")
     if "KAFKA_SSL_KEY_PASSWORD" in given and not key:
-        raise KafkaSecurityError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_LOCATION")
+        raise SettingsError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_LOCATION")
     fields: dict[str, Any] = {KAFKA_SECURITY_VARS[var]: _readable(var, given[var]) for var in _FILE_VARS
                               if var in given}
     if "KAFKA_SSL_KEY_PASSWORD" in given:
@@ -150,15 +148,15 @@ def _readable(var: str, raw: str) -> Path:
     try:
         if path.is_dir():
             if var != "KAFKA_SSL_CA_LOCATION":
-                raise KafkaSecurityError(f"{var}={str(path)!r} is a folder; give the path of the PEM file")
+                raise SettingsError(f"{var}={str(path)!r} is a folder; give the path of the PEM file")
             os.listdir(path)
         else:
             with path.open("rb") as fh:
                 fh.read(1)
     except FileNotFoundError:
-        raise KafkaSecurityError(f"{var}={str(path)!r} does not exist; give the path of the PEM file") from None
+        raise SettingsError(f"{var}={str(path)!r} does not exist; give the path of the PEM file") from None
     except OSError as exc:
-        raise KafkaSecurityError(f"{var}={str(path)!r} cannot be read by this user ({exc.strerror}); "
+        raise SettingsError(f"{var}={str(path)!r} cannot be read by this user ({exc.strerror}); "
                                  f"check the owner and mode of the file and its folders") from None
     return path
 
