@@ -21,6 +21,7 @@ from pantao.settings_values import (
     _bootstrap,
     _chat_id,
     _chat_ids,
+    _group_ids,
     _http_url,
     _instant,
     _mysql_url,
@@ -87,6 +88,8 @@ class Settings:
     telegram_chat_ids: tuple[str, ...] = ()
     telegram_ops_chat_id: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # The groups the bot answers in (the chain summary only); private chats are always answered
+    telegram_bot_group_ids: tuple[int, ...] = ()
 
     # Business rules
     business_timezone: str = "Europe/Moscow"
@@ -275,6 +278,7 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "TELEGRAM_CHAT_IDS": ("telegram_chat_ids", _chat_ids),
     "TELEGRAM_OPS_CHAT_ID": ("telegram_ops_chat_id", _chat_id),
     "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", _http_url),
+    "TELEGRAM_BOT_GROUP_IDS": ("telegram_bot_group_ids", _group_ids),
     "BUSINESS_TIMEZONE": ("business_timezone", _timezone),
     "REPORT_LANG": ("report_lang", _choice(REPORT_LANGS)),
     "SERVICE_LEVEL_SECONDS": ("service_level_seconds", _int_range(1, 600)),

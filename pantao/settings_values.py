@@ -10,6 +10,7 @@ whose ENV_VARS table names them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -111,3 +112,14 @@ def _token(var: str, raw: str) -> str:
     if ":" not in value:
         raise SettingsError(f"{var} does not look like a Telegram bot token (expected '<digits>:<secret>')")
     return value
+
+
+def _group_ids(var: str, raw: str) -> tuple[int, ...]:
+    """Telegram group chat ids: negative numbers (a positive id is a person's private chat)."""
+    ids = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        if not re.fullmatch(r"-[0-9]{1,20}", part):
+            raise SettingsError(f"{var}: {part!r} is not a group chat id; group ids are negative numbers, "
+                                f"e.g. -1001234567890 (private chats need no listing: the bot always answers there)")
+        ids.append(int(part))
+    return tuple(ids)

@@ -105,6 +105,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "peak_hour": "Пиковый час",
         "text_hint": "Я понимаю только команды. Список команд: /help",
         "internal_error": "Не удалось получить данные. Попробуйте позже.",
+        # bot: where it answers and what it reads (notifications/bot_guard.py)
+        "group_help": (
+            "В этой группе я присылаю только сводку по сети: /report [дата]. Подробный отчёт и "
+            "остальные команды — в личном чате со мной."
+        ),
+        "group_private_only": "В группе я показываю только сводку по сети (/report). Это — в личном чате со мной.",
+        "chat_closed": "В этом чате я не отвечаю. Напишите мне в личные сообщения.",
+        "too_long": "Слишком длинный запрос: не больше {limit} символов. Список команд: /help",
         "alert_delivery_failed": "Утренняя сводка за {date} не доставлена в чат {chat_id}: {error}",
     },
     "en": {
@@ -185,6 +193,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "peak_hour": "Peak hour",
         "text_hint": "I only understand commands. The list: /help",
         "internal_error": "Could not fetch the data. Please try again later.",
+        # bot: where it answers and what it reads (notifications/bot_guard.py)
+        "group_help": (
+            "In this group I send the chain summary only: /report [date]. The detailed report and the "
+            "other commands are in a private chat with me."
+        ),
+        "group_private_only": "In a group I show the chain summary only (/report). Ask this in a private chat with me.",
+        "chat_closed": "I do not answer in this chat. Write to me in a private chat.",
+        "too_long": "The request is too long: at most {limit} characters. The commands: /help",
         "alert_delivery_failed": "The morning summary for {date} was not delivered to chat {chat_id}: {error}",
     },
 }
