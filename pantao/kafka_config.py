@@ -28,7 +28,6 @@ from pantao.settings_values import SettingsError
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
-log = logging.getLogger(__name__)
 librdkafka_log = logging.getLogger("pantao.librdkafka")
 
 
@@ -79,7 +78,6 @@ _SASL_VARS = ("KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWOR
 _TLS_VARS = ("KAFKA_SSL_CA_LOCATION", "KAFKA_SSL_CERTIFICATE_LOCATION", "KAFKA_SSL_KEY_LOCATION",
              "KAFKA_SSL_KEY_PASSWORD")
 _FILE_VARS = ("KAFKA_SSL_CA_LOCATION", "KAFKA_SSL_CERTIFICATE_LOCATION", "KAFKA_SSL_KEY_LOCATION")
-_SECRET_VARS = ("KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD")
 
 
 def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
@@ -89,7 +87,7 @@ def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
     protocol = given.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper()
     if protocol not in SECURITY_PROTOCOLS:
         raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={given['KAFKA_SECURITY_PROTOCOL']!r} is not one of "
-                                 f"{', '.join(SECURITY_PROTOCOLS)}")
+                            f"{', '.join(SECURITY_PROTOCOLS)}")
     if protocol != "PLAINTEXT" and not (values.get("KAFKA_BOOTSTRAP_SERVERS") or "").strip():
         raise SettingsError(
             f"KAFKA_SECURITY_PROTOCOL={protocol} is set but KAFKA_BOOTSTRAP_SERVERS is not: the embedded broker "
@@ -100,7 +98,7 @@ def kafka_security_from(values: Mapping[str, str]) -> KafkaSecurity:
         if var in given and not (sasl if var in _SASL_VARS else tls):
             wanted = "SASL_PLAINTEXT or SASL_SSL" if var in _SASL_VARS else "SSL or SASL_SSL"
             raise SettingsError(f"{var} is set but KAFKA_SECURITY_PROTOCOL={protocol} does not use it; "
-                                     f"set KAFKA_SECURITY_PROTOCOL to {wanted}, or unset {var}")
+                                f"set KAFKA_SECURITY_PROTOCOL to {wanted}, or unset {var}")
     fields: dict[str, Any] = {"protocol": protocol}
     if sasl:
         fields.update(_sasl_fields(protocol, given))
@@ -113,14 +111,14 @@ def _sasl_fields(protocol: str, given: Mapping[str, str]) -> dict[str, Any]:
     missing = [var for var in _SASL_VARS if var not in given]
     if missing:
         raise SettingsError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)} "
-                                 f"(mechanism one of {', '.join(SASL_MECHANISMS)})")
+                            f"(mechanism one of {', '.join(SASL_MECHANISMS)})")
     mechanism = given["KAFKA_SASL_MECHANISM"].strip().upper()
     if mechanism not in SASL_MECHANISMS:
         raise SettingsError(f"KAFKA_SASL_MECHANISM={given['KAFKA_SASL_MECHANISM']!r} is not one of "
-                                 f"{', '.join(SASL_MECHANISMS)}")
+                            f"{', '.join(SASL_MECHANISMS)}")
     if mechanism == "PLAIN" and protocol == "SASL_PLAINTEXT":
         raise SettingsError("KAFKA_SASL_MECHANISM=PLAIN over KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT sends the "
-                                 "password unencrypted over the network; use SASL_SSL, or a SCRAM mechanism")
+                            "password unencrypted over the network; use SASL_SSL, or a SCRAM mechanism")
     # The password is taken as given (spaces included); the username is trimmed.
     return {"sasl_mechanism": mechanism, "sasl_username": given["KAFKA_SASL_USERNAME"].strip(),
             "sasl_password": given["KAFKA_SASL_PASSWORD"]}
@@ -132,7 +130,7 @@ def _tls_fields(given: Mapping[str, str]) -> dict[str, Any]:
         have, lack = (("KAFKA_SSL_CERTIFICATE_LOCATION", "KAFKA_SSL_KEY_LOCATION") if cert
                       else ("KAFKA_SSL_KEY_LOCATION", "KAFKA_SSL_CERTIFICATE_LOCATION"))
         raise SettingsError(f"{have} is set without {lack}: a client certificate needs its private key "
-                                 f"and the key its certificate; set both, or neither")
+                            f"and the key its certificate; set both, or neither")
     if "KAFKA_SSL_KEY_PASSWORD" in given and not key:
         raise SettingsError("KAFKA_SSL_KEY_PASSWORD is set without KAFKA_SSL_KEY_LOCATION")
     fields: dict[str, Any] = {KAFKA_SECURITY_VARS[var]: _readable(var, given[var]) for var in _FILE_VARS
@@ -157,7 +155,7 @@ def _readable(var: str, raw: str) -> Path:
         raise SettingsError(f"{var}={str(path)!r} does not exist; give the path of the PEM file") from None
     except OSError as exc:
         raise SettingsError(f"{var}={str(path)!r} cannot be read by this user ({exc.strerror}); "
-                                 f"check the owner and mode of the file and its folders") from None
+                            f"check the owner and mode of the file and its folders") from None
     return path
 
 
@@ -259,9 +257,10 @@ class Refusals:
         if "certificate verify failed" in reason:
             ca = (f"KAFKA_SSL_CA_LOCATION={str(s.ssl_ca_location)!r}" if s.ssl_ca_location
                   else "the system's CA certificates (KAFKA_SSL_CA_LOCATION is not set)")
-            return (f"TLS with the Kafka broker at {self.bootstrap} failed: its certificate is not signed by "
-                    f"{ca} ({_detail(reason)}); set KAFKA_SSL_CA_LOCATION to the CA certificate that signed "
-                    f"the brokers' certificates")
+            return (f"TLS with the Kafka broker at {self.bootstrap} failed: its certificate could not be "
+                    f"verified with {ca} ({_detail(reason)}); set KAFKA_SSL_CA_LOCATION to the CA certificate "
+                    f"that signed the brokers' certificates, and name the brokers in KAFKA_BOOTSTRAP_SERVERS "
+                    f"as their certificates do")
         return (f"TLS with the Kafka broker at {self.bootstrap} failed ({_detail(reason)}); check "
                 f"KAFKA_SSL_CA_LOCATION, KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION, and that "
                 f"KAFKA_SECURITY_PROTOCOL={s.protocol} is what the broker's listener speaks")

@@ -277,7 +277,7 @@ def test_a_broker_certificate_from_another_ca_stops_the_landing_naming_the_ca_se
         land_topics(settings, raw_database, tls_endpoint.bootstrap)
     message = str(err.value)
     assert "\n" not in message
-    assert f"KAFKA_SSL_CA_LOCATION='{certificates.other_ca}'" in message and "not signed by" in message
+    assert f"could not be verified with KAFKA_SSL_CA_LOCATION='{certificates.other_ca}'" in message
     assert tls_endpoint.handshakes and tls_endpoint.handshakes[0][0] == "failed"
 
 
