@@ -80,7 +80,10 @@ def fetch_metadata(consumer: Consumer, bootstrap: str, *, refusals: Refusals | N
         try:
             return consumer.list_topics(timeout=timeout)
         except KafkaException as exc:
-            refused = refusals.explain(consumer) if refusals is not None else None
+            # Polling serves librdkafka's error callbacks, but a consumer with partitions would also
+            # take a message its reader then never sees: only an idle one is polled here.
+            idle = consumer if not consumer.assignment() else None
+            refused = refusals.explain(idle) if refusals is not None else None
             if refused:
                 raise LandingError(refused) from None
             last_error = exc.args[0] if exc.args else exc
