@@ -218,13 +218,9 @@ class ReportBot:
         """/report in a group of TELEGRAM_BOT_GROUP_IDS: the chain summary only, as the morning
         message reads (no restaurants, no operators, no file)."""
         day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
-        try:
-            report = await asyncio.to_thread(current_report, self.settings, self.database_url, day)
-        except ReportError as exc:
-            log.info("bot: no report for %s: %s", day, exc)
-            await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
-            return
-        await self.reply(update, context, morning_summary(report, self.settings.report_lang))
+        report = await self._report(update, context, day)
+        if report is not None:
+            await self.reply(update, context, morning_summary(report, self.settings.report_lang))
 
     async def report_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         query = update.callback_query
@@ -232,13 +228,19 @@ class ReportBot:
         day = parse_day(query.data.removeprefix("report:"), self.yesterday(), self.msg)
         await self._send_report(update, context, user, day)
 
-    async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
-                           day: dt.date) -> None:
+    async def _report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, day: dt.date) -> DailyReport | None:
+        """The day's current report, or None once the user was told there is none."""
         try:
-            report = await asyncio.to_thread(current_report, self.settings, self.database_url, day)
+            return await asyncio.to_thread(current_report, self.settings, self.database_url, day)
         except ReportError as exc:
             log.info("bot: no report for %s: %s", day, exc)
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
+            return None
+
+    async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
+                           day: dt.date) -> None:
+        report = await self._report(update, context, day)
+        if report is None:
             return
         visible = report_for(user, report)
         await self.reply(update, context, detailed_report_text(visible, self.settings.report_lang))
