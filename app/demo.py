@@ -30,6 +30,7 @@ import click
 from pantao import runfiles
 from pantao.db import connect, redact
 from pantao.files import open_private, private_dir
+from pantao.kafka_config import KAFKA_SECURITY_VARS, KafkaSecurity, client_config
 from pantao.settings import Settings, load_settings
 from pantao.stack import Endpoints, resolve_endpoints
 
@@ -74,7 +75,7 @@ def reset_demo_data(settings: Settings, endpoints: Endpoints) -> None:
             conn.execute(f"drop schema if exists {schema} cascade")
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": endpoints.kafka_bootstrap})
+    admin = AdminClient(client_config(settings.kafka_security, endpoints.kafka_bootstrap))
     existing = set(admin.list_topics(timeout=10).topics)
     doomed = [topic for topic in settings.topics.values() if topic in existing]
     if doomed:
@@ -105,6 +106,7 @@ def demo_settings(settings: Settings, sim_dir: Path) -> Settings:
 def _run_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
     """The environment of the `pantao run` child: the demo's stack and its simulated PBX files."""
     env = dict(os.environ)
+    env.update({var: "" for var in KAFKA_SECURITY_VARS})  # the embedded broker: PLAINTEXT (empty = unset)
     env.update(
         DATABASE_URL=endpoints.database_url,
         KAFKA_BOOTSTRAP_SERVERS=endpoints.kafka_bootstrap,
@@ -311,14 +313,16 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bo
     """Run the whole system end to end on the embedded stack and print the key figures."""
     import simulator
     from app.prepare import prepare
+    from app.simulate import publish_simulation
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:  # the steps below say what happens; -v shows more
         logging.getLogger().setLevel(logging.WARNING)
     configured = load_settings()
     if not (configured.uses_embedded_postgres and configured.uses_embedded_kafka):
         click.echo("note: the demo resets its data, so it ignores DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS "
+                   "(and the KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_* that go with it) "
                    "and runs on the embedded stack")
-    base = configured.with_overrides(database_url=None, kafka_bootstrap_servers=None)
+    base = configured.with_overrides(database_url=None, kafka_bootstrap_servers=None, kafka_security=KafkaSecurity())
     with step("Starting the local stack (embedded PostgreSQL + Kafka-protocol broker)"):
         endpoints = resolve_endpoints(base)
         click.echo(f"    postgres {redact(endpoints.database_url)}\n    kafka    {endpoints.kafka_bootstrap}")
@@ -337,7 +341,7 @@ def demo_command(days: int, restaurants: int, seed: int, keep: bool, with_bi: bo
         last_day = dt.date.fromisoformat(max(truth["daily"]))
         click.echo(f"    {simulated_summary(truth)}; files in {sim_dir}")
     with step("Publishing the events to the Kafka topics"):
-        published = simulator.publish_to_kafka(sim_dir, endpoints.kafka_bootstrap, base.topics)
+        published = publish_simulation(base, sim_dir, endpoints.kafka_bootstrap)
         click.echo(f"    {published_summary(published, base.topics, truth.get('counts', {}))}")
 
     settings = demo_settings(base, sim_dir)

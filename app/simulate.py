@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from pantao.settings import load_settings
+from pantao.kafka_config import Refusals, client_config
+from pantao.settings import Settings, load_settings
 from simulator.config import SimConfig
 from simulator.generate import generate
 from simulator.kafka import publish_to_kafka
@@ -75,9 +76,21 @@ def simulate(days: int, restaurants: int, seed: int, start: dt.date | None, scal
                + (f"; land with {' '.join(clock)}" if clock else ""))
     if publish:
         bootstrap = _bootstrap(settings)
-        counts = publish_to_kafka(paths.out_dir, bootstrap, settings.topics)
+        counts = publish_simulation(settings, paths.out_dir, bootstrap)
         where = "" if settings.kafka_bootstrap_servers else " (the embedded broker; `pantao stack status`)"
         click.echo(f"  published to {bootstrap}{where}: {counts}")
+
+
+def publish_simulation(settings: Settings, out_dir: Path, bootstrap: str,
+                       timeout: float = 30.0) -> dict[str, int]:
+    """Publish the simulated messages with the system's own Kafka client configuration (security
+    included); a broker that refuses us is named with the setting to check."""
+    refusals = Refusals(settings.kafka_security, bootstrap)
+    config = client_config(settings.kafka_security, bootstrap, on_error=refusals)
+    try:
+        return publish_to_kafka(out_dir, config, settings.topics, timeout=timeout)
+    except RuntimeError as exc:
+        raise click.ClickException(f"--publish: {refusals.explain() or exc}") from None
 
 
 def _bootstrap(settings) -> str:

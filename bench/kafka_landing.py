@@ -91,10 +91,12 @@ def produce(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> fl
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # keep a reference: the futures need the handle
+    from pantao.kafka_config import KafkaSecurity, client_config
+
+    admin = AdminClient(client_config(KafkaSecurity(), bootstrap))  # keep a reference: the futures need the handle
     for future in admin.create_topics([NewTopic(topic, PARTITIONS, 1)]).values():
         future.result(timeout=30)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000,
+    producer = Producer({**client_config(KafkaSecurity(), bootstrap), "linger.ms": 50, "batch.size": 1_000_000,
                          "queue.buffering.max.messages": 500_000})
     started = time.perf_counter()
     for i, (key, value) in enumerate(events):

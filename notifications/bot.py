@@ -7,8 +7,10 @@ it for the database: operators see only their own figures (/mystats), managers l
 restaurants see only those restaurants, analysts see no operator names. The bot reads the
 marts as the pipeline does, so it applies those rules itself.
 Only commands and buttons reach the gate: in a group chat the bot must not answer (or log)
-the people talking to each other. Database work runs in worker threads so one slow query
-never stalls other chats.
+the people talking to each other. The gate also decides where the bot answers at all
+(`bot_guard`): private chats, and the groups of TELEGRAM_BOT_GROUP_IDS with the chain summary
+only; and it answers an overlong request with one short error. Database work runs in worker
+threads so one slow query never stalls other chats.
 """
 
 from __future__ import annotations
@@ -32,17 +34,18 @@ from telegram.ext import (
     filters,
 )
 
-from notifications import bot_data, bot_operator, bot_periods
+from notifications import bot_data, bot_guard, bot_operator, bot_periods
 from notifications.bot_data import BotUser
+from notifications.bot_guard import Place, shown
 from notifications.bot_rules import BadArgument, operators_for, report_for
 from notifications.telegram import escape_html, split_message
 from pantao.domain import business_today, business_yesterday
 from pantao.kpis import model_kpis
 from pantao.settings import Settings
 from reports.messages import Messages
-from reports.report import ReportError
+from reports.report import DailyReport, ReportError
 from reports.snapshot import current_report
-from reports.summary import detailed_report_text, operator_line
+from reports.summary import detailed_report_text, morning_summary, operator_line
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,11 @@ def parse_day(value: str | None, yesterday: dt.date, msg: Messages) -> dt.date:
     if not value:
         return yesterday
     for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
+        try:  # strptime reads ASCII digits only (tests/test_bot.py checks)
             return dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise BadArgument(msg.t("bad_date", value=escape_html(value), example=yesterday.isoformat()))
+    raise BadArgument(msg.t("bad_date", value=shown(value), example=yesterday.isoformat()))
 
 
 def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.date, dt.date]:
@@ -82,9 +85,9 @@ def parse_period(value: str | None, today: dt.date, msg: Messages) -> tuple[dt.d
             raise ValueError
         start, end = dt.date.fromisoformat(start_text), dt.date.fromisoformat(end_text)
     except ValueError:
-        raise BadArgument(msg.t("bad_period", value=escape_html(value), example=example)) from None
+        raise BadArgument(msg.t("bad_period", value=shown(value), example=example)) from None
     if start > end or (end - start).days >= MAX_PERIOD_DAYS:
-        raise BadArgument(msg.t("bad_period", value=escape_html(value), example=example))
+        raise BadArgument(msg.t("bad_period", value=shown(value), example=example))
     return start, end
 
 
@@ -107,8 +110,14 @@ class ReportBot:
         return asyncio.to_thread(fn, self.database_url, *args)
 
     # -- gate ----------------------------------------------------------------------------
-    def guarded(self, command: str, handler: Handler, roles: tuple[str, ...] | None = None):
-        """Wrap a handler: known users only, the attempt logged, the role checked, bad args explained."""
+    def guarded(self, command: str, handler: Handler, roles: tuple[str, ...] | None = None,
+                group: Handler | None = None):
+        """Wrap a handler: answered only where the bot may answer (`bot_guard.place_of`), overlong
+        requests refused, known users only, the attempt logged, the role checked, bad args explained.
+
+        In a group of TELEGRAM_BOT_GROUP_IDS everyone reads the answer, so `group` runs there
+        instead of `handler` (it must show nothing a group may not read); without one the command
+        is pointed to the private chat."""
 
         @functools.wraps(handler)
         async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -116,10 +125,23 @@ class ReportBot:
             chat = update.effective_chat
             text = update.callback_query.data if update.callback_query else (
                 update.effective_message.text if update.effective_message else command)
+            place = bot_guard.place_of(chat, self.settings.telegram_bot_group_ids)
+            if place is Place.CLOSED:  # no answer in the chat, where others would read it
+                await self._db_log(sender, chat, text or command, False, bot_guard.closed_reason(chat))
+                if update.callback_query:
+                    await update.callback_query.answer(self.msg.t("chat_closed"), show_alert=True)
+                return
+            if bot_guard.too_long(text):
+                await self._db_log(sender, chat, text, False, f"request of {len(text)} characters")
+                await self._answer_refusal(update, self.msg.t("too_long", limit=bot_guard.MAX_REQUEST_CHARS))
+                return
             user = await self._db(bot_data.find_user, sender.id) if sender else None
             allowed, reason = user is not None, None if user else "unknown telegram id"
             if user and roles and user.role not in roles:
                 allowed, reason = False, f"role {user.role} may not use {command}"
+            run = group if place is Place.GROUP else handler
+            if allowed and run is None:
+                allowed, reason = False, f"{command} is answered in private chats only"
             await self._db_log(sender, chat, text or command, allowed, reason)
             if user is None:
                 log.warning("bot: refused %r from unknown telegram id %s (@%s)", text, sender and sender.id,
@@ -127,10 +149,10 @@ class ReportBot:
                 await self._answer_refusal(update, self.msg.t("refusal", telegram_id=sender.id if sender else "?"))
                 return
             if not allowed:
-                await self._answer_refusal(update, self.msg.t("role_refusal"))
+                await self._answer_refusal(update, self.msg.t("group_private_only" if run is None else "role_refusal"))
                 return
             try:
-                await handler(update, context, user)
+                await run(update, context, user)
             except BadArgument as exc:
                 await self.reply(update, context, str(exc))
 
@@ -162,19 +184,36 @@ class ReportBot:
         day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
         await self._send_report(update, context, user, day)
 
+    async def group_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await self.reply(update, context, self.msg.t("group_help"))
+
+    async def group_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        """/report in a group of TELEGRAM_BOT_GROUP_IDS: the chain summary only, as the morning
+        message reads (no restaurants, no operators, no file)."""
+        day = parse_day(context.args[0] if context.args else None, self.yesterday(), self.msg)
+        report = await self._report(update, context, day)
+        if report is not None:
+            await self.reply(update, context, morning_summary(report, self.settings.report_lang))
+
     async def report_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         query = update.callback_query
         await query.answer()
         day = parse_day(query.data.removeprefix("report:"), self.yesterday(), self.msg)
         await self._send_report(update, context, user, day)
 
-    async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
-                           day: dt.date) -> None:
+    async def _report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, day: dt.date) -> DailyReport | None:
+        """The day's current report, or None once the user was told there is none."""
         try:
-            report = await asyncio.to_thread(current_report, self.settings, self.database_url, day)
+            return await asyncio.to_thread(current_report, self.settings, self.database_url, day)
         except ReportError as exc:
             log.info("bot: no report for %s: %s", day, exc)
             await self.reply(update, context, self.msg.t("no_data", date=self.msg.date(day)))
+            return None
+
+    async def _send_report(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
+                           day: dt.date) -> None:
+        report = await self._report(update, context, day)
+        if report is None:
             return
         visible = report_for(user, report)
         await self.reply(update, context, detailed_report_text(visible, self.settings.report_lang,
@@ -212,9 +251,9 @@ class ReportBot:
 
     async def restaurant(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         args = context.args or []
-        if not args or not args[0].isdigit():
+        restaurant_id = bot_guard.parse_number(args[0] if args else None)
+        if restaurant_id is None:
             raise BadArgument(self.msg.t("bad_restaurant"))
-        restaurant_id = int(args[0])
         day = parse_day(args[1] if len(args) > 1 else None, self.yesterday(), self.msg)
         if not user.may_see_restaurant(restaurant_id):
             await self._db_log(update.effective_user, update.effective_chat, f"/restaurant {restaurant_id}",
@@ -283,8 +322,10 @@ def build_application(settings: Settings, database_url: str) -> Application:
     )
     bot = ReportBot(settings, database_url)
     management = MANAGEMENT_ROLES
-    app.add_handler(CommandHandler(["help", "start"], bot.guarded("/help", bot.help)))
-    app.add_handler(CommandHandler("report", bot.guarded("/report", bot.report, management)))
+    # Every command answers in private chats; in a group of TELEGRAM_BOT_GROUP_IDS only those given
+    # a `group=` handler answer, with what the whole group may read (bot_guard).
+    app.add_handler(CommandHandler(["help", "start"], bot.guarded("/help", bot.help, group=bot.group_help)))
+    app.add_handler(CommandHandler("report", bot.guarded("/report", bot.report, management, group=bot.group_report)))
     app.add_handler(CommandHandler("operators", bot.guarded("/operators", bot.operators, management)))
     app.add_handler(CommandHandler("calls", bot.guarded("/calls", bot.calls, management)))
     app.add_handler(CommandHandler("restaurant", bot.guarded("/restaurant", bot.restaurant, management)))

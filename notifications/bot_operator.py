@@ -20,6 +20,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from notifications.bot_data import BotUser
+from notifications.bot_guard import shown
 from notifications.bot_rules import BadArgument, BotContext
 from notifications.telegram import escape_html
 from pantao.db import connect
@@ -27,7 +28,8 @@ from pantao.kpis import model_kpis
 from reports.messages import Messages
 from reports.operator_stats import operator_figures, rated_calls, rated_calls_count, team_medians
 
-EXTENSION = re.compile(r"^[0-9]{1,10}$")
+EXTENSION = re.compile(r"^[0-9]{1,10}$")  # ASCII digits only, as bot_guard reads numbers
+DIGITS = re.compile(r"[0-9]+")
 SEES_EVERY_OPERATOR = ("crm_admin", "crm_manager")
 LATEST_RATED = 10
 RATINGS_LISTED = 20
@@ -62,8 +64,8 @@ def whose(user: BotUser, args: list[str], msg: Messages) -> tuple[str | None, st
         if user.role not in SEES_EVERY_OPERATOR and first != user.operator_extension:
             raise BadArgument(msg.t("own_figures_only", extension=escape_html(user.operator_extension or "—")))
         return first, args[1] if len(args) > 1 else None
-    if first is not None and user.role in SEES_EVERY_OPERATOR and first.isdigit():
-        raise BadArgument(msg.t("bad_extension", value=escape_html(first)))
+    if first is not None and user.role in SEES_EVERY_OPERATOR and DIGITS.fullmatch(first):
+        raise BadArgument(msg.t("bad_extension", value=shown(first)))
     return user.operator_extension, first
 
 

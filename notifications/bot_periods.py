@@ -15,8 +15,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from notifications.bot_data import BotUser
+from notifications.bot_guard import shown
 from notifications.bot_rules import BadArgument, BotContext, report_for
-from notifications.telegram import escape_html
 from pantao.periods import Period, last_complete, period_of
 from reports.messages import Messages
 from reports.period_snapshot import current_period_report
@@ -35,7 +35,7 @@ def parse_period_day(kind: str, value: str | None, today: dt.date, msg: Messages
             return period_of(kind, dt.datetime.strptime(value, fmt).date())
         except ValueError:
             continue
-    raise BadArgument(msg.t("bad_date", value=escape_html(value), example=last_complete(kind, today).start.isoformat()))
+    raise BadArgument(msg.t("bad_date", value=shown(value), example=last_complete(kind, today).start.isoformat()))
 
 
 async def send_period(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
@@ -72,5 +72,5 @@ async def period_button(bot: BotContext, update: Update, context: ContextTypes.D
     await query.answer()
     _, kind, day = query.data.split(":", 2)
     if kind not in ("week", "month"):
-        raise BadArgument(bot.msg.t("bad_date", value=escape_html(query.data), example=bot.today().isoformat()))
+        raise BadArgument(bot.msg.t("bad_date", value=shown(query.data), example=bot.today().isoformat()))
     await send_period(bot, update, context, user, parse_period_day(kind, day, bot.today(), bot.msg))

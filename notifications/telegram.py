@@ -72,8 +72,9 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split text into parts under `limit`, on line boundaries.
 
     A single line longer than the limit is cut at its last space before the limit (or hard,
-    when it has none). Our messages never open an HTML tag on one line and close it on
-    another, so cutting between lines keeps every part well-formed.
+    when it has none), but never inside a tag or an entity (`&lt;`) nor between a pair of tags.
+    Our messages never open an HTML tag on one line and close it on another, so cutting between
+    lines keeps every part well-formed.
     """
     if limit < 2:
         raise ValueError("limit must be at least 2")
@@ -105,12 +106,37 @@ def _short_lines(lines: list[str], limit: int) -> list[str]:
 
 
 def _cut_point(line: str, limit: int) -> int:
-    # Largest prefix within the limit (in UTF-16 units), then back to the last space if any.
+    # Largest prefix within the limit (in UTF-16 units), then back to the last space if any,
+    # then back out of any tag, entity or pair of tags the cut would split.
     cut = min(len(line), limit)
     while utf16_len(line[:cut]) > limit:
         cut -= 1
     space = line.rfind(" ", 0, cut)
-    return space if space > limit // 2 else cut
+    cut = space if space > limit // 2 else cut
+    return _outside_markup(line, cut) or cut
+
+
+_MARKUP = re.compile(r"<(/?)[^<>]*>|&#?\w+;")
+
+
+def _outside_markup(line: str, cut: int) -> int:
+    """The cut moved back before a tag or entity (`&lt;`) it falls inside, and before the first
+    tag still open there (`<b>…</b>` across it): each part stays well-formed Telegram HTML.
+    0 when that would leave nothing (a tag pair longer than the limit: cut as it was)."""
+    open_at: list[int] = []
+    for match in _MARKUP.finditer(line, 0, len(line)):
+        if match.start() >= cut:
+            break
+        if match.end() > cut:
+            cut = match.start()
+            break
+        if match.group(0).startswith("<"):
+            if match.group(1):
+                if open_at:
+                    open_at.pop()
+            else:
+                open_at.append(match.start())
+    return min(cut, open_at[0]) if open_at else cut
 
 
 def inline_keyboard(*buttons: tuple[str, str]) -> dict[str, Any]:

@@ -11,15 +11,29 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlparse
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from dotenv import dotenv_values
 
+from pantao.kafka_config import KafkaSecurity, kafka_security_from
+from pantao.settings_values import (
+    SettingsError,
+    _bootstrap,
+    _chat_id,
+    _chat_ids,
+    _date,
+    _group_ids,
+    _http_url,
+    _instant,
+    _mysql_url,
+    _postgres_url,
+    _secret,
+    _sqlalchemy_url,
+    _timezone,
+    _token,
+)
 
-class SettingsError(ValueError):
-    """A configuration value is missing or wrong; the message names the variable."""
-
+__all__ = ["ENV_VARS", "Settings", "SettingsError", "load_settings"]
 
 PBX_SOURCES = ("files", "db", "api")
 # cdr_csv layouts by their column count (docs/contracts.md §2): 16 = Asterisk's defaults,
@@ -50,6 +64,9 @@ class Settings:
     topic_feedback: str = "feedback"
     kafka_consumer_name: str = "pantao-landing"
 
+    # Kafka security (pantao/kafka_config.py): KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*
+    kafka_security: KafkaSecurity = KafkaSecurity()
+
     # FreePBX source: files (Master.csv + queue_log), db (asteriskcdrdb on MariaDB) or api (GraphQL)
     pbx_source: str = "files"
     pbx_cdr_csv: Path | None = None
@@ -72,6 +89,8 @@ class Settings:
     telegram_chat_ids: tuple[str, ...] = ()
     telegram_ops_chat_id: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # The groups the bot answers in (the chain summary only); private chats are always answered
+    telegram_bot_group_ids: tuple[int, ...] = ()
 
     # Business rules
     business_timezone: str = "Europe/Moscow"
@@ -220,86 +239,6 @@ def _choice(options: tuple[str, ...]):
     return parse
 
 
-def _timezone(var: str, raw: str) -> str:
-    value = raw.strip()
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"{var}={raw!r} is not an IANA time zone; expected e.g. Europe/Moscow") from None
-    return value
-
-
-def _instant(var: str, raw: str) -> dt.datetime:
-    value = raw.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise SettingsError(f"{var}={raw!r} is not a date or timestamp; expected e.g. 2000-01-01 "
-                            f"or 2000-01-01T00:00:00+03:00") from None
-    if parsed.tzinfo is None:
-        if len(value) > 10:
-            raise SettingsError(f"{var}={raw!r} has no UTC offset; add one (e.g. +03:00), or give a date alone "
-                                f"(midnight UTC)")
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-def _postgres_url(var: str, raw: str) -> str:
-    value = raw.strip()
-    scheme = urlparse(value).scheme
-    if scheme not in ("postgresql", "postgres"):
-        raise SettingsError(f"{var} must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
-    return value
-
-
-def _mysql_url(var: str, raw: str) -> str:
-    value = raw.strip()
-    scheme = urlparse(value).scheme
-    if scheme not in ("mysql", "mariadb"):
-        raise SettingsError(f"{var} must be a mysql://user:password@host:port/asteriskcdrdb URL, got {scheme or '(none)'!r}")
-    return value
-
-
-def _http_url(var: str, raw: str) -> str:
-    value = raw.strip().rstrip("/")
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise SettingsError(f"{var}={raw!r} is not an http(s) URL")
-    return value
-
-
-def _sqlalchemy_url(var: str, raw: str) -> str:
-    value = raw.strip()
-    scheme = urlparse(value).scheme
-    if not scheme:
-        raise SettingsError(f"{var} must be a SQLAlchemy URL such as postgresql://user:password@host:5432/superset")
-    return value
-
-
-def _secret(var: str, raw: str) -> str:
-    value = raw.strip()
-    if len(value) < 32:
-        raise SettingsError(f"{var} is too short ({len(value)} characters); use at least 32 random characters, "
-                            "e.g. `openssl rand -base64 42`")
-    return value
-
-
-def _bootstrap(var: str, raw: str) -> str:
-    value = raw.strip()
-    for part in value.split(","):
-        host, sep, port = part.strip().rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise SettingsError(f"{var}={raw!r}: each entry must be host:port, e.g. kafka1:9092,kafka2:9092")
-    return value
-
-
-def _date(var: str, raw: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{var}={raw!r} is not a date; expected YYYY-MM-DD, e.g. 2026-01-01") from None
-
-
 def _role_map(defaults: tuple[tuple[str, int], ...], lo: int, hi: int):
     """`crm_analyst=300,crm_operator=30`: the roles given override the defaults, the others keep theirs."""
 
@@ -317,28 +256,6 @@ def _role_map(defaults: tuple[tuple[str, int], ...], lo: int, hi: int):
 
 def _path(var: str, raw: str) -> Path:
     return Path(_text(var, raw)).expanduser()
-
-
-def _chat_ids(var: str, raw: str) -> tuple[str, ...]:
-    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
-    for chat_id in ids:
-        if not (chat_id.lstrip("-").isdigit() or chat_id.startswith("@")):
-            raise SettingsError(f"{var}: {chat_id!r} is not a Telegram chat id (a number) or @channel name")
-    return ids
-
-
-def _chat_id(var: str, raw: str) -> str:
-    ids = _chat_ids(var, raw)
-    if len(ids) != 1:
-        raise SettingsError(f"{var} must be exactly one chat id")
-    return ids[0]
-
-
-def _token(var: str, raw: str) -> str:
-    value = raw.strip()
-    if ":" not in value:
-        raise SettingsError(f"{var} does not look like a Telegram bot token (expected '<digits>:<secret>')")
-    return value
 
 
 ENV_VARS: dict[str, tuple[str, object]] = {
@@ -365,6 +282,7 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "TELEGRAM_CHAT_IDS": ("telegram_chat_ids", _chat_ids),
     "TELEGRAM_OPS_CHAT_ID": ("telegram_ops_chat_id", _chat_id),
     "TELEGRAM_API_BASE_URL": ("telegram_api_base_url", _http_url),
+    "TELEGRAM_BOT_GROUP_IDS": ("telegram_bot_group_ids", _group_ids),
     "BUSINESS_TIMEZONE": ("business_timezone", _timezone),
     "REPORT_LANG": ("report_lang", _choice(REPORT_LANGS)),
     "SERVICE_LEVEL_SECONDS": ("service_level_seconds", _int_range(1, 600)),
@@ -400,6 +318,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv_path: Path | None
         if raw is None or raw.strip() == "":  # `VAR=` (as in .env.example) means "not set"
             continue
         kwargs[name] = parse(var, raw)  # type: ignore[operator]
+    kwargs["kafka_security"] = kafka_security_from(values)
     settings = Settings(**kwargs)  # type: ignore[arg-type]
     _check_combinations(settings)
     return settings

@@ -56,8 +56,14 @@ class KafkaInfo:
     log_file: str
 
 
+# The embedded broker asks for no credentials (tansu 0.6 cannot be a secured broker: docs/access.md).
+BROKER_NOTE = ("loopback only, no credentials: for one person's machine, anyone on this host can read "
+               "its topics")
+
+
 class EmbeddedKafka:
-    """A tansu broker with in-memory storage: a restart empties every topic."""
+    """A tansu broker with in-memory storage: a restart empties every topic. It listens on
+    127.0.0.1 only and asks for no credentials (BROKER_NOTE)."""
 
     def __init__(self, workdir: Path, port: int | None = None, pid: int | None = None):
         self.workdir = workdir.resolve()
@@ -177,8 +183,8 @@ class LocalStack:
         return [
             _server_status("postgres", pg.pid(), state.get("postgres"), pg.dsn(), f"data {pg.pgdata}",
                            "initialized" if pg.initialized() else "not initialized", ""),
-            _server_status("kafka", kafka.pid(), state.get("kafka"), kafka.bootstrap, "memory storage", "",
-                           " (topics are lost)"),
+            _server_status("kafka", kafka.pid(), state.get("kafka"), kafka.bootstrap, f"memory storage; {BROKER_NOTE}",
+                           "", " (topics are lost)"),
             *runfiles.statuses(self.data_dir),
         ]
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from pantao.settings import load_settings
-from pantao.stack import LocalStack, StackError
+from pantao.stack import BROKER_NOTE, LocalStack, StackError
 
 
 @click.group("stack")
@@ -31,7 +31,7 @@ def up() -> None:
     else:
         click.echo("postgres  external (DATABASE_URL is set)")
     if "kafka" in state and settings.uses_embedded_kafka:
-        click.echo(f"kafka     running  pid {state['kafka']['pid']}  {state['kafka']['bootstrap']}")
+        click.echo(f"kafka     running  pid {state['kafka']['pid']}  {state['kafka']['bootstrap']}  ({BROKER_NOTE})")
     else:
         click.echo("kafka     external (KAFKA_BOOTSTRAP_SERVERS is set)")
 

@@ -82,6 +82,14 @@ EN: dict[str, str] = {
     "peak_hour": "Peak hour",
     "text_hint": "I only understand commands. The list: /help",
     "internal_error": "Could not fetch the data. Please try again later.",
+    # bot: where it answers and what it reads (notifications/bot_guard.py)
+    "group_help": (
+        "In this group I send the chain summary only: /report [date]. The detailed report and the "
+        "other commands are in a private chat with me."
+    ),
+    "group_private_only": "In a group I show the chain summary only (/report). Ask this in a private chat with me.",
+    "chat_closed": "I do not answer in this chat. Write to me in a private chat.",
+    "too_long": "The request is too long: at most {limit} characters. The commands: /help",
     "alert_delivery_failed": "The morning summary for {date} was not delivered to chat {chat_id}: {error}",
     "vs_day": "vs {weekday} {date}",
     "vs_week": "vs week {start}–{end}",

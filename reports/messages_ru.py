@@ -84,6 +84,14 @@ RU: dict[str, str] = {
     "peak_hour": "Пиковый час",
     "text_hint": "Я понимаю только команды. Список команд: /help",
     "internal_error": "Не удалось получить данные. Попробуйте позже.",
+    # bot: where it answers and what it reads (notifications/bot_guard.py)
+    "group_help": (
+        "В этой группе я присылаю только сводку по сети: /report [дата]. Подробный отчёт и "
+        "остальные команды — в личном чате со мной."
+    ),
+    "group_private_only": "В группе я показываю только сводку по сети (/report). Это — в личном чате со мной.",
+    "chat_closed": "В этом чате я не отвечаю. Напишите мне в личные сообщения.",
+    "too_long": "Слишком длинный запрос: не больше {limit} символов. Список команд: /help",
     "alert_delivery_failed": "Утренняя сводка за {date} не доставлена в чат {chat_id}: {error}",
     # periods and comparisons: every change says what it is against
     "vs_day": "к {weekday} {date}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,14 +28,29 @@ _PRODUCER_CONFIG = {
 }
 
 
-def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int, timeout: float = 30.0) -> None:
+def _client(kafka: str | Mapping[str, object]) -> dict[str, object]:
+    """A bootstrap address (the embedded broker: PLAINTEXT) or a whole librdkafka client configuration
+    (the composition layer builds it from the settings, security included)."""
+    return {"bootstrap.servers": kafka} if isinstance(kafka, str) else dict(kafka)
+
+
+def _where(kafka: str | Mapping[str, object]) -> object:
+    return kafka if isinstance(kafka, str) else kafka.get("bootstrap.servers")
+
+
+def ensure_topics(kafka: str | Mapping[str, object], topics: list[str], partitions: int,
+                  timeout: float = 30.0) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     # The Kafka client loads here, not with the package: `pantao simulate --help` needs none of it.
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    admin = AdminClient(_client(kafka))
+    try:
+        existing = set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        admin.poll(0)  # hand librdkafka's errors to the configuration's error_cb: it can tell why
+        raise RuntimeError(f"could not list the Kafka topics on {_where(kafka)}: {exc}") from exc
     missing = [t for t in topics if t not in existing]
     if not missing:
         return
@@ -45,17 +61,21 @@ def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: int, ti
             future.result(timeout=timeout)
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise RuntimeError(f"could not create Kafka topic {topic!r} on {bootstrap_servers}: {exc}") from exc
+                raise RuntimeError(f"could not create Kafka topic {topic!r} on {_where(kafka)}: {exc}") from exc
 
 
-def publish_to_kafka(out_dir: Path, bootstrap_servers: str, topics: dict[str, str] | None = None,
-                     partitions: int = 3) -> dict[str, int]:
-    """Produce every line of `out_dir/kafka/<stream>.jsonl` to its topic, keyed; counts per stream."""
+def publish_to_kafka(out_dir: Path, kafka: str | Mapping[str, object], topics: dict[str, str] | None = None,
+                     partitions: int = 3, timeout: float = 30.0) -> dict[str, int]:
+    """Produce every line of `out_dir/kafka/<stream>.jsonl` to its topic, keyed; counts per stream.
+
+    `kafka` is the bootstrap address, or the client configuration to produce with; `timeout`
+    bounds the wait for the broker's topic list and topic creation.
+    """
     from confluent_kafka import Producer
 
     topics = dict(DEFAULT_TOPICS if topics is None else topics)
-    ensure_topics(bootstrap_servers, list(topics.values()), partitions)
-    producer = Producer({"bootstrap.servers": bootstrap_servers, **_PRODUCER_CONFIG})
+    ensure_topics(kafka, list(topics.values()), partitions, timeout)
+    producer = Producer({**_client(kafka), **_PRODUCER_CONFIG})
     errors: list[str] = []
 
     def on_delivery(err: object, _msg: object) -> None:
@@ -68,9 +88,9 @@ def publish_to_kafka(out_dir: Path, bootstrap_servers: str, topics: dict[str, st
         counts[stream] = _produce_file(producer, topic, path, on_delivery)
     remaining = producer.flush(120)
     if remaining or errors:
-        raise RuntimeError(f"Kafka at {bootstrap_servers}: {remaining} messages not delivered, "
+        raise RuntimeError(f"Kafka at {_where(kafka)}: {remaining} messages not delivered, "
                            f"{len(errors)} delivery errors (first: {errors[:1]})")
-    log.info("published %s to %s", counts, bootstrap_servers)
+    log.info("published %s to %s", counts, _where(kafka))
     return counts
 
 

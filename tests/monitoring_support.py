@@ -24,6 +24,7 @@ from access.migrate import ensure_access_schema
 from ingestion.schema import ensure_raw_schema
 from monitoring.readers import normalise_source
 from pantao.domain import business_yesterday
+from pantao.kafka_config import KafkaSecurity, client_config
 from pantao.settings import Settings
 from reports.schema import ensure_reports_schema
 from tests.mini_marts import DAILY_KPIS, create_mini_marts
@@ -49,7 +50,7 @@ class SmallWarehouse:
 
 
 def create_topics(bootstrap: str, topics: dict[str, str], partitions: int = 2) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(KafkaSecurity(), bootstrap))
     futures = admin.create_topics([NewTopic(t, num_partitions=partitions, replication_factor=1)
                                    for t in topics.values()], operation_timeout=10)
     for future in futures.values():
@@ -57,7 +58,7 @@ def create_topics(bootstrap: str, topics: dict[str, str], partitions: int = 2) -
 
 
 def publish(bootstrap: str, topic: str, per_partition: dict[int, int]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(KafkaSecurity(), bootstrap))
     for partition, count in per_partition.items():
         for i in range(count):
             producer.produce(topic, value=json.dumps({"n": i}).encode(), partition=partition)

@@ -4,15 +4,18 @@ It speaks the Bot API's wire protocol closely enough for our `requests` client a
 python-telegram-bot: `/bot<token>/<method>` with JSON, form-encoded or multipart bodies, the
 `{"ok": ..., "result": ...}` envelope, `getUpdates` with offset semantics. Tests script
 failures per method (429 with retry_after, 500, 403, a hang past the client's timeout) and
-read back every call it received.
+read back every call it received. Like Telegram, it refuses a message whose HTML it cannot
+parse or whose text is too long (400 "Bad Request: ...").
 """
 
 from __future__ import annotations
 
 import email.parser
 import email.policy
+import html
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -91,11 +94,14 @@ class TelegramStandIn:
                    "text": text, "entities": entities}
         return self._push({"message": message})
 
-    def push_callback(self, user_id: int, data: str, *, username: str = "user", chat_id: int | None = None) -> int:
-        """Queue a press of an inline button with `data` on a message the bot sent."""
+    def push_callback(self, user_id: int, data: str, *, username: str = "user", chat_id: int | None = None,
+                      chat_type: str = "private") -> int:
+        """Queue a press of an inline button with `data` on a message the bot sent (in a group chat
+        when `chat_type` is "group" or "supergroup")."""
         chat_id = chat_id or user_id
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private", "first_name": username},
+        chat = ({"id": chat_id, "type": "private", "first_name": username} if chat_type == "private"
+                else {"id": chat_id, "type": chat_type, "title": "Managers"})
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                    "from": BOT_USER, "text": "summary"}
         query = {"id": str(next(self._message_ids)), "chat_instance": "ci-1", "data": data, "message": message,
                  "from": {"id": user_id, "is_bot": False, "first_name": username, "username": username}}
@@ -219,6 +225,9 @@ class TelegramStandIn:
         if method in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
             if "chat_id" not in params:
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+            problem = _text_problem(method, params)
+            if problem:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
             chat_id = params["chat_id"]
             message: dict[str, Any] = {
                 "message_id": int(params.get("message_id") or next(self._message_ids)), "date": int(time.time()),
@@ -246,6 +255,64 @@ class TelegramStandIn:
                 self._lock.wait(deadline - time.monotonic())
             limit = int(params.get("limit") or 100)
             return list(self._updates[:limit])
+
+
+# Telegram's HTML (tdlib's parse_html): these tags only; an unknown or unclosed tag, or an end tag
+# that closes another, is refused ("can't parse entities"). `&` that starts no entity is kept as
+# text. The limit counts the text after parsing, in UTF-16 code units.
+HTML_TAGS = {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "pre", "code", "span",
+             "tg-spoiler", "tg-emoji", "blockquote"}
+TEXT_LIMITS = {"sendMessage": 4096, "editMessageText": 4096, "sendPhoto": 1024, "sendDocument": 1024}
+
+
+def _text_problem(method: str, params: dict[str, Any]) -> str | None:
+    field = "text" if method in ("sendMessage", "editMessageText") else "caption"
+    text = str(params.get(field) or "")
+    if not text:
+        return "message text is empty" if field == "text" else None
+    visible = text
+    if str(params.get("parse_mode") or "").lower() == "html":
+        problem = _html_problem(text)
+        if problem:
+            return f"can't parse entities: {problem}"
+        visible = html.unescape(_TAG.sub("", text))
+    if len(visible.encode("utf-16-le")) // 2 > TEXT_LIMITS[method]:
+        return "message is too long" if field == "text" else "message caption is too long"
+    return None
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _html_problem(text: str) -> str | None:
+    open_tags: list[str] = []
+    i = 0
+    while True:
+        i = text.find("<", i)
+        if i < 0:
+            break
+        offset = len(text[:i].encode())
+        end = text.find(">", i)
+        if end < 0:
+            return f"Unclosed start tag at byte offset {offset}"
+        inside = text[i + 1:end]
+        if inside.startswith("/"):
+            name = inside[1:].strip().lower()
+            if not open_tags:
+                return f"Unexpected end tag at byte offset {offset}"
+            if name and name != open_tags[-1]:
+                return (f'Unmatched end tag at byte offset {offset}, expected "</{open_tags[-1]}>", '
+                        f'found "</{name}>"')
+            open_tags.pop()
+        else:
+            name = inside.split(None, 1)[0].lower() if inside.strip() else ""
+            if name not in HTML_TAGS:
+                return f'Unsupported start tag "{name}" at byte offset {offset}'
+            open_tags.append(name)
+        i = end + 1
+    if open_tags:
+        return f"Can't find end tag corresponding to start tag {open_tags[-1]}"
+    return None
 
 
 def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:

@@ -112,8 +112,8 @@ def test_an_analysts_export_has_no_phone_numbers_or_names(warehouse):
         ("orders", {"date_from": "2026-11-02"}, ["ORD-3", "ORD-4", "ORD-5", "ORD-6"]),
         ("orders", {"date_to": "2026-11-01", "channel": "app"}, ["ORD-2"]),
         ("calls", {"segment": "lapsed"}, ["L4"]),
-        ("customers", {"segment": "new"}, ["+7 *** ***-00-02", "+7 *** ***-00-04"]),
-        ("customers", {"date_from": "2026-11-02", "restaurant": "1"}, ["+7 *** ***-00-01"]),
+        ("customers", {"segment": "new"}, ["*** ***-**-02", "*** ***-**-04"]),
+        ("customers", {"date_from": "2026-11-02", "restaurant": "1"}, ["*** ***-**-01"]),
         ("daily_kpis", {"restaurant": "3"}, ["2026-11-01", "2026-11-02"]),
     ],
 )

@@ -26,6 +26,9 @@ USERS = [
     {"username": "ana", "role": "crm_analyst", "telegram_id": ANALYST},
 ]
 _chats = itertools.count(-1001, -1)
+# Groups listed in TELEGRAM_BOT_GROUP_IDS, one per test that uses one; any other group is closed.
+ALLOWED_GROUPS = tuple(range(-100_900, -100_910, -1))
+_allowed = iter(ALLOWED_GROUPS)
 
 
 class RunningBot:
@@ -68,7 +71,8 @@ def bot_db(new_database):
 def bot(bot_db, tmp_path_factory):
     standin = TelegramStandIn().start()
     settings = Settings(data_dir=tmp_path_factory.mktemp("botdata"), telegram_bot_token=standin.token,
-                        telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0)
+                        telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0,
+                        telegram_bot_group_ids=ALLOWED_GROUPS)
     ensure_reports_schema(settings, bot_db)
     create_small_marts(bot_db)
     insert_unusual_friday(bot_db)
@@ -81,13 +85,14 @@ def bot(bot_db, tmp_path_factory):
 
 
 def ask(standin: TelegramStandIn, user_id: int, text: str, *, replies: int = 1, methods=("sendMessage",),
-        timeout: float = 20.0) -> list[Call]:
-    """Send `text` as `user_id` from a fresh chat; wait for the bot's `replies` calls to that chat."""
-    chat_id = next(_chats)
+        timeout: float = 20.0, chat_type: str = "private", chat_id: int | None = None) -> list[Call]:
+    """Send `text` as `user_id` from a fresh chat (or `chat_id`); wait for the bot's `replies` calls
+    to that chat."""
+    chat_id = chat_id or next(_chats)
     if text.startswith("button:"):
-        standin.push_callback(user_id, text.removeprefix("button:"), chat_id=chat_id)
+        standin.push_callback(user_id, text.removeprefix("button:"), chat_id=chat_id, chat_type=chat_type)
     else:
-        standin.push_command(user_id, text, chat_id=chat_id)
+        standin.push_command(user_id, text, chat_id=chat_id, chat_type=chat_type)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = [c for c in standin.calls_of(*methods) if str(c.params.get("chat_id")) == str(chat_id)]
@@ -260,8 +265,20 @@ def _log_rows(database_url: str, chat_id: int) -> list[tuple]:
                             "order by id", (chat_id,)).fetchall()
 
 
+def _wait_for_log_rows(database_url: str, chat_id: int, count: int, timeout: float = 20.0) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while len(rows := _log_rows(database_url, chat_id)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return rows
+
+
+def _sent_to(standin: TelegramStandIn, chat_id: int) -> list[Call]:
+    return [c for c in standin.calls_of("sendMessage", "sendDocument", "sendPhoto")
+            if str(c.params.get("chat_id")) == str(chat_id)]
+
+
 def test_group_chatter_gets_no_reply_and_no_log_row(bot, bot_db):
-    group = next(_chats)
+    group = next(_allowed)
     bot.push_command(ADMIN, "good morning, everyone", chat_id=group, chat_type="supergroup")
     bot.push_command(STRANGER, "who is the bot here?", chat_id=group, chat_type="supergroup")
     bot.push_command(STRANGER, "/weather", chat_id=group, chat_type="supergroup")  # another bot's command
@@ -274,8 +291,89 @@ def test_group_chatter_gets_no_reply_and_no_log_row(bot, bot_db):
     while not replies() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # anything the chatter wrongly caused would have arrived by now
-    assert len(replies()) == 1 and "/mystats" in replies()[0].params["text"]
+    assert len(replies()) == 1 and "только сводку по сети: /report" in replies()[0].params["text"]
     assert _log_rows(bot_db, group) == [(ADMIN, "/help", True)]
+
+
+# -- where the bot answers (issue #17): private chats, and listed groups with the chain summary only --
+@pytest.mark.parametrize("command", ["/report 2026-11-02", "/mystats 2026-11-02..2026-11-02", "/help",
+                                     "button:report:2026-11-02"])
+def test_a_group_not_listed_gets_no_answer_and_the_attempt_is_logged(bot, bot_db, command):
+    """Issue #17: an administrator's /report in a group posted the report HTML with operator names
+    to everyone in it; /mystats too."""
+    group = next(_chats)
+    user = OPERATOR_101 if command.startswith("/mystats") else ADMIN
+    if command.startswith("button:"):
+        bot.push_callback(user, command.removeprefix("button:"), chat_id=group, chat_type="group")
+    else:
+        bot.push_command(user, command, chat_id=group, chat_type="group")
+    rows = _wait_for_log_rows(bot_db, group, 1)
+    time.sleep(1.0)  # a reply the bot wrongly sent would have arrived by now
+    assert _sent_to(bot, group) == []
+    assert rows == [(user, command.removeprefix("button:"), False)]
+    if command.startswith("button:"):
+        alert = [c.params for c in bot.calls_of("answerCallbackQuery") if "не отвечаю" in c.params.get("text", "")]
+        assert alert and alert[-1]["show_alert"] in (True, "true", "True")  # seen by the presser only
+
+
+def test_in_a_listed_group_report_sends_the_chain_summary_only(bot):
+    calls = _only_text(bot, ask(bot, ADMIN, "/report 2026-11-02", chat_type="supergroup", chat_id=next(_allowed)))
+    text = text_of(calls)
+    assert "Итоги дня 02.11.2026" in text and "Заказы: <b>1\u202f234</b>" in text
+    assert [c.method for c in calls] == ["sendMessage"]  # no HTML report
+    for name in OPERATOR_NAMES:
+        assert name not in text
+    assert "Ресторан" not in text  # the chain's figures, not the restaurants'
+
+
+@pytest.mark.parametrize("command", ["/operators 2026-11-02", "/calls 2026-11-02", "/restaurant 1 2026-11-02",
+                                     "/mystats 2026-11-02..2026-11-02"])
+def test_in_a_listed_group_other_commands_are_pointed_to_the_private_chat(bot, bot_db, command):
+    group = next(_allowed)
+    user = OPERATOR_101 if command.startswith("/mystats") else MANAGER
+    text = text_of(_only_text(bot, ask(bot, user, command, chat_type="group", chat_id=group)))
+    assert text == "В группе я показываю только сводку по сети (/report). Это — в личном чате со мной."
+    assert _log_rows(bot_db, group) == [(user, command, False)]
+
+
+def test_in_a_listed_group_the_detailed_report_button_answers_the_presser_only(bot):
+    group = next(_allowed)
+    before = len(bot.calls_of("answerCallbackQuery"))
+    bot.push_callback(ADMIN, "report:2026-11-02", chat_id=group, chat_type="supergroup")
+    answers = bot.wait_for("answerCallbackQuery", before + 1)
+    time.sleep(1.0)
+    assert "только сводку по сети" in answers[before].params["text"]
+    assert _sent_to(bot, group) == []
+
+
+# -- what people type (issue #17): ASCII digits, and no echo of a long request ----------------------
+@pytest.mark.parametrize("argument", ["²", "٣", "３", "1²"])
+def test_a_restaurant_number_in_other_digits_is_a_bad_argument_not_a_crash(bot, argument):
+    """Issue #17: `/restaurant ²` crashed the handler (`isdigit()` accepts superscripts); `٣` (an
+    Arabic-Indic 3) would have read as restaurant 3."""
+    text = text_of(ask(bot, ADMIN, f"/restaurant {argument} 2026-11-02"))
+    assert text == "Укажите номер ресторана: /restaurant 3 [ГГГГ-ММ-ДД]."
+
+
+def test_a_date_in_other_digits_is_a_bad_argument(bot):
+    """Python's strptime and fromisoformat read ASCII digits only; kept so it stays that way."""
+    text = text_of(ask(bot, ADMIN, "/calls ٢٠٢٦-١١-٠٢"))
+    assert "Не понял дату" in text and "Поступило звонков" not in text
+
+
+def test_a_long_request_gets_one_short_error_and_no_echo(bot, bot_db):
+    """Issue #17: a 6,000-character argument came back as four messages, its HTML entities split
+    between them."""
+    calls = _only_text(bot, ask(bot, ADMIN, "/report " + "<" * 4000))
+    assert [c.method for c in calls] == ["sendMessage"]
+    assert calls[0].params["text"] == "Слишком длинный запрос: не больше 200 символов. Список команд: /help"
+    rows = _log_rows(bot_db, int(calls[0].params["chat_id"]))
+    assert [(allowed, len(command)) for _, command, allowed in rows] == [(False, 200)]
+
+
+def test_a_bad_argument_is_quoted_back_cut_short(bot):
+    text = text_of(ask(bot, ADMIN, "/report " + "x" * 150))
+    assert "«" + "x" * 40 + "…»" in text and "x" * 41 not in text
 
 
 def test_plain_text_in_a_private_chat_gets_a_hint_and_no_log_row(bot, bot_db):

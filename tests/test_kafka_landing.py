@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 
 from ingestion.kafka import LandingError, land_topics, stream_lag
 from ingestion.schema import ensure_raw_schema
+from pantao.kafka_config import KafkaSecurity, client_config
 from pantao.stack import free_port
 from tests import test_kafka_landing_helpers
 from tests.test_kafka_landing_helpers import (
@@ -245,7 +246,7 @@ def test_payloads_keys_and_timestamps_land_byte_for_byte(landing_env, unique_top
     ]
     keys = [b"k\\1\t\n", "ключ".encode(), None, b"", b"\xff\xfe", b"a\x00b", b"ORD-7"]
     stamp = 1_793_612_096_789  # 2026-11-02T08:54:56.789Z, milliseconds
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(KafkaSecurity(), bootstrap))
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
         producer.produce(topic, value=value, key=key, partition=0, timestamp=stamp + i)
     assert producer.flush(30) == 0

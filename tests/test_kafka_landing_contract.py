@@ -10,6 +10,7 @@ from confluent_kafka import Producer
 
 from ingestion.kafka import land_topics
 from orchestration.lib.metadata import result_metadata
+from pantao.kafka_config import KafkaSecurity, client_config
 from tests import test_kafka_landing_helpers
 from tests.test_contract_casts import staging_casts
 from tests.test_kafka_landing_helpers import count, order_event, produce
@@ -26,7 +27,7 @@ def test_a_broken_producer_clock_lands_the_records_with_a_null_timestamp_and_cou
     settings, db, bootstrap = landing_env
     topic = unique_topics["orders"]
     stamps = [GOOD_STAMP, *BROKEN_STAMPS, GOOD_STAMP + 1]
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(KafkaSecurity(), bootstrap))
     for i, stamp in enumerate(stamps):
         producer.produce(topic, value=orjson.dumps(order_event(i)), key=b"k", partition=0, timestamp=stamp)
     assert producer.flush(30) == 0

@@ -12,10 +12,11 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from ingestion.schema import ensure_raw_schema
+from pantao.kafka_config import KafkaSecurity, client_config
 
 
 def create_topics(bootstrap: str, topics: list[str], partitions: int = 3) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(client_config(KafkaSecurity(), bootstrap))
     for future in admin.create_topics([NewTopic(t, partitions, 1) for t in topics]).values():
         future.result(timeout=15)
 
@@ -59,7 +60,7 @@ def feedback_event(i: int, **overrides: object) -> dict:
 def produce(bootstrap: str, topic: str, values: list[bytes | None], keys: list[bytes | None] | None = None,
             partitions: int = 3) -> None:
     """Produce values round-robin over the partitions (deterministic, so tests know where each went)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = Producer(client_config(KafkaSecurity(), bootstrap, **{"linger.ms": 5}))
     for i, value in enumerate(values):
         key = keys[i] if keys is not None else f"k{i}".encode()
         producer.produce(topic, value=value, key=key, partition=i % partitions)

@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.simulate import simulate
+from pantao.kafka_config import KafkaSecurity, client_config
 from simulator import OutputPaths, SimConfig, generate, publish_to_kafka, write_outputs
 
 START = dt.date(2026, 3, 27)  # Friday: the run covers weekday and weekend demand
@@ -348,5 +349,5 @@ def test_publish_to_kafka_produces_every_message(outputs: OutputPaths, truth: di
 
     counts = publish_to_kafka(outputs.out_dir, kafka_bootstrap, unique_topics, partitions=3)
     assert counts == truth["counts"]["messages_total"]
-    metadata = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10)
+    metadata = AdminClient(client_config(KafkaSecurity(), kafka_bootstrap)).list_topics(timeout=10)
     assert len(metadata.topics[unique_topics["orders"]].partitions) == 3

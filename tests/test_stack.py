@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from pantao.kafka_config import KafkaSecurity, client_config
 from pantao.stack import LocalStack, resolve_endpoints
 from tests.conftest import PANTAO_CLI
 
@@ -37,7 +38,7 @@ def test_up_starts_both_services_and_they_answer(stack_dir):
     state = json.loads((stack_dir / "stack.json").read_text())
     with psycopg.connect(state["postgres"]["dsn"]) as conn:
         assert conn.execute("select current_database()").fetchone() == ("pantao",)
-    metadata = AdminClient({"bootstrap.servers": state["kafka"]["bootstrap"]}).list_topics(timeout=10)
+    metadata = AdminClient(client_config(KafkaSecurity(), state["kafka"]["bootstrap"])).list_topics(timeout=10)
     assert metadata.brokers
 
 
@@ -69,6 +70,16 @@ def test_status_reports_running_services_with_pids(stack_dir):
     assert f"pid {state['postgres']['pid']}" in out
     assert f"pid {state['kafka']['pid']}" in out
     assert state["kafka"]["bootstrap"] in out
+
+
+def test_the_embedded_broker_listens_on_loopback_only_and_status_says_who_can_read_it(stack_dir):
+    state = LocalStack(stack_dir).up(postgres=False)
+    listening = {c.laddr.ip for c in psutil.Process(state["kafka"]["pid"]).net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN}
+    assert listening == {"127.0.0.1"}
+    out = run_cli(["stack", "status"], stack_dir).stdout
+    kafka_line = next(line for line in out.splitlines() if line.startswith("kafka"))
+    assert "for one person's machine, anyone on this host can read its topics" in kafka_line
 
 
 def test_crashed_broker_is_reported_stale_and_up_restarts_it(stack_dir):

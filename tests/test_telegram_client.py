@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import pytest
@@ -142,6 +143,35 @@ def test_a_single_overlong_line_is_cut_at_a_space():
 def test_emoji_count_as_two_utf16_units():
     parts = split_message("😀" * 3000)
     assert [utf16_len(p) for p in parts] == [4096, 1904]
+
+
+def test_a_line_of_escaped_text_is_never_cut_inside_an_entity():
+    """Issue #17: an argument echoed back came as several messages with its HTML entities split
+    between them (`&l` | `t;`), which Telegram shows as text, not as `<`."""
+    line = escape_html("ab<" * 3000)  # `ab&lt;` 3,000 times: 18,000 characters and no space
+    parts = split_message(line)
+    assert len(parts) == 5 and all(utf16_len(p) <= 4096 for p in parts)
+    assert "".join(parts) == line
+    assert ["&" in html.unescape(p) for p in parts] == [False] * 5  # no part ends in half an entity
+
+
+def test_a_pair_of_tags_is_never_split_between_two_messages(standin):
+    text = ("<b>" + "y" * 20 + "</b>") * 400  # 10,800 characters and no space
+    with _client(standin) as client:
+        ids = client.send_message("42", text)  # the stand-in, like Telegram, refuses HTML it cannot parse
+    sent = [c.params["text"] for c in standin.calls_of("sendMessage")]
+    assert len(ids) == len(sent) == 3 and "".join(sent) == text
+
+
+@pytest.mark.parametrize(("text", "description"), [
+    ("<b>bold", "Bad Request: can't parse entities: Can't find end tag corresponding to start tag b"),
+    ("a <Иван> b", "Bad Request: can't parse entities: Unsupported start tag \"иван\" at byte offset 2"),
+    ("x" * 4097, "Bad Request: message is too long"),
+])
+def test_the_stand_in_refuses_what_telegram_refuses(standin, text, description):
+    with _client(standin) as client, pytest.raises(TelegramError) as err:
+        client.call("sendMessage", {"chat_id": 42, "text": text, "parse_mode": "HTML"})
+    assert err.value.permanent and err.value.description == description
 
 
 def test_documents_and_photos_go_as_multipart_files(standin, tmp_path):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from pantao.kafka_config import Refusals, client_config
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,14 @@ class LandingError(RuntimeError):
     """The landing cannot go on without a person: the message says what was found and what to do."""
 
 
-def consumer_config(settings: Settings, bootstrap: str, **overrides: object) -> dict[str, object]:
-    """Consumer settings for manual assignment: offsets live in PostgreSQL, never in the group."""
-    config: dict[str, object] = {
-        "bootstrap.servers": bootstrap,
+def consumer_config(settings: Settings, bootstrap: str, refusals: Refusals | None = None,
+                    **overrides: object) -> dict[str, object]:
+    """Consumer settings for manual assignment: offsets live in PostgreSQL, never in the group.
+
+    The connection and its security come from `client_config`, as for every Kafka client; `refusals`
+    hears librdkafka's errors, to say which setting to check when the broker refuses us.
+    """
+    tuning: dict[str, object] = {
         "group.id": settings.kafka_consumer_name,  # required by librdkafka; we never join or commit
         "client.id": f"{settings.kafka_consumer_name}-landing",
         "enable.auto.commit": False,
@@ -47,34 +52,46 @@ def consumer_config(settings: Settings, bootstrap: str, **overrides: object) -> 
         "fetch.queue.backoff.ms": 20,
         "socket.connection.setup.timeout.ms": 5000,
         "reconnect.backoff.max.ms": 2000,
-        "logger": librdkafka_log,
     }
-    config.update(overrides)
-    return config
+    return client_config(settings.kafka_security, bootstrap, on_error=refusals, logger=librdkafka_log,
+                         **{**tuning, **overrides})
 
 
-def unreachable_message(bootstrap: str, tries: int, error: object) -> str:
+def unreachable_message(bootstrap: str, tries: int, error: object, protocol: str = "PLAINTEXT") -> str:
+    listener = (f", and that KAFKA_SECURITY_PROTOCOL={protocol} is what its listener speaks"
+                if protocol != "PLAINTEXT" else "")
     return (f"the Kafka broker at {bootstrap} is not reachable after {tries} tries ({error}); "
-            f"is it running? Check `pantao stack status`, or KAFKA_BOOTSTRAP_SERVERS if it is external")
+            f"is it running? Check `pantao stack status`, or KAFKA_BOOTSTRAP_SERVERS if it is external{listener}")
 
 
-def fetch_metadata(consumer: Consumer, bootstrap: str, *, tries: int = CONNECT_TRIES,
-                   timeout: float = CONNECT_TIMEOUT_SECONDS):
+def fetch_metadata(consumer: Consumer, bootstrap: str, *, refusals: Refusals | None = None,
+                   tries: int = CONNECT_TRIES, timeout: float = CONNECT_TIMEOUT_SECONDS):
     """Cluster metadata for *all* topics, with bounded retries.
 
     Asking for all topics (not one by name) matters: some brokers create a topic when a client
-    asks for it by name, which would hide a missing-topic mistake.
+    asks for it by name, which would hide a missing-topic mistake. A broker that refused our
+    credentials or our TLS stops it at once, with the setting to check (`refusals`): retrying
+    cannot help, and the broker may count the failed logins.
     """
     last_error: object = None
     for attempt in range(1, tries + 1):
+        if refusals is not None:
+            refusals.forget()  # what librdkafka reported before this request is not why it fails
         try:
             return consumer.list_topics(timeout=timeout)
         except KafkaException as exc:
+            # Polling serves librdkafka's error callbacks, but a consumer with partitions would also
+            # take a message its reader then never sees: only an idle one is polled here.
+            idle = consumer if not consumer.assignment() else None
+            refused = refusals.explain(idle) if refusals is not None else None
+            if refused:
+                raise LandingError(refused) from None
             last_error = exc.args[0] if exc.args else exc
             log.warning("broker %s: metadata request %d/%d failed: %s", bootstrap, attempt, tries, last_error)
             if attempt < tries:
                 time.sleep(min(0.5 * 2 ** (attempt - 1), 4.0))
-    raise LandingError(unreachable_message(bootstrap, tries, last_error))
+    protocol = refusals.security.protocol if refusals is not None else "PLAINTEXT"
+    raise LandingError(unreachable_message(bootstrap, tries, last_error, protocol))
 
 
 def topic_partitions(metadata, topic: str, bootstrap: str, stream: str) -> list[int]:

@@ -44,6 +44,7 @@ from ingestion.kafka.reader import Reader, reader_process
 from ingestion.kafka.writer import Writer, database_error
 from ingestion.schema import KAFKA_STREAMS
 from pantao.db import connect
+from pantao.kafka_config import Refusals
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,11 @@ class _Landing:
         self.writer = Writer(self.streams, settings.kafka_consumer_name, set(), self.result, options.fault_hook)
         self.writer_waited = 0.0
         self.reader_cpu = 0.0
+        self.refusals = Refusals(settings.kafka_security, bootstrap)
 
     def _plan(self, consumer: Consumer, conn: psycopg.Connection, skip: Sequence[TP] = ()) -> tuple[dict, dict]:
-        plan = plan_partitions(consumer, conn, self.settings, self.bootstrap, self.topics, self.options, skip)
+        plan = plan_partitions(consumer, conn, self.settings, self.bootstrap, self.topics, self.options, skip,
+                               self.refusals)
         self.writer.stored.update(plan.stored)
         return plan.starts, plan.targets
 
@@ -93,7 +96,7 @@ class _Landing:
 
     def _run(self) -> None:
         follow = self.options.follow
-        consumer: Consumer | None = Consumer(consumer_config(self.settings, self.bootstrap,
+        consumer: Consumer | None = Consumer(consumer_config(self.settings, self.bootstrap, self.refusals,
                                                              **{"enable.partition.eof": not follow}))
         thread: threading.Thread | None = None
         abort = threading.Event()
@@ -260,9 +263,10 @@ def stream_lag(settings: Settings, database_url: str, bootstrap: str,
     are left out (logged), and before `pantao prepare` every stored offset is None, so an exporter
     keeps working on a fresh system.
     """
-    consumer = Consumer(consumer_config(settings, bootstrap))
+    refusals = Refusals(settings.kafka_security, bootstrap)
+    consumer = Consumer(consumer_config(settings, bootstrap, refusals))
     try:
-        metadata = fetch_metadata(consumer, bootstrap)
+        metadata = fetch_metadata(consumer, bootstrap, refusals=refusals)
     finally:
         consumer.close()
     tps: list[tuple[str, TP]] = []

@@ -23,6 +23,7 @@ from ingestion.kafka.broker import (
     worker_partitions,
 )
 from ingestion.kafka.options import LandingOptions
+from pantao.kafka_config import Refusals
 from pantao.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,11 @@ def load_offsets(conn: psycopg.Connection, consumer_name: str, topics: Sequence[
 
 
 def plan_partitions(consumer: Consumer, conn: psycopg.Connection, settings: Settings, bootstrap: str,
-                    topics: Mapping[str, str], options: LandingOptions, skip: Iterable[TP] = ()) -> Plan:
-    """The start offsets of this worker's partitions of `topics` (topic -> stream), except `skip`."""
-    metadata = fetch_metadata(consumer, bootstrap)
+                    topics: Mapping[str, str], options: LandingOptions, skip: Iterable[TP] = (),
+                    refusals: Refusals | None = None) -> Plan:
+    """The start offsets of this worker's partitions of `topics` (topic -> stream), except `skip`;
+    `refusals` is the consumer's error callback (`consumer_config`), to explain a refused connection."""
+    metadata = fetch_metadata(consumer, bootstrap, refusals=refusals)
     skip = set(skip)
     tps: list[TP] = []
     for topic, stream in topics.items():

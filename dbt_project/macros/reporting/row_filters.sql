@@ -41,13 +41,14 @@
     ), 'hex'), 24)
 {%- endmacro %}
 
-{#- `+79161234567` -> `+7 *** ***-45-67`: enough to recognise a number you already know, not to dial one. -#}
+{#- `+79161234567` -> `*** ***-**-67`: the last two digits only, read from the digits whatever the
+    number's formatting (`8 (916) 123-45-67` gives the same), so a key and its masked phone leave 10^8
+    numbers to try even with the salt; a number of fewer than five digits shows none. -#}
 {% macro masked_phone(phone) -%}
     case
         when {{ phone }} is null then null
-        when length({{ phone }}) >= 11
-            then left({{ phone }}, length({{ phone }}) - 10) || ' *** ***-'
-                 || substr({{ phone }}, length({{ phone }}) - 3, 2) || '-' || right({{ phone }}, 2)
-        else '***' || right({{ phone }}, 2)
+        when length(regexp_replace({{ phone }}, '[^0-9]', '', 'g')) >= 5
+            then '*** ***-**-' || right(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), 2)
+        else '***'
     end
 {%- endmacro %}
