@@ -77,6 +77,16 @@ PIPELINE_METRICS: tuple[MetricSpec, ...] = (
     # the operators of the last complete business day the FreePBX directory has never listed
     MetricSpec("pantao_unknown_operators", "gauge", (),
                "Operators active that day whom the FreePBX directory has never listed (operator_daily)."),
+    # landed records kept out of the marts because they break a business rule (marts.data_issues)
+    MetricSpec("pantao_data_issues", "gauge", ("rule",),
+               "Records kept out of the marts now because they break this business rule (marts.data_issues);"
+               " 0 for a rule with none."),
+)
+
+# the `rule` label values of pantao_data_issues: the rules of dbt_project/macros/data_rules.sql
+DATA_ISSUE_RULES: tuple[str, ...] = (
+    "order_negative_total", "order_negative_discount", "order_total_mismatch", "order_unknown_restaurant",
+    "rating_score_out_of_range", "rating_subject_missing",
 )
 
 # The mart the pantao_kpi_* gauges are read from (its row for the last complete business day).

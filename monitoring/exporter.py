@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 
 from ingestion.kafka import LandingError, PartitionLag, stream_lag
 from monitoring import readers
-from monitoring.catalog import SCRAPE_SOURCES, kpi_gauges, metrics
+from monitoring.catalog import DATA_ISSUE_RULES, SCRAPE_SOURCES, kpi_gauges, metrics
 from monitoring.families import Families as _Families
 from monitoring.tally import ensure_ops_tables, remember_mark
 from pantao.db import connect
@@ -227,6 +227,10 @@ class PantaoCollector(Collector):
         unknown = readers.unknown_operators(conn, through=yesterday)
         if unknown is not None:
             out.add("pantao_unknown_operators", unknown)
+        issues = readers.data_issues(conn)
+        if issues is not None:  # every rule, so an alert on one clears when its count falls to 0
+            for rule in sorted(set(DATA_ISSUE_RULES) | set(issues)):
+                out.add("pantao_data_issues", issues.get(rule, 0), rule)
         gauges = kpi_gauges()
         found = readers.chain_kpis(conn, list(gauges), through=yesterday)
         if found is None:

@@ -244,3 +244,11 @@ def unknown_operators(conn: psycopg.Connection, through: date) -> int | None:
         (through,),
     ).fetchone()
     return int(row[0])
+
+
+def data_issues(conn: psycopg.Connection) -> dict[str, int] | None:
+    """Records in marts.data_issues by rule; None before the mart exists."""
+    if conn.execute("select to_regclass('marts.data_issues')").fetchone()[0] is None:
+        return None
+    rows = conn.execute("select rule, count(*) from marts.data_issues group by rule").fetchall()
+    return {rule: int(count) for rule, count in rows}

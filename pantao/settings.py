@@ -27,6 +27,7 @@ from pantao.settings_values import (
     _instant,
     _mysql_url,
     _postgres_url,
+    _restaurant_ids,
     _secret,
     _sqlalchemy_url,
     _timezone,
@@ -99,6 +100,9 @@ class Settings:
     short_abandon_seconds: int = 5
     callback_window_hours: int = 24
     late_data_lookback_days: int = 3
+    # The chain's restaurants (RESTAURANT_IDS); an order for another id is a data issue
+    # (order_unknown_restaurant). Empty: every positive id is a known restaurant.
+    restaurant_ids: tuple[int, ...] = ()
     # The first business day the reports cover (their Dagster partitions start there); unset: the
     # first day of marts.daily_kpis when `pantao ui` / `pantao run` start Dagster.
     reports_start_date: dt.date | None = None
@@ -192,6 +196,7 @@ class Settings:
             "callback_window_hours": self.callback_window_hours,
             "late_data_lookback_days": self.late_data_lookback_days,
             "report_lang": self.report_lang,
+            "known_restaurant_ids": list(self.restaurant_ids),
         }
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -289,6 +294,7 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),
+    "RESTAURANT_IDS": ("restaurant_ids", _restaurant_ids),
     "REPORTS_START_DATE": ("reports_start_date", _date),
     "LANDING_MIN_EVENT_TIME": ("landing_min_event_time", _instant),
     "LANDING_MAX_FUTURE_HOURS": ("landing_max_future_hours", _int_range(1, 8760)),

@@ -130,3 +130,19 @@ def _group_ids(var: str, raw: str) -> tuple[int, ...]:
                                 f"e.g. -1001234567890 (private chats need no listing: the bot always answers there)")
         ids.append(int(part))
     return tuple(ids)
+
+
+def _restaurant_ids(var: str, raw: str) -> tuple[int, ...]:
+    """The chain's restaurant ids: '1-30' or '1,2,5' or both ('1-8,12'); sorted, each once."""
+    ids: set[int] = set()
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        found = re.fullmatch(r"([0-9]{1,9})(?:-([0-9]{1,9}))?", part)
+        if not found or int(found[1]) < 1 or (found[2] and int(found[2]) < int(found[1])):
+            raise SettingsError(f"{var}: {part!r} is not a restaurant id or range; use positive integers "
+                                f"and ranges like 1-30,42")
+        ids.update(range(int(found[1]), int(found[2] or found[1]) + 1))
+    if not ids:
+        raise SettingsError(f"{var}={raw!r} lists no restaurant; unset it to accept every positive id")
+    if len(ids) > 100_000:
+        raise SettingsError(f"{var} lists {len(ids)} restaurants; at most 100000")
+    return tuple(sorted(ids))

@@ -87,6 +87,7 @@ TEMPLATE = """<!DOCTYPE html>
 {% if table.get("note") %}<p class="note">{{ table.note }}</p>{% endif %}
 </section>
 {% endfor %}
-</body>
+{% if footer %}<footer id="data-issues"><p class="note">{{ footer }}</p></footer>
+{% endif %}</body>
 </html>
 """

@@ -144,4 +144,13 @@ EN: dict[str, str] = {
     "previous_month": "The month before",
     "alert_weekly_delivery_failed": "The weekly summary from {date} was not delivered to chat {chat_id}: {error}",
     "alert_monthly_delivery_failed": "The monthly summary from {date} was not delivered to chat {chat_id}: {error}",
+    "data_issues_footer": "Kept out of every figure above, as they break a business rule: {rules} "
+                          "(the records are listed in marts.data_issues with their Kafka message).",
+    "data_issue_count": "{rule} — {count}",
+    "rule_order_negative_total": "orders with a negative total",
+    "rule_order_negative_discount": "orders with a negative discount",
+    "rule_order_total_mismatch": "orders whose subtotal minus discount is not the total",
+    "rule_order_unknown_restaurant": "orders for an unknown restaurant",
+    "rule_rating_score_out_of_range": "ratings outside 1–5",
+    "rule_rating_subject_missing": "ratings without the call or order they rate",
 }

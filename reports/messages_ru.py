@@ -150,4 +150,13 @@ RU: dict[str, str] = {
     "previous_month": "Прошлый месяц",
     "alert_weekly_delivery_failed": "Сводка за неделю с {date} не доставлена в чат {chat_id}: {error}",
     "alert_monthly_delivery_failed": "Сводка за месяц с {date} не доставлена в чат {chat_id}: {error}",
+    "data_issues_footer": "Не учтены ни в одной цифре отчёта, так как нарушают бизнес-правила: {rules} "
+                          "(записи перечислены в marts.data_issues вместе с их сообщением Kafka).",
+    "data_issue_count": "{rule} — {count}",
+    "rule_order_negative_total": "заказы с отрицательной суммой",
+    "rule_order_negative_discount": "заказы с отрицательной скидкой",
+    "rule_order_total_mismatch": "заказы, где сумма без скидки минус скидка не равна итогу",
+    "rule_order_unknown_restaurant": "заказы неизвестного ресторана",
+    "rule_rating_score_out_of_range": "оценки вне диапазона 1–5",
+    "rule_rating_subject_missing": "оценки без звонка или заказа, к которому они относятся",
 }

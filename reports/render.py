@@ -141,7 +141,7 @@ def chart_items(charts: dict[str, Path], titles: Callable[[str], str]) -> list[d
 
 def page(report: DailyReport | PeriodReport, msg: Messages, tz: str, *, title: str, charts_title: str,
          charts: list[dict[str, str]], tables: list[dict[str, Any]], flags: list[dict[str, str]] | None = None,
-         cards_: list[dict[str, Any]], subtitle: str = "") -> str:
+         cards_: list[dict[str, Any]], subtitle: str = "", footer: str = "") -> str:
     """The HTML page: every time in the business time zone, with the zone named."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     fresh = report.data_freshness
@@ -151,8 +151,17 @@ def page(report: DailyReport | PeriodReport, msg: Messages, tz: str, *, title: s
         lang=report.lang, title=title, subtitle=subtitle,
         version_line=msg.t("report_version", version=report.version, generated_at=msg.moment(report.generated_at, tz)),
         freshness_line=freshness_line, t=MESSAGES[report.lang], flags=flags or [], cards=cards_,
-        charts_title=charts_title, charts=charts, tables=tables,
+        charts_title=charts_title, charts=charts, tables=tables, footer=footer,
     )
+
+
+def data_issues_footer(issues: dict[str, int], msg: Messages) -> str:
+    """The footer naming what the figures leave out (marts.data_issues by rule); empty when nothing."""
+    if not issues:
+        return ""
+    counts = [msg.t("data_issue_count", rule=msg.t(f"rule_{rule}"), count=count)
+              for rule, count in sorted(issues.items())]
+    return msg.t("data_issues_footer", rules="; ".join(counts))
 
 
 def render_html(report: DailyReport, directory: Path, msg: Messages, charts: dict[str, Path], tz: str) -> Path:
@@ -164,7 +173,8 @@ def render_html(report: DailyReport, directory: Path, msg: Messages, charts: dic
     html = page(report, msg, tz, title=msg.t("report_title", date=msg.date(report.business_date)),
                 charts_title=msg.t("charts_section"), cards_=cards(report, msg, flags),
                 charts=chart_items(charts, lambda stem: msg.t(f"chart_{stem}")),
-                tables=tables, flags=flag_items(flags, report, msg))
+                tables=tables, flags=flag_items(flags, report, msg),
+                footer=data_issues_footer(report.figures.get("data_issues") or {}, msg))
     path = directory / "report.html"
     path.write_text(html, encoding="utf-8")
     return path

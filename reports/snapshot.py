@@ -101,7 +101,16 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "restaurants": [plain_row(r, drop=("business_date",)) for r in restaurants],
         "ratings": rating_counts(conn, business_date, business_date),
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
+        "data_issues": data_issue_counts(conn),
     }
+
+
+def data_issue_counts(conn) -> dict[str, int]:
+    """Records kept out of the marts now, by the business rule they break (the report's footer)."""
+    if not table_exists(conn, "marts.data_issues"):
+        return {}
+    rows = conn.execute("select rule, count(*) as n from marts.data_issues group by 1 order by 1").fetchall()
+    return {r["rule"]: int(r["n"]) for r in rows}
 
 
 def rating_counts(conn, start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:

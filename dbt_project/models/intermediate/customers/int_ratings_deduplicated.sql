@@ -3,7 +3,10 @@
     {'columns': ['order_id']}, {'columns': ['landed_at']},
 ]) }}
 
-{#- A rating never changes; a re-sent one (same rating_id) is kept once, its first landing. -#}
+{#- A rating never changes; a re-sent one (same rating_id) is kept once, its first landing. The one
+    exception is a correction: a landing that keeps the business rules (macros/data_rules.sql)
+    replaces a stored one that broke them, and wins over a broken one whatever the landing order,
+    so full and incremental builds agree. -#}
 
 with
 
@@ -12,7 +15,11 @@ ratings as (
     select * from {{ ref('stg_kafka__ratings') }} as stg_kafka__ratings
     {% if is_incremental() %}
     where landed_at > {{ landed_watermark('landed_at') }}
-      and not exists (select 1 from {{ this }} as stored where stored.rating_id = stg_kafka__ratings.rating_id)
+      and not exists (
+          select 1 from {{ this }} as stored
+          where stored.rating_id = stg_kafka__ratings.rating_id
+            and not {{ breaks_any_rule(rating_rules('stored')) }}
+      )
     {% endif %}
 
 ),
@@ -34,10 +41,14 @@ final as (
 
         -- timestamps
         submitted_at,
-        landed_at
+        landed_at,
+
+        -- lineage: the raw.feedback message kept
+        kafka_partition as source_partition,
+        kafka_offset as source_offset
 
     from ratings
-    order by rating_id, landed_at, submitted_at
+    order by rating_id, {{ breaks_any_rule(rating_rules('ratings')) }}, landed_at, submitted_at
 
 )
 

@@ -28,6 +28,7 @@ candidates as (
         'channel': 'channel', 'customer_phone': 'customer_phone', 'items_count': 'items_count',
         'subtotal_amount': 'subtotal_amount', 'discount_amount': 'discount_amount', 'total_amount': 'total_amount',
         'call_linkedid': 'call_linkedid', 'operator_extension': 'operator_extension', 'landed_at': 'last_landed_at',
+        'kafka_partition': 'source_partition', 'kafka_offset': 'source_offset',
     }) }}
 
 ),
@@ -79,7 +80,11 @@ final as (
         latest.created_at,
         {{ business_date('latest.created_at') }} as business_date,
         latest.latest_event_at,
-        landing.last_landed_at
+        landing.last_landed_at,
+
+        -- lineage: the raw.orders message of the latest state (data issues name it)
+        latest.source_partition,
+        latest.source_offset
 
     from latest
     inner join landing using (order_id)

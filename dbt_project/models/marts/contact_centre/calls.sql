@@ -41,7 +41,7 @@ call_ratings as (
         call_linkedid as linkedid,
         rating_id,
         score as rating_score
-    from {{ ref('int_ratings_deduplicated') }}
+    from {{ ref('int_ratings_valid') }}
     where subject_type = 'call'
       and call_linkedid in (select linkedid from calls)
     order by call_linkedid, submitted_at, rating_id

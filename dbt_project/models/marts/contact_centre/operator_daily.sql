@@ -48,7 +48,7 @@ call_ratings as (
         sum(ratings.score) as rating_score_total,
         count(*) filter (where ratings.score >= 4) as ratings_4_5_count
     from calls
-    inner join {{ ref('int_ratings_deduplicated') }} as ratings
+    inner join {{ ref('int_ratings_valid') }} as ratings
         on ratings.call_linkedid = calls.linkedid and ratings.subject_type = 'call'
     where calls.is_answered
     group by 1, 2

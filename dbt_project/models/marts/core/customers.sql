@@ -8,7 +8,7 @@ with
 orders as (select * from {{ ref('orders') }}),
 profiles as (select * from {{ ref('int_customer_profiles_latest') }}),
 calls as (select * from {{ ref('calls') }} where customer_phone is not null),
-ratings as (select * from {{ ref('int_ratings_deduplicated') }} where customer_phone is not null),
+ratings as (select * from {{ ref('int_ratings_valid') }} where customer_phone is not null),
 
 as_of as (
 

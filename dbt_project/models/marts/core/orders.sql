@@ -1,15 +1,33 @@
 {{ config(unique_key='order_id', indexes=[
     {'columns': ['order_id'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['customer_phone']},
     {'columns': ['call_linkedid']}, {'columns': ['customer_last_landed_at']},
+], post_hook=[
+    "delete from {{ this }} as stored using {{ ref('int_order_issues') }} as issues
+     where issues.entity_key = stored.order_id",
 ]) }}
 
 {#- is_first_order depends on the customer's other orders (an earlier order landing late, or the
     first order being cancelled, moves it), so an incremental run rebuilds every order of each
-    customer whose orders changed since the last run: the "customers affected". -#}
+    customer whose orders changed since the last run: the "customers affected".
+
+    An order breaking a business rule (int_order_issues) is left out, and the post-hook deletes it
+    when a later event made a stored order break one: delete+insert only replaces the keys the
+    run produces.
+
+    The scope is set-based (hash joins on the changed keys): `order_id in (...) or customer_phone
+    in (...)` plans non-hashed SubPlans once the changed set outgrows work_mem (issue #15,
+    tests/test_marts_incremental_plans.py). -#}
 
 with
 
 latest as (select * from {{ ref('int_orders_latest') }}),
+
+kept as (
+
+    select latest.* from latest
+    where not exists (select 1 from {{ ref('int_order_issues') }} as issues where issues.entity_key = latest.order_id)
+
+),
 
 {% if is_incremental() %}
 changed as (
@@ -20,17 +38,29 @@ changed as (
 
 ),
 
+changed_customers as (
+
+    select distinct customer_phone from changed where customer_phone is not null
+
+),
+
+scope_keys as (
+
+    select order_id from changed
+    union
+    select latest.order_id from latest inner join changed_customers using (customer_phone)
+
+),
+
 scope as (
 
-    select * from latest
-    where order_id in (select order_id from changed)
-       or customer_phone in (select customer_phone from changed where customer_phone is not null)
+    select kept.* from kept inner join scope_keys using (order_id)
 
 ),
 {% else %}
 scope as (
 
-    select * from latest
+    select * from kept
 
 ),
 {% endif %}

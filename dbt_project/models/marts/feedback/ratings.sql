@@ -10,7 +10,7 @@
 
 with
 
-ratings as (select * from {{ ref('int_ratings_deduplicated') }}),
+ratings as (select * from {{ ref('int_ratings_valid') }}),
 calls as (select * from {{ ref('calls') }}),
 orders as (select * from {{ ref('orders') }}),
 

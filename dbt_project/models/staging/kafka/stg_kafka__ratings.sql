@@ -9,6 +9,8 @@ source as (
 parsed as (
 
     select
+        kafka_partition,
+        kafka_offset,
         landed_at,
         payload::jsonb as doc
     from source
@@ -35,6 +37,8 @@ renamed as (
         (doc ->> 'event_at')::timestamptz as submitted_at,
 
         -- lineage
+        kafka_partition,
+        kafka_offset,
         landed_at
 
     from parsed
