@@ -30,31 +30,20 @@ kept as (
 ),
 
 {% if is_incremental() %}
-changed as (
+-- the customers affected, an anonymous order being its own customer: every order of a changed
+-- order's customer is in scope (the changed order too, through its own key)
+changed_customers as (
 
-    select order_id, customer_phone
+    select distinct coalesce(customer_phone, order_id) as customer_key
     from latest
     where last_landed_at > {{ landed_watermark('customer_last_landed_at') }}
 
 ),
 
-changed_customers as (
-
-    select distinct customer_phone from changed where customer_phone is not null
-
-),
-
-scope_keys as (
-
-    select order_id from changed
-    union
-    select latest.order_id from latest inner join changed_customers using (customer_phone)
-
-),
-
 scope as (
 
-    select kept.* from kept inner join scope_keys using (order_id)
+    select kept.* from kept
+    inner join changed_customers on changed_customers.customer_key = coalesce(kept.customer_phone, kept.order_id)
 
 ),
 {% else %}
