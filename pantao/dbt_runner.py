@@ -33,6 +33,10 @@ DEFAULT_TARGET_DIR = DBT_PROJECT_DIR / "target"
 # dbt commands that never connect: they need no database, so the embedded stack is not started.
 OFFLINE_COMMANDS = frozenset({"parse", "ls", "list", "clean", "--version", "--help", "-h"})
 PLACEHOLDER_DATABASE_URL = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
+# work_mem of dbt's sessions (PostgreSQL's default is 4MB): the latest-state sorts and the
+# incremental models' hash joins over a backfill's changed keys stay in memory (issue #15;
+# docs/performance.md). Per sort or hash node and dbt thread, so it bounds a backend's RSS too.
+DBT_WORK_MEM = "32MB"
 
 
 class DbtError(RuntimeError):
@@ -63,7 +67,7 @@ def dbt_executable() -> str:
 
 def dbt_env(settings: Settings, database_url: str, target_dir: Path | None = None) -> dict[str, str]:
     """The environment every dbt invocation gets: the connection fields profiles.yml reads, the
-    profiles folder, no usage statistics and no colours; with `target_dir`, where its artifacts
+    profiles folder, no usage statistics and no colours, the sessions' work_mem; with `target_dir`, where its artifacts
     and logs go (dagster-dbt picks a folder per invocation itself)."""
     params = libpq_params(database_url)
     env = {
@@ -75,6 +79,8 @@ def dbt_env(settings: Settings, database_url: str, target_dir: Path | None = Non
         "DBT_PROFILES_DIR": str(DBT_PROFILES_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
+        # libpq reads PGOPTIONS; the caller's own options come after ours, so theirs win
+        "PGOPTIONS": f"-c work_mem={DBT_WORK_MEM} {os.environ.get('PGOPTIONS', '')}".strip(),
     }
     if target_dir is not None:
         env.update(DBT_TARGET_PATH=str(target_dir), DBT_LOG_PATH=str(target_dir / "logs"))

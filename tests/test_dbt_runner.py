@@ -29,6 +29,7 @@ def test_dbt_env_carries_the_connection_fields_profiles_yml_reads(make_settings)
         "DBT_PROFILES_DIR": str(DBT_PROFILES_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_USE_COLORS": "false",
+        "PGOPTIONS": "-c work_mem=32MB",
     }
     assert (Path(env["DBT_PROFILES_DIR"]) / "profiles.yml").is_file()
 
