@@ -50,6 +50,9 @@ def test_environment_values_are_parsed():
         ("LANDING_MIN_EVENT_TIME", "2000-01-01T00:00:00", "no UTC offset"),
         ("LANDING_MIN_EVENT_TIME", "2999-01-01", "in the future"),
         ("LANDING_MAX_FUTURE_HOURS", "0", "out of range"),
+        ("RESTAURANT_IDS", "0", "restaurant id or range"),
+        ("RESTAURANT_IDS", "5-2", "restaurant id or range"),
+        ("RESTAURANT_IDS", "Тверская", "restaurant id or range"),
     ],
 )
 def test_wrong_value_names_the_variable(var, value, expected_words):
@@ -137,3 +140,10 @@ def test_a_wrong_role_limit_names_the_variable_and_the_role(value, words):
     with pytest.raises(SettingsError, match="ROLE_CONNECTION_LIMIT") as err:
         load_settings(env={"ROLE_CONNECTION_LIMIT": value}, dotenv_path=None)
     assert words in str(err.value)
+
+
+def test_restaurant_ids_take_ranges_and_lists_and_reach_dbt():
+    s = load_settings(env={"RESTAURANT_IDS": "1-3, 7,2"}, dotenv_path=None)
+    assert s.restaurant_ids == (1, 2, 3, 7)
+    assert s.dbt_vars["known_restaurant_ids"] == [1, 2, 3, 7]
+    assert load_settings(env={}, dotenv_path=None).dbt_vars["known_restaurant_ids"] == []
