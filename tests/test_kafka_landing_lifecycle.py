@@ -89,10 +89,8 @@ def test_reader_processes_die_when_the_landing_is_killed(make_settings, unique_t
 @pytest.fixture
 def own_postgres(tmp_path):
     """A PostgreSQL of this test's own, so it can be stopped mid-landing and started again."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path / "pg") as server:
+        yield server
 
 
 def test_a_database_stopped_mid_landing_ends_in_one_line_and_a_rerun_lands_the_rest(
