@@ -185,19 +185,17 @@ def queue_log_db_rows(events: list[tuple]) -> list[dict]:
     return out
 
 
-def insert_cdrs(conn, rows: list[dict]) -> None:
-    cols = ", ".join(f"`{c}`" for c in CDR_DB_COLUMNS)
-    marks = ", ".join(["%s"] * len(CDR_DB_COLUMNS))
+def insert_rows(conn, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    names = ", ".join(f"`{c}`" for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
     with conn.cursor() as cur:
-        cur.executemany(f"insert into cdr ({cols}) values ({marks})",
-                        [tuple(r[c] for c in CDR_DB_COLUMNS) for r in rows])
+        cur.executemany(f"insert into {table} ({names}) values ({marks})", [tuple(r[c] for c in columns) for r in rows])
     conn.commit()
+
+
+def insert_cdrs(conn, rows: list[dict]) -> None:
+    insert_rows(conn, "cdr", CDR_DB_COLUMNS, rows)
 
 
 def insert_queue_log(conn, rows: list[dict]) -> None:
-    cols = ", ".join(f"`{c}`" for c in QUEUE_LOG_DB_COLUMNS)
-    marks = ", ".join(["%s"] * len(QUEUE_LOG_DB_COLUMNS))
-    with conn.cursor() as cur:
-        cur.executemany(f"insert into queue_log ({cols}) values ({marks})",
-                        [tuple(r[c] for c in QUEUE_LOG_DB_COLUMNS) for r in rows])
-    conn.commit()
+    insert_rows(conn, "queue_log", QUEUE_LOG_DB_COLUMNS, rows)
