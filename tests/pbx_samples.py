@@ -112,61 +112,11 @@ def write_files(pbx_dir: Path) -> dict[str, Path]:
 
 # -- the PBX's MariaDB, with FreePBX's real table definitions ----------------------------------
 # asteriskcdrdb.cdr as FreePBX creates it (no primary key) and the queue_log table of
-# FreePBX's realtime queue logging.
-FREEPBX_CDR_DDL = """
-CREATE TABLE `cdr` (
-  `calldate` datetime NOT NULL DEFAULT '1000-01-01 00:00:00',
-  `clid` varchar(80) NOT NULL DEFAULT '',
-  `src` varchar(80) NOT NULL DEFAULT '',
-  `dst` varchar(80) NOT NULL DEFAULT '',
-  `dcontext` varchar(80) NOT NULL DEFAULT '',
-  `channel` varchar(80) NOT NULL DEFAULT '',
-  `dstchannel` varchar(80) NOT NULL DEFAULT '',
-  `lastapp` varchar(80) NOT NULL DEFAULT '',
-  `lastdata` varchar(80) NOT NULL DEFAULT '',
-  `duration` int(11) NOT NULL DEFAULT 0,
-  `billsec` int(11) NOT NULL DEFAULT 0,
-  `disposition` varchar(45) NOT NULL DEFAULT '',
-  `amaflags` int(11) NOT NULL DEFAULT 0,
-  `accountcode` varchar(20) NOT NULL DEFAULT '',
-  `uniqueid` varchar(32) NOT NULL DEFAULT '',
-  `userfield` varchar(255) NOT NULL DEFAULT '',
-  `did` varchar(50) NOT NULL DEFAULT '',
-  `recordingfile` varchar(255) NOT NULL DEFAULT '',
-  `cnum` varchar(80) NOT NULL DEFAULT '',
-  `cnam` varchar(80) NOT NULL DEFAULT '',
-  `outbound_cnum` varchar(80) NOT NULL DEFAULT '',
-  `outbound_cnam` varchar(80) NOT NULL DEFAULT '',
-  `dst_cnam` varchar(80) NOT NULL DEFAULT '',
-  `linkedid` varchar(32) NOT NULL DEFAULT '',
-  `peeraccount` varchar(80) NOT NULL DEFAULT '',
-  `sequence` int(11) NOT NULL DEFAULT 0,
-  KEY `calldate` (`calldate`),
-  KEY `dst` (`dst`),
-  KEY `accountcode` (`accountcode`),
-  KEY `uniqueid` (`uniqueid`),
-  KEY `did` (`did`),
-  KEY `recordingfile` (`recordingfile`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-"""
+# FreePBX's realtime queue logging, kept as the .sql files in tests/samples/freepbx/.
+SAMPLES = Path(__file__).parent / "samples" / "freepbx"
+FREEPBX_CDR_DDL = (SAMPLES / "cdr.sql").read_text(encoding="utf-8")
 
-FREEPBX_QUEUE_LOG_DDL = """
-CREATE TABLE `queue_log` (
-  `id` bigint(255) unsigned NOT NULL AUTO_INCREMENT,
-  `time` datetime(6) DEFAULT NULL,
-  `callid` varchar(80) NOT NULL DEFAULT '',
-  `queuename` varchar(256) NOT NULL DEFAULT '',
-  `agent` varchar(80) NOT NULL DEFAULT '',
-  `event` varchar(32) NOT NULL DEFAULT '',
-  `data1` varchar(100) NOT NULL DEFAULT '',
-  `data2` varchar(100) NOT NULL DEFAULT '',
-  `data3` varchar(100) NOT NULL DEFAULT '',
-  `data4` varchar(100) NOT NULL DEFAULT '',
-  `data5` varchar(100) NOT NULL DEFAULT '',
-  PRIMARY KEY (`id`),
-  KEY `time` (`time`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-"""
+FREEPBX_QUEUE_LOG_DDL = (SAMPLES / "queue_log.sql").read_text(encoding="utf-8")
 
 CDR_DB_COLUMNS = ("calldate", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata",
                   "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield", "did",
