@@ -112,11 +112,11 @@ def write_files(pbx_dir: Path) -> dict[str, Path]:
 
 # -- the PBX's MariaDB, with FreePBX's real table definitions ----------------------------------
 # asteriskcdrdb.cdr as FreePBX creates it (no primary key) and the queue_log table of
-# FreePBX's realtime queue logging, kept as the .sql files in tests/samples/freepbx/.
+# FreePBX's realtime queue logging, kept as the .ddl files in tests/samples/freepbx/.
 SAMPLES = Path(__file__).parent / "samples" / "freepbx"
-FREEPBX_CDR_DDL = (SAMPLES / "cdr.sql").read_text(encoding="utf-8")
+FREEPBX_CDR_DDL = (SAMPLES / "cdr.ddl").read_text(encoding="utf-8")
 
-FREEPBX_QUEUE_LOG_DDL = (SAMPLES / "queue_log.sql").read_text(encoding="utf-8")
+FREEPBX_QUEUE_LOG_DDL = (SAMPLES / "queue_log.ddl").read_text(encoding="utf-8")
 
 CDR_DB_COLUMNS = ("calldate", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata",
                   "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield", "did",

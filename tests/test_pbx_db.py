@@ -133,7 +133,7 @@ def test_unreachable_pbx_database_names_the_server(make_settings, fresh_database
 
 
 # Asterisk's realtime queue_log with one `data` column (the `queuelog` table, data1..5 joined by |).
-QUEUELOG_DATA_DDL = (pbx_samples.SAMPLES / "queuelog_asterisk_data.sql").read_text(encoding="utf-8")
+QUEUELOG_DATA_DDL = (pbx_samples.SAMPLES / "queuelog_asterisk_data.ddl").read_text(encoding="utf-8")
 
 
 def _execute(url: str, *statements: tuple[str, list[tuple]]) -> None:
