@@ -124,24 +124,19 @@ def test_two_numbered_rotations_with_delayed_gzip_between_runs_lose_and_double_n
     assert (again.landed, again.duplicates) == (0, 0)
 
 
-def test_dateext_rotations_are_followed(settings, fresh_database_url, queue_log) -> None:
+@pytest.mark.parametrize(("rotate", "names"), [
+    pytest.param(rotate_create, ("queue_log-20261129", "queue_log-20261130"), id="dateext-create"),
+    pytest.param(copytruncate, ("queue_log.2", "queue_log.1"), id="copytruncate"),
+])
+def test_two_rotations_between_runs_the_second_compressed_lose_and_double_nothing(
+        settings, fresh_database_url, queue_log, rotate, names) -> None:
     run(settings, fresh_database_url)
     append(queue_log, lines(11, 30))
-    rotate_create(queue_log, "queue_log-20261129")
+    rotate(queue_log, names[0])
     append(queue_log, lines(31, 80))
-    compress(rotate_create(queue_log, "queue_log-20261130"))
+    compress(rotate(queue_log, names[1]))
     append(queue_log, lines(81, 85))
     assert_run_lands(settings, fresh_database_url, new=75, through=85)  # 11..85
-
-
-def test_copytruncate_twice_between_runs(settings, fresh_database_url, queue_log) -> None:
-    run(settings, fresh_database_url)
-    append(queue_log, lines(11, 14))
-    copytruncate(queue_log, "queue_log.2")
-    append(queue_log, lines(15, 22))
-    compress(copytruncate(queue_log, "queue_log.1"))
-    append(queue_log, lines(23, 24))
-    assert_run_lands(settings, fresh_database_url, new=14, through=24)  # 11..24
 
 
 def test_lines_asterisk_writes_to_the_renamed_file_before_it_reopens_land_later(
