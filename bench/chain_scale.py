@@ -29,6 +29,8 @@ import json
 import logging
 import os
 import re
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -274,6 +276,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     days = args.days or (90 if args.quick else 365)
+    # a `kill` stops the embedded PostgreSQL and broker too (the `finally` below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from pantao.settings import load_settings
     from pantao.stack import EmbeddedKafka, EmbeddedPostgres

@@ -22,10 +22,11 @@ with
 
 latest as (select * from {{ ref('int_orders_latest') }}),
 
+-- the orders that keep the business rules (int_order_issues lists the others, by the same macro)
 kept as (
 
     select latest.* from latest
-    where not exists (select 1 from {{ ref('int_order_issues') }} as issues where issues.entity_key = latest.order_id)
+    where not {{ breaks_any_rule(order_rules('latest')) }}
 
 ),
 
@@ -54,10 +55,22 @@ scope as (
 ),
 {% endif %}
 
-customer_history as (
+-- one pass over the scope: window functions, no self-join a misestimate could turn into a nested loop
+final as (
 
     select
+        -- ids
         order_id,
+        restaurant_id,
+        customer_phone,
+        call_linkedid,
+        operator_extension,
+
+        -- attributes
+        status,
+        channel,
+        items_count,
+        status = 'cancelled' as is_cancelled,
         -- the customer's first non-cancelled order ever (ties: the smaller order_id)
         customer_phone is not null
             and status <> 'cancelled'
@@ -69,44 +82,21 @@ customer_history as (
         case when customer_phone is not null then
             min(business_date) filter (where status <> 'cancelled') over (partition by customer_phone)
         end as customer_first_order_date,
-        max(last_landed_at) over (partition by coalesce(customer_phone, order_id)) as customer_last_landed_at
-    from scope
-
-),
-
-final as (
-
-    select
-        -- ids
-        scope.order_id,
-        scope.restaurant_id,
-        scope.customer_phone,
-        scope.call_linkedid,
-        scope.operator_extension,
-
-        -- attributes
-        scope.status,
-        scope.channel,
-        scope.items_count,
-        scope.status = 'cancelled' as is_cancelled,
-        customer_history.is_first_order,
-        customer_history.customer_first_order_date,
 
         -- amounts
-        scope.subtotal_amount,
-        scope.discount_amount,
-        scope.total_amount,
+        subtotal_amount,
+        discount_amount,
+        total_amount,
 
         -- timestamps
-        scope.created_at,
-        scope.business_date,
-        {{ business_hour('scope.created_at') }} as business_hour,
-        scope.latest_event_at,
-        scope.last_landed_at,
-        customer_history.customer_last_landed_at
+        created_at,
+        business_date,
+        {{ business_hour('created_at') }} as business_hour,
+        latest_event_at,
+        last_landed_at,
+        max(last_landed_at) over (partition by coalesce(customer_phone, order_id)) as customer_last_landed_at
 
     from scope
-    inner join customer_history using (order_id)
 
 )
 
