@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from pantao import wap
 from pantao.db import libpq_params
 from pantao.dbt_results import DbtResultsError, read_run
 from pantao.settings import Settings, load_settings
@@ -115,12 +116,35 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
             target_dir: Path | None = None) -> str:
     """Run `dbt <args>` on the project with the settings' vars; returns dbt's output.
 
+    `build` and `run` write–audit–publish (pantao/wap.py): dbt builds and tests in the shadow
+    schemas, and only a build that passed is swapped in for the live ones, in one transaction.
     `target_dir` (default dbt_project/target) holds dbt's artifacts and logs; concurrent runs
     (tests, benchmarks) pass their own so they never read each other's run_results.json.
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
-    env = {**os.environ, **dbt_env(settings, database_url, target)}
+    if not wap.writes_models(args):
+        return _invoke(args, settings, database_url, capture=capture, target=target)
+    partial = wap.is_partial(args)
+    with wap.ShadowBuild(database_url, copy_tables=partial or not wap.is_full_refresh(args)) as shadow:
+        if partial:  # the views the selection needs, over the copied tables
+            build_shadow_views(settings, database_url, target)
+        output = _invoke(args, settings, database_url, capture=capture, target=target, extra_env=wap.shadow_env())
+        if partial:  # and the views a rebuilt table dropped with it
+            build_shadow_views(settings, database_url, target)
+        shadow.publish()
+    return output
+
+
+def build_shadow_views(settings: Settings, database_url: str, target: Path) -> None:
+    """(Re)build every view in the shadow schemas: what a partial build needs around its selection."""
+    _invoke(["run", *wap.VIEW_SELECTION], settings, database_url, capture=True, target=target,
+            extra_env=wap.shadow_env())
+
+
+def _invoke(args: list[str], settings: Settings, database_url: str, *, capture: bool, target: Path,
+            extra_env: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **dbt_env(settings, database_url, target), **(extra_env or {})}
     results_path = target / "run_results.json"
     started_mtime = results_path.stat().st_mtime if results_path.exists() else 0.0
     log.info("running dbt %s", " ".join(args))
@@ -173,6 +197,6 @@ def dbt_command(dbt_args: tuple[str, ...]) -> None:
         database_url = resolve_endpoints(settings, need_kafka=False).database_url
     try:
         run_dbt(args, settings, database_url, capture=False)
-    except DbtError as exc:
+    except (DbtError, wap.BuildInProgress) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
