@@ -113,7 +113,7 @@ def failure_message(args: list[str], results_path: Path) -> DbtError | None:
 
 
 def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True,
-            target_dir: Path | None = None) -> str:
+            target_dir: Path | None = None, wap_seconds: dict[str, float] | None = None) -> str:
     """Run `dbt <args>` on the project with the settings' vars; returns dbt's output.
 
     `build` and `run` write–audit–publish (pantao/wap.py): dbt builds and tests in the shadow
@@ -121,6 +121,7 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     `target_dir` (default dbt_project/target) holds dbt's artifacts and logs; concurrent runs
     (tests, benchmarks) pass their own so they never read each other's run_results.json.
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
+    `wap_seconds`, when given, receives the seconds the shadow's preparation and the publish took.
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
     if not wap.writes_models(args):
@@ -133,6 +134,8 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
         if partial:  # and the views a rebuilt table dropped with it
             build_shadow_views(settings, database_url, target)
         shadow.publish()
+    if wap_seconds is not None:
+        wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied)
     return output
 
 

@@ -37,6 +37,9 @@ OLD_SUFFIX = "__old"
 # Read by dbt_project/macros/generate_schema_name.sql.
 SCHEMAS_ENV = "PANTAO_DBT_SHADOWED_SCHEMAS"
 SUFFIX_ENV = "PANTAO_DBT_SCHEMA_SUFFIX"
+# Read by dbt_project/profiles.yml: the sessions of a shadow build carry this application_name.
+APPLICATION_NAME_ENV = "PANTAO_DBT_APPLICATION_NAME"
+APPLICATION_NAME = "pantao-dbt-build"
 # One build at a time owns the shadow schemas (session advisory lock, released if the process dies).
 BUILD_LOCK_KEY = 0x7761705F6C6B  # "wap_lk" in ASCII, apart from access setup's key ("pantao")
 # dbt commands that write models; only these are built in the shadow.
@@ -54,7 +57,7 @@ class BuildInProgress(RuntimeError):
 
 def shadow_env() -> dict[str, str]:
     """What dbt needs to build into the shadow schemas (generate_schema_name reads it)."""
-    return {SCHEMAS_ENV: ",".join(SHADOWED_SCHEMAS), SUFFIX_ENV: BUILD_SUFFIX}
+    return {SCHEMAS_ENV: ",".join(SHADOWED_SCHEMAS), SUFFIX_ENV: BUILD_SUFFIX, APPLICATION_NAME_ENV: APPLICATION_NAME}
 
 
 def writes_models(args: Sequence[str]) -> bool:
@@ -135,6 +138,16 @@ def drop_leftovers(conn: psycopg.Connection) -> list[str]:
     return leftovers
 
 
+def end_orphaned_sessions(conn: psycopg.Connection) -> int:
+    """End the dbt sessions of a build whose process died (its dbt may outlive it, still writing the
+    shadow). Only the holder of the build lock calls this, so no live build owns such a session."""
+    rows = conn.execute(
+        "select pg_terminate_backend(pid) from pg_stat_activity "
+        "where application_name = %s and datname = current_database() and pid <> pg_backend_pid()",
+        (APPLICATION_NAME,)).fetchall()
+    return len(rows)
+
+
 def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True) -> int:
     """Fresh shadow schemas shaped like the live ones, with copies of their tables; returns the
     number of tables copied. Runs in one transaction: a crash leaves no half-copied shadow."""
@@ -209,6 +222,9 @@ class ShadowBuild:
                 raise BuildInProgress(
                     "another dbt build is writing the shadow schemas (marts__build, ...); wait for it to "
                     "finish (`pantao stack status`, the Dagster UI) and run again")
+            orphans = end_orphaned_sessions(self._conn)
+            if orphans:
+                log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
             started = time.monotonic()
             self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables)
             self.seconds["prepare"] = time.monotonic() - started
