@@ -175,6 +175,30 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True) -> int
     return copied
 
 
+def missing_views(conn: psycopg.Connection) -> list[str]:
+    """Live views that have no counterpart in the shadow: publishing now would drop them."""
+    rows = conn.execute(
+        "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = any(%s) and c.relkind in ('v', 'm') "
+        "and to_regclass(quote_ident(n.nspname || %s) || '.' || quote_ident(c.relname)) is null order by 1",
+        (list(SHADOWED_SCHEMAS), BUILD_SUFFIX)).fetchall()
+    return [row[0] for row in rows]
+
+
+# Views elsewhere (someone's ad-hoc view on marts) that depend on a relation of the old build.
+_VIEWS_OUTSIDE = """
+select distinct v.relnamespace::regnamespace::text || '.' || v.relname
+from pg_depend d
+join pg_rewrite r on r.oid = d.objid
+join pg_class v on v.oid = r.ev_class
+join pg_class t on t.oid = d.refobjid
+where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+  and t.relnamespace::regnamespace::text = any(%s)
+  and v.relnamespace::regnamespace::text <> all(%s)
+order by 1
+"""
+
+
 def publish(conn: psycopg.Connection) -> None:
     """Swap every shadow schema for its live one in one transaction, then drop the old ones.
 
@@ -193,9 +217,14 @@ def publish(conn: psycopg.Connection) -> None:
             if name in existing:
                 conn.execute(f'alter schema "{name}" rename to "{name}{OLD_SUFFIX}"')
             conn.execute(f'alter schema "{name}{BUILD_SUFFIX}" rename to "{name}"')
+    old_schemas = [name + OLD_SUFFIX for name in SHADOWED_SCHEMAS]
+    outside = [row[0] for row in conn.execute(_VIEWS_OUTSIDE, (old_schemas, old_schemas)).fetchall()]
+    if outside:
+        log.warning("views outside the dbt schemas read the previous build and are dropped with it "
+                    "(build them with dbt, or recreate them): %s", ", ".join(outside))
     with conn.transaction():
-        for name in SHADOWED_SCHEMAS:
-            conn.execute(f'drop schema if exists "{name}{OLD_SUFFIX}" cascade')
+        for schema in old_schemas:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
 
 
 class ShadowBuild:
@@ -232,6 +261,10 @@ class ShadowBuild:
             self._conn.close()
             raise
         return self
+
+    def missing_views(self) -> list[str]:
+        assert self._conn is not None, "missing_views() outside the with block"
+        return missing_views(self._conn)
 
     def publish(self) -> None:
         assert self._conn is not None, "publish() outside the with block"

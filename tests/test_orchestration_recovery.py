@@ -65,9 +65,11 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         server.stop()
 
 
-def start_run(stack: SimpleNamespace) -> subprocess.Popen:
-    return subprocess.Popen([PANTAO, "run", "--date", stack.day.isoformat()], env=stack.env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_run(stack: SimpleNamespace, log: Path) -> subprocess.Popen:
+    """`pantao run` in a process of its own, its output in `log` (a pipe nobody reads would stall it)."""
+    with log.open("w") as out:
+        return subprocess.Popen([PANTAO, "run", "--date", stack.day.isoformat()], env=stack.env, cwd=REPO_ROOT,
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def finish_run(stack: SimpleNamespace) -> subprocess.CompletedProcess:
@@ -79,9 +81,9 @@ def wait_for_dbt_build(url: str, process: subprocess.Popen, timeout: float = 600
     """Until the run is inside its dbt step (the shadow schemas exist, the pool slot is claimed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"pantao run ended before its dbt step: {process.stdout.read()}"
+        assert process.poll() is None, "pantao run ended before its dbt step"
         with psycopg.connect(url, autocommit=True) as conn:
-            if conn.execute("select to_regclass('staging__build.stg_orders') is not null").fetchone()[0]:
+            if conn.execute("select to_regclass('staging__build.stg_kafka__order_events') is not null").fetchone()[0]:
                 return
         time.sleep(0.3)
     raise AssertionError("the run never reached its dbt build")
@@ -120,8 +122,9 @@ def started_run(stack: SimpleNamespace) -> str:
     return started[0]
 
 
-def test_a_killed_run_worker_is_marked_failed_and_the_next_run_succeeds(stack: SimpleNamespace) -> None:
-    process = start_run(stack)
+def test_a_killed_run_worker_is_marked_failed_and_the_next_run_succeeds(stack: SimpleNamespace,
+                                                                        tmp_path: Path) -> None:
+    process = start_run(stack, tmp_path / "run.log")
     wait_for_dbt_build(stack.url, process)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
@@ -130,8 +133,8 @@ def test_a_killed_run_worker_is_marked_failed_and_the_next_run_succeeds(stack: S
     assert_recovered(stack, dead_run, finish_run(stack))
 
 
-def test_postgres_stopped_mid_run_then_the_next_run_succeeds(stack: SimpleNamespace) -> None:
-    process = start_run(stack)
+def test_postgres_stopped_mid_run_then_the_next_run_succeeds(stack: SimpleNamespace, tmp_path: Path) -> None:
+    process = start_run(stack, tmp_path / "run.log")
     wait_for_dbt_build(stack.url, process)
     stack.server._cmd("pg_ctl", ["-D", str(stack.server.pgdata), "-m", "immediate", "-w", "stop"])
     try:

@@ -177,6 +177,21 @@ def test_a_failed_build_publishes_nothing(warehouse: WarehouseInfo, admin: str) 
     assert left["t"] is not None, "the failed build stays in marts__build for inspection"
 
 
+def relations(url: str) -> set[tuple[str, str, str]]:
+    return set(fetch(url, "select n.nspname, c.relname, c.relkind::text from pg_class c "
+                          "join pg_namespace n on n.oid = c.relnamespace "
+                          "where n.nspname in ('staging', 'intermediate', 'marts', 'reporting') and c.relkind in ('r', 'v')"))
+
+
+def test_a_partial_build_keeps_every_other_model_and_view(warehouse: WarehouseInfo, admin: str) -> None:
+    before_relations, before_figures = relations(warehouse.database_url), reporting_figures(admin)
+    # orders is rebuilt; the views over it (dropped with the old table) come back, the rest is copied
+    run_dbt(["run", "--select", "orders", "--full-refresh"], warehouse.settings, warehouse.database_url,
+            target_dir=warehouse.dbt_target_dir)
+    assert relations(warehouse.database_url) == before_relations
+    assert reporting_figures(admin) == before_figures
+
+
 def test_writing_commands_and_partial_selections_are_told_apart() -> None:
     assert wap.writes_models(["build"]) and wap.writes_models(["run", "--select", "orders"])
     assert not wap.writes_models(["test"]) and not wap.writes_models(["parse"]) and not wap.writes_models([])

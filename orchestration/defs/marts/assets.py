@@ -24,7 +24,14 @@ from orchestration.lib.config import DBT_POOL
 from orchestration.lib.dbt import PantaoDbtTranslator, environment, is_mart, load_dbt_project
 from orchestration.lib.resources import PantaoResource
 from pantao import wap
-from pantao.dbt_runner import DBT_PROFILES_DIR, build_shadow_views, dbt_args, dbt_env, dbt_executable
+from pantao.dbt_runner import (
+    DBT_PROFILES_DIR,
+    build_shadow_views,
+    dbt_args,
+    dbt_env,
+    dbt_executable,
+    require_views,
+)
 
 dbt_project = load_dbt_project()
 translator = PantaoDbtTranslator()
@@ -49,6 +56,7 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
             yield from invocation.stream()  # raises when a model or a blocking test failed: no publish
             if context.is_subset:
                 build_shadow_views(settings, database_url, Path(views_target))
+                require_views(shadow)
         shadow.publish()
         context.log.info(f"published the build: {shadow.tables_copied} table(s) copied in "
                          f"{shadow.seconds['prepare']:.1f} s, swapped in {shadow.seconds['publish']:.2f} s")
