@@ -108,6 +108,10 @@ def calculated_columns(view: str, lang: str) -> tuple[CalculatedColumn, ...]:
         "hourly_kpis": (
             CalculatedColumn("hour_label", "lpad(hour::text, 2, '0') || ':00'"),
         ),
+        "my_interactions": (
+            CalculatedColumn("call_result_label", coded_label("call_result", "call_result", lang)),
+            CalculatedColumn("weekday_label", weekday),
+        ),
     }
     return by_view[view]
 
@@ -187,6 +191,13 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("hourly_kpis", "business_date", (
         Metric("orders_count", "sum(orders_count)", COUNT),
         Metric("calls_offered_count", "sum(calls_offered_count)", COUNT),
+    )),
+    Dataset("my_interactions", "business_date", (
+        Metric("calls_answered_count", "count(*)", COUNT),
+        Metric("avg_talk_seconds", "avg(talk_seconds)", SECONDS, unit="seconds"),
+        Metric("phone_orders_count", "count(*) filter (where call_result = 'order_placed')", COUNT),
+        Metric("call_ratings_count", "count(rating_score)", COUNT),
+        Metric("call_csat_mean", "avg(rating_score)", SCORE),
     )),
 )
 

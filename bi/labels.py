@@ -1,8 +1,7 @@
 """Every label the dashboards show: the seam between Superset and the KPI definitions.
 
-KPI labels come from the same wording the reports use (reports.messages) through `kpi_label`;
-when the KPI registry lands (`pantao.kpis.load_kpis()` reading the marts' yml `meta`), only
-`kpi_label`'s body changes to `load_kpis()[name].label(lang)`. Column descriptions are not kept
+A column that is a KPI takes its label from the KPI registry (`pantao.kpis.load_kpis()`, the
+marts' yml `meta.kpi`), so a KPI added there is labelled here with no second list. Column descriptions are not kept
 here at all: they are the reporting views' COMMENTs, read from PostgreSQL at provisioning.
 Labels of columns that are not KPIs, of calculated columns and of coded values live below, once.
 """
@@ -12,44 +11,6 @@ from __future__ import annotations
 from pantao.kpis import load_kpis
 
 LANGS = ("ru", "en")
-
-# KPI column -> the reports' message key for its label (the reports' wording, one source).
-_KPI_MESSAGE_KEYS: dict[str, str] = {
-    "orders_count": "orders",
-    "cancelled_orders_count": "cancelled_orders",
-    "revenue_amount": "revenue",
-    "average_check_amount": "average_check",
-    "unique_customers_count": "unique_customers",
-    "new_customers_count": "new_customers",
-    "repeat_customers_count": "repeat_customers",
-    "repeat_customer_share": "repeat_customer_share",
-    "calls_offered_count": "calls_offered",
-    "calls_answered_count": "calls_answered",
-    "calls_unanswered_count": "unanswered",
-    "missed_call_rate": "missed_call_rate",
-    "short_abandon_count": "short_abandons",
-    "asa_seconds": "asa",
-    "service_level": "service_level",
-    "avg_talk_seconds": "avg_talk",
-    "occupancy": "occupancy",
-    "calls_per_operator_hour": "calls_per_operator_hour",
-    "ratings_count": "ratings_count",
-    "csat_mean": "csat_mean",
-    "csat_share": "csat_share",
-    "calls_handled_count": "calls_handled",
-    "talk_seconds_total": "talk_total",
-    "missed_rings_count": "missed_rings",
-    "missed_ring_rate": "missed_ring_rate",
-    "avg_pickup_seconds": "avg_pickup",
-    "logged_in_seconds": "logged_in",
-    "paused_seconds": "paused",
-    "rating_mean": "rating_mean",
-    "rating_share_4_5": "csat_share",
-    "phone_orders_count": "phone_orders",
-}
-
-KPI_NAMES = tuple(_KPI_MESSAGE_KEYS)
-
 
 def kpi_label(name: str, lang: str = "ru") -> str:
     """The KPI's label as people read it (raises KeyError for a name that is not a KPI)."""
@@ -106,6 +67,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "is_called_back": {"ru": "Перезвонил оператор", "en": "Called back"},
     "is_answered_again": {"ru": "Дозвонился сам", "en": "Answered on a later call"},
     "is_reached_later": {"ru": "Связались позже", "en": "Reached later"},
+    "call_result": {"ru": "Итог звонка (код)", "en": "Call result (code)"},
+    "rating_comment": {"ru": "Комментарий к оценке", "en": "Rating comment"},
+    "rated_at": {"ru": "Время оценки", "en": "Rated at"},
     # calculated columns (bi/datasets.py)
     "segment_label": {"ru": "Сегмент", "en": "Segment"},
     "channel_label": {"ru": "Канал", "en": "Channel"},
@@ -116,41 +80,41 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "weekday_label": {"ru": "День недели", "en": "Weekday"},
     "hour_label": {"ru": "Час", "en": "Hour"},
     "operator_label": {"ru": "Оператор", "en": "Operator"},
+    "call_result_label": {"ru": "Итог звонка", "en": "Call result"},
 }
 
-# Coded values as people read them; the calculated *_label columns render these in SQL.
-VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "segment": {
-        "prospect": {"ru": "Потенциальные", "en": "Prospects"},
-        "new": {"ru": "Новые", "en": "New"},
-        "repeat": {"ru": "Повторные", "en": "Repeat"},
-        "loyal": {"ru": "Постоянные", "en": "Loyal"},
-        "vip": {"ru": "VIP", "en": "VIP"},
-        "lapsed": {"ru": "Ушедшие", "en": "Lapsed"},
-        None: {"ru": "Без профиля", "en": "Unknown"},
-    },
-    "channel": {
-        "phone": {"ru": "Телефон", "en": "Phone"},
-        "app": {"ru": "Приложение", "en": "App"},
-        "web": {"ru": "Сайт", "en": "Web"},
-        "kiosk": {"ru": "Киоск", "en": "Kiosk"},
-        "delivery_partner": {"ru": "Агрегатор доставки", "en": "Delivery partner"},
-    },
-    "status": {
-        "created": {"ru": "Создан", "en": "Created"},
-        "paid": {"ru": "Оплачен", "en": "Paid"},
-        "completed": {"ru": "Выполнен", "en": "Completed"},
-        "cancelled": {"ru": "Отменён", "en": "Cancelled"},
-    },
-    "outcome": {
-        "answered": {"ru": "Отвечен", "en": "Answered"},
-        "abandoned": {"ru": "Сброшен в очереди", "en": "Abandoned"},
-        "timeout": {"ru": "Истекло ожидание", "en": "Timed out"},
-        "exit_key": {"ru": "Вышел по кнопке", "en": "Left by key"},
-        "exit_empty": {"ru": "Нет операторов", "en": "No operators"},
-        "in_queue": {"ru": "Ещё в очереди", "en": "Still queued"},
-    },
-}
+# Coded values as people read them: (kind, code, Russian, English); a None code labels a missing value.
+# The calculated *_label columns render these in SQL.
+_VALUE_WORDS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("segment", "prospect", "Потенциальные", "Prospects"),
+    ("segment", "new", "Новые", "New"),
+    ("segment", "repeat", "Повторные", "Repeat"),
+    ("segment", "loyal", "Постоянные", "Loyal"),
+    ("segment", "vip", "VIP", "VIP"),
+    ("segment", "lapsed", "Ушедшие", "Lapsed"),
+    ("segment", None, "Без профиля", "Unknown"),
+    ("channel", "phone", "Телефон", "Phone"),
+    ("channel", "app", "Приложение", "App"),
+    ("channel", "web", "Сайт", "Web"),
+    ("channel", "kiosk", "Киоск", "Kiosk"),
+    ("channel", "delivery_partner", "Агрегатор доставки", "Delivery partner"),
+    ("status", "created", "Создан", "Created"),
+    ("status", "paid", "Оплачен", "Paid"),
+    ("status", "completed", "Выполнен", "Completed"),
+    ("status", "cancelled", "Отменён", "Cancelled"),
+    ("outcome", "answered", "Отвечен", "Answered"),
+    ("outcome", "abandoned", "Сброшен в очереди", "Abandoned"),
+    ("outcome", "timeout", "Истекло ожидание", "Timed out"),
+    ("outcome", "exit_key", "Вышел по кнопке", "Left by key"),
+    ("outcome", "exit_empty", "Нет операторов", "No operators"),
+    ("outcome", "in_queue", "Ещё в очереди", "Still queued"),
+    ("call_result", "order_placed", "Оформлен заказ", "Order placed"),
+    ("call_result", "transferred", "Переведён", "Transferred"),
+    ("call_result", "answered", "Отвечен", "Answered"),
+)
+VALUE_LABELS: dict[str, dict[str | None, dict[str, str]]] = {}
+for _kind, _code, _ru, _en in _VALUE_WORDS:
+    VALUE_LABELS.setdefault(_kind, {})[_code] = {"ru": _ru, "en": _en}
 WEEKDAYS: dict[str, tuple[str, ...]] = {
     "ru": ("1 пн", "2 вт", "3 ср", "4 чт", "5 пт", "6 сб", "7 вс"),
     "en": ("1 Mon", "2 Tue", "3 Wed", "4 Thu", "5 Fri", "6 Sat", "7 Sun"),
@@ -161,7 +125,7 @@ UNITS: dict[str, dict[str, str]] = {"seconds": {"ru": "с", "en": "s"}, "hours":
 
 def column_label(name: str, lang: str = "ru") -> str:
     """The label of any dataset column: a KPI's own label, else the mapping above (KeyError if neither)."""
-    if name in _KPI_MESSAGE_KEYS:
+    if name in load_kpis():
         return kpi_label(name, lang)
     return COLUMN_LABELS[name][lang]
 

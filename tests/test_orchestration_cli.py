@@ -18,7 +18,8 @@ def cli_env(tmp_path, fresh_database_url, monkeypatch):
     return tmp_path / "data"
 
 
-def test_run_for_a_day_without_a_partition_names_the_valid_range(cli_env):
+def test_run_for_a_day_without_a_partition_names_the_valid_range(cli_env, monkeypatch):
+    monkeypatch.setenv("REPORTS_START_DATE", "2024-01-01")
     result = CliRunner().invoke(run_command, ["--date", "1999-01-01"])
     assert result.exit_code == 1
     assert "1999-01-01 has no report partition" in result.output

@@ -23,11 +23,19 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A folder the unprivileged user can read too (pytest's tmp_path is private to root)."""
+    """A folder the unprivileged user can read too (pytest's tmp_path is private to root).
+
+    What the test writes inside must be readable too, whatever umask an earlier test left on this
+    process (`pantao`'s CLI sets 077 for its private files), so the umask is 022 while it runs.
+    """
+    previous = os.umask(0o022)
     path = Path(tempfile.mkdtemp(prefix="pantao-syspkg-"))
     path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield path
+    finally:
+        os.umask(previous)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def built_venv(folder: Path) -> Path:
