@@ -63,6 +63,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "transfer_count": {"ru": "Переводов", "en": "Transfers"},
     "caller_phone_masked": {"ru": "Телефон (скрыт)", "en": "Caller (masked)"},
     "led_to_order": {"ru": "Заказ по звонку", "en": "Led to order"},
+    "order_total_amount": {"ru": "Сумма заказа по звонку", "en": "Order total of the call"},
     "rating_score": {"ru": "Оценка звонка", "en": "Call rating"},
     "is_called_back": {"ru": "Перезвонил оператор", "en": "Called back"},
     "is_answered_again": {"ru": "Дозвонился сам", "en": "Answered on a later call"},

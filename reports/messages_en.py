@@ -11,6 +11,8 @@ EN: dict[str, str] = {
     "csat_value": "{mean} of 5{change}, {share} rated 4–5 ({count})",
     "load_value": "{occupancy} occupancy, {per_hour} calls per operator-hour",
     "missed_value": "{count} of {offered} ({rate})",
+    "conversion": "Calls → orders",
+    "conversion_value": "{rate} ({converted} of {answered} answered), {revenue} per answered call",
     "no_value": "—",
     "detailed_report": "Detailed report",
     "no_data": "No data for {date}: the marts are empty for that day. Check that the pipeline ran.",

@@ -11,6 +11,8 @@ RU: dict[str, str] = {
     "csat_value": "{mean} из 5{change}, {share} оценок 4–5 ({count})",
     "load_value": "занятость {occupancy}, {per_hour} звонка на оператора в час",
     "missed_value": "{count} из {offered} ({rate})",
+    "conversion": "Звонки → заказы",
+    "conversion_value": "{rate} ({converted} из {answered} принятых), {revenue} на принятый звонок",
     "no_value": "—",
     "detailed_report": "Подробный отчёт",
     "no_data": "Нет данных за {date}: витрины за этот день пусты. Проверьте, что конвейер отработал.",

@@ -91,7 +91,7 @@ def render_csv(report: DailyReport, directory: Path, msg: Messages) -> dict[str,
 # -- html ------------------------------------------------------------------------------------
 OPERATOR_TABLE = ("operator_name", "operator_extension", "calls_handled_count", "avg_pickup_seconds",
                   "avg_talk_seconds", "missed_rings_count", "missed_ring_rate", "occupancy", "logged_in_seconds",
-                  "rating_mean", "phone_orders_count")
+                  "rating_mean", "phone_orders_count", "call_conversion_rate", "revenue_per_answered_call")
 
 
 def operator_table(operators: Sequence[dict[str, Any]], msg: Messages, title: str, table_id: str = "operators"

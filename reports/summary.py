@@ -55,7 +55,7 @@ def _change_note(msg: Messages, report: DailyReport | PeriodReport, column: str)
 
 def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
     """Orders, revenue and check, repeat customers, CSAT (calls and orders apart), operator load,
-    missed calls and ASA; the changes against the period before."""
+    missed calls, ASA and the call-to-order conversion; the changes against the period before."""
     c = report.chain
 
     def value(column: str) -> str:
@@ -81,6 +81,11 @@ def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list
             offered=msg.kpi("calls_offered_count", c.get("calls_offered_count")),
             rate=msg.kpi("missed_call_rate", c.get("missed_call_rate"))))),
         _changed(msg, report, "asa_seconds", f"{esc(msg.label('asa_seconds'))}: {value('asa_seconds')}"),
+        _changed(msg, report, "call_conversion_rate", f"{esc(msg.t('conversion'))}: " + esc(msg.t(
+            "conversion_value", rate=msg.kpi("call_conversion_rate", c.get("call_conversion_rate")),
+            converted=msg.kpi("calls_converted_count", c.get("calls_converted_count")),
+            answered=msg.kpi("calls_answered_count", c.get("calls_answered_count")),
+            revenue=msg.kpi("revenue_per_answered_call", c.get("revenue_per_answered_call"))))),
     ]
 
 

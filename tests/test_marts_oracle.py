@@ -24,13 +24,15 @@ DAILY_KPIS = (
     "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
     "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
     "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share", "call_ratings_count", "call_csat_mean",
+    "calls_per_operator_hour", "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call",
+    "ratings_count", "csat_mean", "csat_share", "call_ratings_count", "call_csat_mean",
     "order_ratings_count", "order_csat_mean",
 )
 OPERATOR_KPIS = (
     "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
     "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
     "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
+    "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call",
 )
 TOLERANCE = 1e-6
 SEEDS = (11, 29)
