@@ -14,6 +14,7 @@ from simulator.anomalies import flag_anomalies
 from simulator.model import Call, Order, Rating, Simulation
 from simulator.pbx_profiles import get_profile
 from simulator.truth_conversion import call_orders, conversion_kpis
+from simulator.truth_recovery import compute_recovery
 
 DAILY_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
               "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
@@ -72,6 +73,7 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
             # what a third of the usual staff does to the contact centre's figures
             "kpis": {"missed_call_rate": "high", "calls_unanswered_count": "high", "service_level": "low"},
         },
+        "missed_call_recovery": compute_recovery(sim, placed),
         "counts": compute_counts(sim),
     }
 

@@ -81,7 +81,7 @@ TABLES: dict[str, dict[str, str]] = {
         "caller_phone": "text", "customer_phone": "text", "order_id": "text", "rating_id": "text",
         "outcome": "text", "is_answered": "boolean", "is_short_abandon": "boolean",
         "is_answered_within_service_level": "boolean", "is_transferred": "boolean", "led_to_order": "boolean",
-        "order_total_amount": "numeric",
+        "order_total_amount": "numeric(14,2)",
         "rating_score": "integer", "is_called_back": "boolean", "is_answered_again": "boolean",
         "is_reached_later": "boolean", "callback_attempts_count": "bigint", "wait_seconds": "bigint",
         "hold_seconds": "bigint", "pickup_seconds": "bigint", "talk_seconds": "bigint", "transfer_count": "bigint",

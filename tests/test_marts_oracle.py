@@ -147,3 +147,27 @@ def test_calls_mart_has_one_row_per_simulated_call(warehouse: WarehouseInfo) -> 
     assert row["n"] == warehouse.truth["counts"]["calls"]
     assert row["open_calls"] == 0
 
+
+
+RECOVERY_COLUMNS = ("is_known_customer", "had_ordered_before", "lifetime_orders_count", "average_check_amount",
+                    "first_call_at", "last_call_at", "last_call_hour", "attempts_count", "wait_seconds_total",
+                    "callback_attempts_count", "expected_conversion_rate", "expected_check_amount",
+                    "expected_lost_revenue_amount")
+
+
+def test_missed_call_recovery_equals_the_truth(warehouse: WarehouseInfo) -> None:
+    rows = fetch(warehouse.database_url, """
+        select r.*, right(regexp_replace(caller_phone, '[^0-9]', '', 'g'), 10) as phone_key,
+               extract(epoch from first_call_at)::bigint as first_epoch,
+               extract(epoch from last_call_at)::bigint as last_epoch
+        from marts.missed_call_recovery as r""")
+    actual = {(r["business_date"].isoformat(), r["phone_key"]):
+              {**r, "first_call_at": r["first_epoch"], "last_call_at": r["last_epoch"]} for r in rows}
+    expected = {(day, phone[-10:]): row for day, callers in warehouse.truth["missed_call_recovery"].items()
+                for phone, row in callers.items()}
+    assert expected, "the simulated days have no caller left unreached: the test would check nothing"
+    assert sorted(actual) == sorted(expected)
+    problems = [f"{key} {column}: truth {expected[key][column]!r}, mart {actual[key][column]!r}"
+                for key in sorted(expected) for column in RECOVERY_COLUMNS
+                if not same(expected[key][column], actual[key][column])]
+    assert not problems, f"{len(problems)} differences, first ones:\n" + "\n".join(problems[:25])
