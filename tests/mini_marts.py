@@ -115,6 +115,15 @@ TABLES: dict[str, dict[str, str]] = {
         "period_kind": "text", "period_start": "date", "period_end": "date", "restaurant_id": "integer",
         **_kpis("restaurant_period_kpis"),
     },
+    "missed_call_recovery": {
+        "business_date": "date", "caller_phone": "text", "is_known_customer": "boolean",
+        "had_ordered_before": "boolean", "home_restaurant_id": "integer", "lifetime_orders_count": "bigint",
+        "last_order_at": "timestamp with time zone", "average_check_amount": "numeric",
+        "first_call_at": "timestamp with time zone", "last_call_at": "timestamp with time zone",
+        "last_call_hour": "integer", "attempts_count": "bigint", "wait_seconds_total": "bigint",
+        "callback_attempts_count": "bigint", "expected_conversion_rate": "numeric", "expected_check_amount": "numeric",
+        "expected_lost_revenue_amount": "numeric",
+    },
     "customers": {
         "customer_phone": "text", "customer_name": "text", "email": "text", "home_restaurant_id": "integer",
         "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",

@@ -1,13 +1,12 @@
 {{ config(alias='missed_call_recovery') }}
 
-{#- The callback worklist, highest expected lost revenue first. Administrators and managers see the
-    number to call; analysts the masked number and the customer key; operators no rows (the bot
-    gives the list to managers). A manager limited to restaurants sees the customers at home in one
-    of them. -#}
+{#- The callback worklist, highest expected lost revenue first, pseudonymised as every reporting
+    view is (the number to call is in the bot's /callbacks, for managers and administrators in
+    private chats). Operators see no rows; a manager limited to restaurants sees the customers at
+    home in one of them. -#}
 
 select
     r.business_date,
-    {{ only_for(['crm_admin', 'crm_manager'], 'r.caller_phone') }} as caller_phone,
     {{ masked_phone('r.caller_phone') }} as caller_phone_masked,
     {{ customer_key('r.caller_phone') }} as customer_key,
     -- who they are

@@ -32,8 +32,8 @@ callers as (
         max(entered_at) as last_call_at,
         (array_agg(business_hour order by entered_at desc))[1] as last_call_hour,
         count(*) as attempts_count,
-        sum(wait_seconds) as wait_seconds_total,
-        sum(callback_attempts_count) as callback_attempts_count
+        sum(wait_seconds)::bigint as wait_seconds_total,
+        sum(callback_attempts_count)::bigint as callback_attempts_count
     from not_reached
     group by 1, 2
 
