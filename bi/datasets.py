@@ -112,6 +112,9 @@ def calculated_columns(view: str, lang: str) -> tuple[CalculatedColumn, ...]:
             CalculatedColumn("call_result_label", coded_label("call_result", "call_result", lang)),
             CalculatedColumn("weekday_label", weekday),
         ),
+        "missed_call_recovery": (
+            CalculatedColumn("restaurant_label", restaurant.replace("restaurant_id", "home_restaurant_id")),
+        ),
     }
     return by_view[view]
 
@@ -199,6 +202,13 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("hourly_kpis", "business_date", (
         Metric("orders_count", "sum(orders_count)", COUNT),
         Metric("calls_offered_count", "sum(calls_offered_count)", COUNT),
+    )),
+    Dataset("missed_call_recovery", "business_date", (
+        Metric("callers_count", "count(*)", COUNT, {"ru": "Не дозвонились", "en": "Callers not reached"},
+               "Callers whose unanswered calls nobody reached back within the callback window."),
+        Metric("expected_lost_revenue_sum", "sum(expected_lost_revenue_amount)", MONEY,
+               {"ru": "Ожидаемая потерянная выручка", "en": "Expected lost revenue"}),
+        Metric("attempts_sum", "sum(attempts_count)", COUNT, {"ru": "Попыток дозвониться", "en": "Attempts"}),
     )),
     Dataset("my_interactions", "business_date", (
         Metric("calls_answered_count", "count(*)", COUNT),

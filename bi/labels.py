@@ -71,6 +71,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "call_result": {"ru": "Итог звонка (код)", "en": "Call result (code)"},
     "rating_comment": {"ru": "Комментарий к оценке", "en": "Rating comment"},
     "rated_at": {"ru": "Время оценки", "en": "Rated at"},
+    # the missed-call recovery worklist
+    "is_known_customer": {"ru": "Известный клиент", "en": "Known customer"},
+    "had_ordered_before": {"ru": "Заказывал раньше", "en": "Ordered before"},
+    "first_call_at": {"ru": "Первая попытка", "en": "First try at"},
+    "last_call_at": {"ru": "Последняя попытка", "en": "Last try at"},
+    "last_call_hour": {"ru": "Час последней попытки", "en": "Hour of the last try"},
+    "attempts_count": {"ru": "Попыток", "en": "Attempts"},
+    "wait_seconds_total": {"ru": "Ждал всего, с", "en": "Waited in total, s"},
+    "callback_attempts_count": {"ru": "Неудачных перезвонов", "en": "Unanswered callbacks"},
+    "expected_conversion_rate": {"ru": "Ожидаемая конверсия", "en": "Expected conversion"},
+    "expected_check_amount": {"ru": "Ожидаемый чек", "en": "Expected check"},
+    "expected_lost_revenue_amount": {"ru": "Ожидаемая потерянная выручка", "en": "Expected lost revenue"},
     # calculated columns (bi/datasets.py)
     "segment_label": {"ru": "Сегмент", "en": "Segment"},
     "channel_label": {"ru": "Канал", "en": "Channel"},
