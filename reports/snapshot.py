@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.anomalies import history_dates
+from reports.recovery import recovery_figures
 from reports.report import (
     DailyReport,
     ReportError,
@@ -33,7 +34,7 @@ from reports.report import (
 log = logging.getLogger(__name__)
 
 REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hourly_kpis", "marts.operator_daily",
-                  "marts.calls", "marts.ratings")
+                  "marts.calls", "marts.ratings", "marts.missed_call_recovery")
 
 
 def plain_row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -101,6 +102,7 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "restaurants": [plain_row(r, drop=("business_date",)) for r in restaurants],
         "ratings": rating_counts(conn, business_date, business_date),
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
+        "recovery": recovery_figures(conn, business_date),
     }
 
 

@@ -16,6 +16,7 @@ from pantao.kpis import load_kpis
 from reports.anomalies import Flag, report_flags
 from reports.cards import kpi_rows
 from reports.messages import Messages
+from reports.recovery import recovery_line
 from reports.report import DailyReport, PeriodReport
 from reports.sections import csat_parts
 
@@ -90,14 +91,17 @@ def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list
 
 
 def morning_summary(report: DailyReport, lang: str | None = None) -> str:
-    """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes."""
+    """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes,
+    then the callers nobody reached back."""
     msg = Messages(lang or report.lang)
     day = report.business_date
     flags = flag_lines(report, msg)
     lines = [bold(msg.t("summary_title", date=msg.date(day), weekday=msg.weekday(day))), ""]
     if flags:
         lines += [*flags, ""]
-    return "\n".join(lines + kpi_summary_lines(report, msg))
+    recovery = recovery_line(report.figures, msg)
+    recovery_lines = [f"{esc(msg.t('recovery'))}: {esc(recovery)}"] if recovery else []
+    return "\n".join(lines + kpi_summary_lines(report, msg) + recovery_lines)
 
 
 def kpi_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
