@@ -75,7 +75,6 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "is_known_customer": {"ru": "Известный клиент", "en": "Known customer"},
     "had_ordered_before": {"ru": "Заказывал раньше", "en": "Ordered before"},
     "first_call_at": {"ru": "Первая попытка", "en": "First try at"},
-    "last_call_at": {"ru": "Последняя попытка", "en": "Last try at"},
     "last_call_hour": {"ru": "Час последней попытки", "en": "Hour of the last try"},
     "attempts_count": {"ru": "Попыток", "en": "Attempts"},
     "wait_seconds_total": {"ru": "Ждал всего, с", "en": "Waited in total, s"},
