@@ -137,3 +137,11 @@ def test_a_wrong_role_limit_names_the_variable_and_the_role(value, words):
     with pytest.raises(SettingsError, match="ROLE_CONNECTION_LIMIT") as err:
         load_settings(env={"ROLE_CONNECTION_LIMIT": value}, dotenv_path=None)
     assert words in str(err.value)
+
+
+def test_the_service_level_target_is_a_share_between_0_and_1():
+    assert load_settings(env={}, dotenv_path=None).service_level_target == 0.8
+    assert load_settings(env={"SERVICE_LEVEL_TARGET": "0.9"}, dotenv_path=None).service_level_target == 0.9
+    for raw in ("80", "0", "1", "eighty"):
+        with pytest.raises(SettingsError, match="SERVICE_LEVEL_TARGET"):
+            load_settings(env={"SERVICE_LEVEL_TARGET": raw}, dotenv_path=None)
