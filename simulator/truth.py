@@ -15,6 +15,7 @@ from simulator.model import Call, Order, Rating, Simulation
 from simulator.pbx_profiles import get_profile
 from simulator.truth_conversion import call_orders, conversion_kpis
 from simulator.truth_recovery import compute_recovery
+from simulator.truth_staffing import compute_hourly
 
 DAILY_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
               "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
@@ -74,6 +75,7 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
             "kpis": {"missed_call_rate": "high", "calls_unanswered_count": "high", "service_level": "low"},
         },
         "missed_call_recovery": compute_recovery(sim, placed),
+        "hourly": compute_hourly(sim, days),
         "counts": compute_counts(sim),
     }
 

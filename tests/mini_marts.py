@@ -199,6 +199,7 @@ def _hour_row(business_date: dt.date, hour: int, tz: ZoneInfo, active: bool) -> 
         "short_abandon_count": 1 if offered else 0,
         "asa_seconds": 15.0 + hour % 5 if answered else None, "service_level": 0.85 if offered else None,
         "avg_talk_seconds": 200.0 if answered else None,
+        "operators_logged_in_count": 3 if active else 0,
     }
 
 
