@@ -17,8 +17,8 @@ def hour(offered: int, answered: int, talk: float | None, logged_in: int) -> dic
 def test_the_forecast_is_the_mean_of_the_four_same_weekdays_and_the_need_comes_from_erlang_c():
     # 10:00 on the four Mondays before: 180, 220, 200, 200 calls (mean 200), all answered in 180 s;
     # 200 calls an hour of 180 s are the textbook's 10 erlangs: 14 operators for 80 % within 20 s
-    history = {DAY - dt.timedelta(weeks=w): {10: hour(n, n, 180.0, 12)} for w, n in zip((1, 2, 3, 4),
-                                                                                           (180, 220, 200, 200))}
+    calls = {1: 180, 2: 220, 3: 200, 4: 200}
+    history = {DAY - dt.timedelta(weeks=w): {10: hour(n, n, 180.0, 12)} for w, n in calls.items()}
     [advice] = advise(history, DAY, Target(0.8, 20))
     assert (advice.hour, advice.forecast_calls, advice.aht_seconds) == (10, 200.0, 180.0)
     assert advice.operators_needed == 14 and advice.logged_in_last_week == 12 and advice.is_short
