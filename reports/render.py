@@ -27,6 +27,7 @@ from reports.messages import MESSAGES, Messages
 from reports.recovery import recovery_table
 from reports.report import CHART_FILES, CSV_FILES, VERSION_FILE, DailyReport, PeriodReport, expected_files
 from reports.sections import ratings_table
+from reports.staffing import staffing_table
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,7 @@ def render_html(report: DailyReport, directory: Path, msg: Messages, charts: dic
     tables = [operator_table(figures.get("operators") or [], msg, msg.t("operators_section")),
               restaurant_table(figures.get("restaurants") or [], msg, msg.t("top_restaurants")),
               ratings_table(figures, report.chain, msg)]
-    recovery = recovery_table(figures, msg, tz)
-    tables += [recovery] if recovery else []
+    tables += [t for t in (recovery_table(figures, msg, tz), staffing_table(figures, msg)) if t]
     html = page(report, msg, tz, title=msg.t("report_title", date=msg.date(report.business_date)),
                 charts_title=msg.t("charts_section"), cards_=cards(report, msg, flags),
                 charts=chart_items(charts, lambda stem: msg.t(f"chart_{stem}")),

@@ -26,6 +26,9 @@ class Target:
     seconds: int = 20  # SERVICE_LEVEL_SECONDS
 
 
+DEFAULT_TARGET = Target()
+
+
 @dataclass(frozen=True)
 class HourAdvice:
     hour: int
@@ -94,3 +97,37 @@ def staffing_figures(conn, day: dt.date, target: Target) -> dict[str, Any]:
     """What a report stores: the day advised, the target, and the advice per hour (JSON-ready)."""
     return {"date": day.isoformat(), "target": target.share, "seconds": target.seconds,
             "hours": [asdict(h) for h in advise(read_history(conn, day), day, target)]}
+
+
+# -- what the report shows -------------------------------------------------------------------
+def staffing_table(figures: Mapping[str, Any], msg: Any) -> dict[str, Any] | None:
+    """Per hour: calls expected, handle time, operators needed, the level and ASA they give, last
+    week's operators; a short hour is marked (a red row, and «не хватает N» in words)."""
+    staffing_ = figures.get("staffing")
+    if staffing_ is None:
+        return None
+    rows, classes = [], []
+    for h in staffing_["hours"]:
+        short = h["is_short"]
+        rows.append([f"{h['hour']:02d}:00", msg.number(h["forecast_calls"], 1), msg.seconds(h["aht_seconds"]),
+                     msg.number(h["operators_needed"]), msg.percent(h["service_level"]),
+                     msg.seconds(h["asa_seconds"]), msg.number(h["logged_in_last_week"]),
+                     msg.t("staffing_short", count=h["operators_needed"] - h["logged_in_last_week"]) if short else ""])
+        classes.append("short" if short else "")
+    day = dt.date.fromisoformat(staffing_["date"])
+    return {"id": "staffing", "title": msg.t("staffing_section", date=msg.date(day), weekday=msg.weekday(day)),
+            "header": [msg.t(k) for k in ("hour", "staffing_forecast", "staffing_aht", "staffing_needed",
+                                          "staffing_level", "staffing_asa", "staffing_last_week", "staffing_gap")],
+            "rows": rows, "row_classes": classes,
+            "note": msg.t("staffing_note", share=msg.percent(staffing_["target"], 0), seconds=staffing_["seconds"])}
+
+
+def staffing_line(figures: Mapping[str, Any], msg: Any) -> str | None:
+    """«Операторы на 03.11: не хватает в 18, 19, 20 ч» or «хватает во все часы»; None without the section."""
+    staffing_ = figures.get("staffing")
+    if staffing_ is None or not staffing_["hours"]:
+        return None
+    day = dt.date.fromisoformat(staffing_["date"])
+    short = [f"{h['hour']:02d}" for h in staffing_["hours"] if h["is_short"]]
+    text = msg.t("staffing_short_hours", hours=", ".join(short)) if short else msg.t("staffing_enough")
+    return f"{msg.t('staffing', date=msg.short_date(day))}: {text}"

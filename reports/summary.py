@@ -19,6 +19,7 @@ from reports.messages import Messages
 from reports.recovery import recovery_line
 from reports.report import DailyReport, PeriodReport
 from reports.sections import csat_parts
+from reports.staffing import staffing_line
 
 
 def bold(text: str) -> str:
@@ -92,7 +93,7 @@ def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list
 
 def morning_summary(report: DailyReport, lang: str | None = None) -> str:
     """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes,
-    then the callers nobody reached back."""
+    then the callers nobody reached back and the hours short of operators tomorrow."""
     msg = Messages(lang or report.lang)
     day = report.business_date
     flags = flag_lines(report, msg)
@@ -100,8 +101,10 @@ def morning_summary(report: DailyReport, lang: str | None = None) -> str:
     if flags:
         lines += [*flags, ""]
     recovery = recovery_line(report.figures, msg)
-    recovery_lines = [f"{esc(msg.t('recovery'))}: {esc(recovery)}"] if recovery else []
-    return "\n".join(lines + kpi_summary_lines(report, msg) + recovery_lines)
+    extra = [f"{esc(msg.t('recovery'))}: {esc(recovery)}"] if recovery else []
+    staffing = staffing_line(report.figures, msg)
+    extra += [esc(staffing)] if staffing else []
+    return "\n".join(lines + kpi_summary_lines(report, msg) + extra)
 
 
 def kpi_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:

@@ -65,3 +65,26 @@ def test_a_report_in_english_says_it_in_english(recovery_db, make_settings):
 def test_a_number_is_masked_to_its_last_two_digits():
     assert masked("8 (916) 123-45-67") == "*** ***-**-67"
     assert masked(None) is None
+
+
+def test_the_report_advises_the_next_days_operators_and_marks_the_short_hour(recovery_db, make_settings):
+    # the Tuesday before the report's next day (2026-11-03): at 10:00 200 calls answered in 180 s each
+    # (the textbook's 10 erlangs: 14 operators for 80 % within 20 s) with 12 operators logged in;
+    # at 11:00 no calls and 2 operators
+    tuesday = dt.date(2026, 10, 27)
+    with psycopg.connect(recovery_db, autocommit=True) as conn:
+        for hour, offered, logged_in in ((10, 200, 12), (11, 0, 2)):
+            conn.execute(
+                "insert into marts.hourly_kpis (business_date, hour, calls_offered_count, calls_answered_count, "
+                "avg_talk_seconds, operators_logged_in_count) values (%s, %s, %s, %s, %s, %s)",
+                (tuesday, hour, offered, offered, 180.0 if offered else None, logged_in))
+    report = build_daily_report(make_settings(), recovery_db, DAY)
+    staffing = report.figures["staffing"]
+    assert (staffing["date"], staffing["target"], staffing["seconds"]) == ("2026-11-03", 0.8, 20)
+    assert [(h["hour"], h["forecast_calls"], h["operators_needed"], h["logged_in_last_week"], h["is_short"])
+            for h in staffing["hours"]] == [(10, 200.0, 14, 12, True), (11, 0.0, 0, 2, False)]
+    text = to_plain(morning_summary(report))
+    assert "Операторы на 03.11: не хватает в 10 ч" in text
+    html = report.html_path.read_text(encoding="utf-8")
+    assert "Сколько операторов нужно на 03.11.2026 (вт)" in html
+    assert '<tr class="short"><td>10:00</td>' in html and "не хватает 2" in html
