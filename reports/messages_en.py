@@ -35,6 +35,19 @@ EN: dict[str, str] = {
     "staffing_gap": "Short by",
     "staffing_short": "{count} short",
     "staffing_note": "Erlang C: enough operators for {share} of calls answered within {seconds} s; the forecast is the mean of the same weekday over 4 weeks.",
+    "callbacks_title": "Who to call back for {date}: {count} open",
+    "callbacks_none": "Nobody to call back for {date}.",
+    "callbacks_line": "{phone} — {who}, {attempts} attempts, last at {when}, expected loss {amount}",
+    "callbacks_known": "customer, {orders} orders",
+    "callbacks_unknown": "new number",
+    "callbacks_button": "called back",
+    "callbacks_marked": "Marked: called back",
+    "callbacks_not_open": "This caller is no longer on the open list",
+    "callbacks_done": "{phone}: marked «called back».",
+    "callbacks_bad_button": "This button is out of date: send /callbacks again.",
+    "staffing_title": "Operators for {date} ({weekday}), target {share} within {seconds} s",
+    "staffing_hour_line": "{hour}:00 — {forecast} calls, {needed} needed, {last_week} a week before",
+    "staffing_none": "No history for {date}: the forecast takes the same weekday over 4 weeks.",
     "yes": "yes",
     "no": "no",
     "conversion_value": "{rate} ({converted} of {answered} answered), {revenue} per answered call",
@@ -84,6 +97,8 @@ EN: dict[str, str] = {
         "/mystats [period] — your own operator figures beside the team's median, and your latest "
         "ratings with comments; period: today, yesterday, week, month or YYYY-MM-DD..YYYY-MM-DD\n"
         "/myratings [period] — all your ratings in the period\n"
+        "/callbacks [date] — who to call back (today by default), with a «called back» button\n"
+        "/staffing [date] — operators needed per hour (tomorrow by default)\n"
         "Managers: /mystats 101 [period], /myratings 101 [period] — the same for operator 101\n"
         "Dates are YYYY-MM-DD; the default is yesterday."
     ),

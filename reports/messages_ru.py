@@ -35,6 +35,19 @@ RU: dict[str, str] = {
     "staffing_gap": "Нехватка",
     "staffing_short": "не хватает {count}",
     "staffing_note": "Erlang C: столько операторов, чтобы {share} звонков были приняты за {seconds} с; прогноз — среднее того же дня недели за 4 недели.",
+    "callbacks_title": "Кому перезвонить за {date}: открыто {count}",
+    "callbacks_none": "За {date} перезванивать некому.",
+    "callbacks_line": "{phone} — {who}, попыток {attempts}, последняя в {when}, ожидаемая потеря {amount}",
+    "callbacks_known": "клиент, заказов {orders}",
+    "callbacks_unknown": "новый номер",
+    "callbacks_button": "перезвонили",
+    "callbacks_marked": "Отмечено: перезвонили",
+    "callbacks_not_open": "Этого звонка уже нет в открытом списке",
+    "callbacks_done": "{phone}: отмечено «перезвонили».",
+    "callbacks_bad_button": "Кнопка устарела: вызовите /callbacks ещё раз.",
+    "staffing_title": "Операторы на {date} ({weekday}), цель {share} за {seconds} с",
+    "staffing_hour_line": "{hour}:00 — звонков {forecast}, нужно {needed}, неделю назад {last_week}",
+    "staffing_none": "Для {date} нет истории: прогноз строится по тем же дням недели за 4 недели.",
     "yes": "да",
     "no": "нет",
     "conversion_value": "{rate} ({converted} из {answered} принятых), {revenue} на принятый звонок",
@@ -86,6 +99,8 @@ RU: dict[str, str] = {
         "/mystats [период] — ваша статистика оператора рядом с медианой команды и последние оценки "
         "с комментариями; период: today, yesterday, week, month или ГГГГ-ММ-ДД..ГГГГ-ММ-ДД\n"
         "/myratings [период] — все ваши оценки за период\n"
+        "/callbacks [дата] — кому перезвонить (по умолчанию сегодня), с кнопкой «перезвонили»\n"
+        "/staffing [дата] — сколько операторов нужно по часам (по умолчанию завтра)\n"
         "Руководителям: /mystats 101 [период], /myratings 101 [период] — то же по оператору 101\n"
         "Дата — ГГГГ-ММ-ДД, по умолчанию вчера."
     ),
