@@ -77,6 +77,12 @@ PIPELINE_METRICS: tuple[MetricSpec, ...] = (
     # the operators of the last complete business day the FreePBX directory has never listed
     MetricSpec("pantao_unknown_operators", "gauge", (),
                "Operators active that day whom the FreePBX directory has never listed (operator_daily)."),
+    # the callback worklist of the running business day (marts.missed_call_recovery, minus the callers
+    # marked «перезвонили» in the bot)
+    MetricSpec("pantao_callbacks_open", "gauge", (),
+               "Callers of today nobody reached back after unanswered calls and not marked called back."),
+    MetricSpec("pantao_callbacks_oldest_open_age_seconds", "gauge", (),
+               "Seconds since the last try of the longest-waiting open caller of today; 0 when none is open."),
 )
 
 # The mart the pantao_kpi_* gauges are read from (its row for the last complete business day).
