@@ -22,14 +22,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
-import psycopg
 
-from pantao.db import with_database
+from pantao.db import scratch_database
 from pantao.stack import EmbeddedPostgres, free_port
 
 PANTAO = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
@@ -42,24 +40,8 @@ def server():
         yield os.environ["DATABASE_URL"]
         return
     with tempfile.TemporaryDirectory(prefix="pantao-live-bench-pg-") as tmp:
-        pg = EmbeddedPostgres(Path(tmp) / "data")
-        pg.start()
-        try:
+        with EmbeddedPostgres(Path(tmp) / "data") as pg:
             yield pg.dsn()
-        finally:
-            pg.stop()
-
-
-@contextmanager
-def fresh_database(url: str):
-    name = f"live_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield with_database(url, name)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def waiting(port: int) -> float | None:
@@ -144,10 +126,10 @@ def main() -> None:
     rows = []
     with server() as url:
         for interval in INTERVALS:
-            with fresh_database(url) as database:
+            with scratch_database(url, "live_bench") as database:
                 latencies, cpu = follow(database, interval, options.lines, options.idle_seconds)
             rows.append((f"`--follow --poll-interval {interval}`", latencies, f"{cpu * 100:.1f} %"))
-        with fresh_database(url) as database:
+        with scratch_database(url, "live_bench") as database:
             rows.append(("baseline: one batch `pantao ingest pbx` per look", batch(database, 5), "—"))
     print("| how | median s | max s | runs | idle CPU of the follower |")
     print("|---|---|---|---|---|")

@@ -95,44 +95,38 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "call_result_label": {"ru": "Итог звонка", "en": "Call result"},
 }
 
-# Coded values as people read them; the calculated *_label columns render these in SQL.
-VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "segment": {
-        "prospect": {"ru": "Потенциальные", "en": "Prospects"},
-        "new": {"ru": "Новые", "en": "New"},
-        "repeat": {"ru": "Повторные", "en": "Repeat"},
-        "loyal": {"ru": "Постоянные", "en": "Loyal"},
-        "vip": {"ru": "VIP", "en": "VIP"},
-        "lapsed": {"ru": "Ушедшие", "en": "Lapsed"},
-        None: {"ru": "Без профиля", "en": "Unknown"},
-    },
-    "channel": {
-        "phone": {"ru": "Телефон", "en": "Phone"},
-        "app": {"ru": "Приложение", "en": "App"},
-        "web": {"ru": "Сайт", "en": "Web"},
-        "kiosk": {"ru": "Киоск", "en": "Kiosk"},
-        "delivery_partner": {"ru": "Агрегатор доставки", "en": "Delivery partner"},
-    },
-    "status": {
-        "created": {"ru": "Создан", "en": "Created"},
-        "paid": {"ru": "Оплачен", "en": "Paid"},
-        "completed": {"ru": "Выполнен", "en": "Completed"},
-        "cancelled": {"ru": "Отменён", "en": "Cancelled"},
-    },
-    "outcome": {
-        "answered": {"ru": "Отвечен", "en": "Answered"},
-        "abandoned": {"ru": "Сброшен в очереди", "en": "Abandoned"},
-        "timeout": {"ru": "Истекло ожидание", "en": "Timed out"},
-        "exit_key": {"ru": "Вышел по кнопке", "en": "Left by key"},
-        "exit_empty": {"ru": "Нет операторов", "en": "No operators"},
-        "in_queue": {"ru": "Ещё в очереди", "en": "Still queued"},
-    },
-    "call_result": {
-        "order_placed": {"ru": "Оформлен заказ", "en": "Order placed"},
-        "transferred": {"ru": "Переведён", "en": "Transferred"},
-        "answered": {"ru": "Отвечен", "en": "Answered"},
-    },
-}
+# Coded values as people read them: (kind, code, Russian, English); a None code labels a missing value.
+# The calculated *_label columns render these in SQL.
+_VALUE_WORDS: tuple[tuple[str, str | None, str, str], ...] = (
+    ("segment", "prospect", "Потенциальные", "Prospects"),
+    ("segment", "new", "Новые", "New"),
+    ("segment", "repeat", "Повторные", "Repeat"),
+    ("segment", "loyal", "Постоянные", "Loyal"),
+    ("segment", "vip", "VIP", "VIP"),
+    ("segment", "lapsed", "Ушедшие", "Lapsed"),
+    ("segment", None, "Без профиля", "Unknown"),
+    ("channel", "phone", "Телефон", "Phone"),
+    ("channel", "app", "Приложение", "App"),
+    ("channel", "web", "Сайт", "Web"),
+    ("channel", "kiosk", "Киоск", "Kiosk"),
+    ("channel", "delivery_partner", "Агрегатор доставки", "Delivery partner"),
+    ("status", "created", "Создан", "Created"),
+    ("status", "paid", "Оплачен", "Paid"),
+    ("status", "completed", "Выполнен", "Completed"),
+    ("status", "cancelled", "Отменён", "Cancelled"),
+    ("outcome", "answered", "Отвечен", "Answered"),
+    ("outcome", "abandoned", "Сброшен в очереди", "Abandoned"),
+    ("outcome", "timeout", "Истекло ожидание", "Timed out"),
+    ("outcome", "exit_key", "Вышел по кнопке", "Left by key"),
+    ("outcome", "exit_empty", "Нет операторов", "No operators"),
+    ("outcome", "in_queue", "Ещё в очереди", "Still queued"),
+    ("call_result", "order_placed", "Оформлен заказ", "Order placed"),
+    ("call_result", "transferred", "Переведён", "Transferred"),
+    ("call_result", "answered", "Отвечен", "Answered"),
+)
+VALUE_LABELS: dict[str, dict[str | None, dict[str, str]]] = {}
+for _kind, _code, _ru, _en in _VALUE_WORDS:
+    VALUE_LABELS.setdefault(_kind, {})[_code] = {"ru": _ru, "en": _en}
 WEEKDAYS: dict[str, tuple[str, ...]] = {
     "ru": ("1 пн", "2 вт", "3 ср", "4 чт", "5 пт", "6 сб", "7 вс"),
     "en": ("1 Mon", "2 Tue", "3 Wed", "4 Thu", "5 Fri", "6 Sat", "7 Sun"),

@@ -6,6 +6,8 @@ commands (`pantao --help`, `pantao stack status`) that must not pay for loading 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
@@ -96,3 +98,22 @@ def redact(database_url: str) -> str:
 def with_database(database_url: str, dbname: str) -> str:
     """The same server and credentials, another database."""
     return urlunparse(urlparse(database_url)._replace(path=f"/{dbname}"))
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new empty database `<prefix>_<random>` on the server of `admin_url` (a superuser DSN),
+    yielded as a DSN and dropped, whoever is still connected, when the block ends.
+
+    For tests and benchmarks, which each need a database of their own on a shared server.
+    """
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        with connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pantao.files import private_dir, write_private_text
-from pantao.processes import StackError, free_port, pid_alive, port_open
+from pantao.processes import Served, StackError, free_port, pid_alive, port_open
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class PostgresInfo:
     dsn: str
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(Served):
     """One PostgreSQL server whose data lives in `pgdata`."""
 
     def __init__(self, pgdata: Path, port: int | None = None):

@@ -217,3 +217,20 @@ if __name__ == "__main__":
         _guard(float(sys.argv[2]))
     else:
         sys.exit("usage: python -m pantao.processes guard SECONDS (started by pantao.processes.ProcessGroup)")
+
+
+class Served:
+    """A server object with start() and stop(): `with server:` starts it for the block and stops it after."""
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> bool:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

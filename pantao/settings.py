@@ -52,6 +52,20 @@ DEFAULT_ROLE_CONNECTION_LIMITS: tuple[tuple[str, int], ...] = (
     ("crm_admin", 10), ("crm_manager", 10), ("crm_analyst", 15), ("crm_operator", 5))
 
 
+class _UnderDataDir:
+    """A read-only path attribute: `data_dir / relative`, unless the setting `given_by` names one."""
+
+    def __init__(self, relative: str, given_by: str | None = None):
+        self.relative = relative
+        self.given_by = given_by
+
+    def __get__(self, settings: Settings | None, owner: type | None = None) -> Path:
+        if settings is None:
+            return self  # type: ignore[return-value]  # the class attribute itself
+        given = getattr(settings, self.given_by) if self.given_by else None
+        return given or settings.data_dir / self.relative
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where things live. Empty DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS mean "use the embedded stack".
@@ -156,33 +170,14 @@ class Settings:
         """Logical stream name -> Kafka topic name."""
         return {"orders": self.topic_orders, "customers": self.topic_customers, "feedback": self.topic_feedback}
 
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
-    @property
-    def dagster_home(self) -> Path:
-        return self.data_dir / "dagster_home"
-
-    @property
-    def superset_home(self) -> Path:
-        return self.data_dir / "superset"
-
-    @property
-    def pbx_dir(self) -> Path:
-        return self.data_dir / "pbx"
-
-    @property
-    def cdr_csv_path(self) -> Path:
-        return self.pbx_cdr_csv or self.pbx_dir / "Master.csv"
-
-    @property
-    def queue_log_path(self) -> Path:
-        return self.pbx_queue_log or self.pbx_dir / "queue_log"
-
-    @property
-    def extensions_path(self) -> Path:
-        return self.pbx_extensions_file or self.pbx_dir / "extensions.json"
+    # Files and folders below PANTAO_DATA_DIR; the PBX files unless PBX_CDR_CSV etc. name others.
+    reports_dir = _UnderDataDir("reports")
+    dagster_home = _UnderDataDir("dagster_home")
+    superset_home = _UnderDataDir("superset")
+    pbx_dir = _UnderDataDir("pbx")
+    cdr_csv_path = _UnderDataDir("pbx/Master.csv", given_by="pbx_cdr_csv")
+    queue_log_path = _UnderDataDir("pbx/queue_log", given_by="pbx_queue_log")
+    extensions_path = _UnderDataDir("pbx/extensions.json", given_by="pbx_extensions_file")
 
     @property
     def dbt_vars(self) -> dict[str, object]:

@@ -61,20 +61,20 @@ def _date(var: str, raw: str) -> dt.date:
         raise SettingsError(f"{var}={raw!r} is not a date; expected YYYY-MM-DD, e.g. 2026-01-01") from None
 
 
-def _postgres_url(var: str, raw: str) -> str:
+def _url_with_scheme(var: str, raw: str, schemes: tuple[str, ...], shape: str) -> str:
     value = raw.strip()
     scheme = urlparse(value).scheme
-    if scheme not in ("postgresql", "postgres"):
-        raise SettingsError(f"{var} must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
+    if scheme not in schemes:
+        raise SettingsError(f"{var} must be a {shape} URL, got scheme {scheme or '(none)'!r}")
     return value
+
+
+def _postgres_url(var: str, raw: str) -> str:
+    return _url_with_scheme(var, raw, ("postgresql", "postgres"), "postgresql://")
 
 
 def _mysql_url(var: str, raw: str) -> str:
-    value = raw.strip()
-    scheme = urlparse(value).scheme
-    if scheme not in ("mysql", "mariadb"):
-        raise SettingsError(f"{var} must be a mysql://user:password@host:port/asteriskcdrdb URL, got {scheme or '(none)'!r}")
-    return value
+    return _url_with_scheme(var, raw, ("mysql", "mariadb"), "mysql://user:password@host:port/asteriskcdrdb")
 
 
 def _http_url(var: str, raw: str) -> str:

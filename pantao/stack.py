@@ -21,7 +21,7 @@ import psutil
 from pantao import runfiles
 from pantao.files import open_private, private_dir, write_private_text
 from pantao.local_postgres import EmbeddedPostgres
-from pantao.processes import StackError, free_port, pid_alive, port_open, wait_gone
+from pantao.processes import Served, StackError, free_port, pid_alive, port_open, wait_gone
 from pantao.runfiles import ServiceStatus
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ BROKER_NOTE = ("loopback only, no credentials: for one person's machine, anyone 
                "its topics")
 
 
-class EmbeddedKafka:
+class EmbeddedKafka(Served):
     """A tansu broker with in-memory storage: a restart empties every topic. It listens on
     127.0.0.1 only and asks for no credentials (BROKER_NOTE)."""
 

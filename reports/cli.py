@@ -46,25 +46,32 @@ def report() -> None:
     """Build, show and send the manager reports: a day, a week or a month."""
 
 
-@report.command("build")
-@PERIOD_OPTION
-@DATE_OPTION
-def build(kind: str, day: dt.datetime | None) -> None:
-    """Snapshot the period's figures as a new version and render HTML, CSV and PNG files."""
+def _report_of(kind: str, day: dt.datetime | None, *, current: bool):
+    """The period's stored report: built anew as a new version, or the current one (a new version
+    only if the marts changed). Returns the settings, the report and its period."""
     settings = load_settings()
     database_url = resolve_endpoints(settings, need_kafka=False).database_url
     period = report_period(settings, kind, day)
     try:
         if kind == "day":
-            from reports.snapshot import build_daily_report
+            from reports.snapshot import build_daily_report, current_report
 
-            result = build_daily_report(settings, database_url, period.start)
-        else:
-            from reports.period_snapshot import build_period_report
+            make = current_report if current else build_daily_report
+            return settings, make(settings, database_url, period.start), period
+        from reports.period_snapshot import build_period_report, current_period_report
 
-            result = build_period_report(settings, database_url, period)
+        make = current_period_report if current else build_period_report
+        return settings, make(settings, database_url, period), period
     except ReportError as exc:
         _fail(exc)
+
+
+@report.command("build")
+@PERIOD_OPTION
+@DATE_OPTION
+def build(kind: str, day: dt.datetime | None) -> None:
+    """Snapshot the period's figures as a new version and render HTML, CSV and PNG files."""
+    _, result, period = _report_of(kind, day, current=False)
     label = period.start.isoformat() if kind == "day" else f"{kind} {period.start}–{period.end}"
     click.echo(f"report {label} version {result.version}: {result.html_path}")
 
@@ -74,25 +81,10 @@ def build(kind: str, day: dt.datetime | None) -> None:
 @DATE_OPTION
 def show(kind: str, day: dt.datetime | None) -> None:
     """Print the summary of the period's report as Telegram shows it (a new version only if the marts changed)."""
-    from reports.summary import to_plain
+    from reports.period_summary import period_summary
+    from reports.summary import morning_summary, to_plain
 
-    settings = load_settings()
-    database_url = resolve_endpoints(settings, need_kafka=False).database_url
-    period = report_period(settings, kind, day)
-    try:
-        if kind == "day":
-            from reports.snapshot import current_report
-            from reports.summary import morning_summary
-
-            result = current_report(settings, database_url, period.start)
-            text = morning_summary(result, settings.report_lang)
-        else:
-            from reports.period_snapshot import current_period_report
-            from reports.period_summary import period_summary
-
-            result = current_period_report(settings, database_url, period)
-            text = period_summary(result, settings.report_lang)
-    except ReportError as exc:
-        _fail(exc)
-    click.echo(to_plain(text))
+    settings, result, _ = _report_of(kind, day, current=True)
+    summary = morning_summary if kind == "day" else period_summary
+    click.echo(to_plain(summary(result, settings.report_lang)))
     click.echo(f"\n{result.html_path}")

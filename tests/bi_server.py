@@ -20,7 +20,7 @@ from bi.config import BiConfig, bi_config
 from bi.provision import provision
 from pantao.stack import free_port
 from tests.pipeline import WarehouseInfo
-from tests.test_access_helpers import Login, Users, fetch
+from tests.test_access_helpers import Login, Users, busiest_operator
 
 HTTP_TIMEOUT = 120
 
@@ -67,8 +67,7 @@ class BiStack:
 @pytest.fixture(scope="session")
 def bi_stack(built_warehouse: WarehouseInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BiStack]:
     url = built_warehouse.database_url
-    [(extension,)] = fetch(url, "select operator_extension from marts.operator_daily group by 1 "
-                                "order by sum(calls_handled_count) desc limit 1")
+    extension = busiest_operator(url)
     users = Users(url)
     people = {
         "admin": users.add("bi_admin", "crm_admin"),

@@ -11,13 +11,12 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from pantao.db import with_database
+from pantao.db import scratch_database
 from pantao.settings import Settings
 from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
@@ -34,10 +33,8 @@ pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15"]
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -58,19 +55,7 @@ def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextMa
 
 def database_factory(admin: str) -> Callable[..., AbstractContextManager[str]]:
     """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too)."""
-
-    @contextmanager
-    def create(prefix: str = "t") -> Iterator[str]:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
-        try:
-            yield with_database(admin, name)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
-
-    return create
+    return lambda prefix="t": scratch_database(admin, prefix)
 
 
 @pytest.fixture
@@ -82,10 +67,8 @@ def fresh_database_url(new_database) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"))
-    broker.start()
-    yield broker
-    broker.stop()
+    with EmbeddedKafka(tmp_path_factory.mktemp("kafka")) as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")

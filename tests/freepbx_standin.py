@@ -20,9 +20,11 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs
+
+from tests.http_standin import HttpStandin
 
 _ARG = re.compile(r"(\w+)\s*:\s*(\$\w+|\"[^\"]*\"|[\w.-]+)")
 
@@ -50,7 +52,7 @@ def _arguments(query: str, name: str, variables: dict) -> dict:
     return args
 
 
-class FreePbxStandin:
+class FreePbxStandin(HttpStandin):
     """Start with `with FreePbxStandin(cdrs, extensions) as api:`; `api.url` is the base URL."""
 
     def __init__(self, cdrs: Iterable[dict], extensions: Iterable[dict] = (), *, client_id: str = "pantao",
@@ -69,9 +71,7 @@ class FreePbxStandin:
         self.windows_asked: list[tuple[str | None, str | None]] = []
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler(), "freepbx-standin")
 
     @classmethod
     def from_jsonl(cls, cdr_jsonl: Path, extensions_json: Path | None = None, **kw) -> FreePbxStandin:
@@ -79,19 +79,6 @@ class FreePbxStandin:
         cdrs = [json.loads(line) for line in cdr_jsonl.read_text(encoding="utf-8").splitlines() if line.strip()]
         exts = json.loads(extensions_json.read_text(encoding="utf-8")) if extensions_json else []
         return cls(cdrs, exts, **kw)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FreePbxStandin:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- behaviour -------------------------------------------------------------------------
     def _issue_token(self, form: dict, auth_header: str | None) -> tuple[int, dict]:

@@ -112,61 +112,11 @@ def write_files(pbx_dir: Path) -> dict[str, Path]:
 
 # -- the PBX's MariaDB, with FreePBX's real table definitions ----------------------------------
 # asteriskcdrdb.cdr as FreePBX creates it (no primary key) and the queue_log table of
-# FreePBX's realtime queue logging.
-FREEPBX_CDR_DDL = """
-CREATE TABLE `cdr` (
-  `calldate` datetime NOT NULL DEFAULT '1000-01-01 00:00:00',
-  `clid` varchar(80) NOT NULL DEFAULT '',
-  `src` varchar(80) NOT NULL DEFAULT '',
-  `dst` varchar(80) NOT NULL DEFAULT '',
-  `dcontext` varchar(80) NOT NULL DEFAULT '',
-  `channel` varchar(80) NOT NULL DEFAULT '',
-  `dstchannel` varchar(80) NOT NULL DEFAULT '',
-  `lastapp` varchar(80) NOT NULL DEFAULT '',
-  `lastdata` varchar(80) NOT NULL DEFAULT '',
-  `duration` int(11) NOT NULL DEFAULT 0,
-  `billsec` int(11) NOT NULL DEFAULT 0,
-  `disposition` varchar(45) NOT NULL DEFAULT '',
-  `amaflags` int(11) NOT NULL DEFAULT 0,
-  `accountcode` varchar(20) NOT NULL DEFAULT '',
-  `uniqueid` varchar(32) NOT NULL DEFAULT '',
-  `userfield` varchar(255) NOT NULL DEFAULT '',
-  `did` varchar(50) NOT NULL DEFAULT '',
-  `recordingfile` varchar(255) NOT NULL DEFAULT '',
-  `cnum` varchar(80) NOT NULL DEFAULT '',
-  `cnam` varchar(80) NOT NULL DEFAULT '',
-  `outbound_cnum` varchar(80) NOT NULL DEFAULT '',
-  `outbound_cnam` varchar(80) NOT NULL DEFAULT '',
-  `dst_cnam` varchar(80) NOT NULL DEFAULT '',
-  `linkedid` varchar(32) NOT NULL DEFAULT '',
-  `peeraccount` varchar(80) NOT NULL DEFAULT '',
-  `sequence` int(11) NOT NULL DEFAULT 0,
-  KEY `calldate` (`calldate`),
-  KEY `dst` (`dst`),
-  KEY `accountcode` (`accountcode`),
-  KEY `uniqueid` (`uniqueid`),
-  KEY `did` (`did`),
-  KEY `recordingfile` (`recordingfile`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-"""
+# FreePBX's realtime queue logging, kept as the .ddl files in tests/samples/freepbx/.
+SAMPLES = Path(__file__).parent / "samples" / "freepbx"
+FREEPBX_CDR_DDL = (SAMPLES / "cdr.ddl").read_text(encoding="utf-8")
 
-FREEPBX_QUEUE_LOG_DDL = """
-CREATE TABLE `queue_log` (
-  `id` bigint(255) unsigned NOT NULL AUTO_INCREMENT,
-  `time` datetime(6) DEFAULT NULL,
-  `callid` varchar(80) NOT NULL DEFAULT '',
-  `queuename` varchar(256) NOT NULL DEFAULT '',
-  `agent` varchar(80) NOT NULL DEFAULT '',
-  `event` varchar(32) NOT NULL DEFAULT '',
-  `data1` varchar(100) NOT NULL DEFAULT '',
-  `data2` varchar(100) NOT NULL DEFAULT '',
-  `data3` varchar(100) NOT NULL DEFAULT '',
-  `data4` varchar(100) NOT NULL DEFAULT '',
-  `data5` varchar(100) NOT NULL DEFAULT '',
-  PRIMARY KEY (`id`),
-  KEY `time` (`time`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-"""
+FREEPBX_QUEUE_LOG_DDL = (SAMPLES / "queue_log.ddl").read_text(encoding="utf-8")
 
 CDR_DB_COLUMNS = ("calldate", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata",
                   "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield", "did",
@@ -185,19 +135,17 @@ def queue_log_db_rows(events: list[tuple]) -> list[dict]:
     return out
 
 
-def insert_cdrs(conn, rows: list[dict]) -> None:
-    cols = ", ".join(f"`{c}`" for c in CDR_DB_COLUMNS)
-    marks = ", ".join(["%s"] * len(CDR_DB_COLUMNS))
+def insert_rows(conn, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    names = ", ".join(f"`{c}`" for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
     with conn.cursor() as cur:
-        cur.executemany(f"insert into cdr ({cols}) values ({marks})",
-                        [tuple(r[c] for c in CDR_DB_COLUMNS) for r in rows])
+        cur.executemany(f"insert into {table} ({names}) values ({marks})", [tuple(r[c] for c in columns) for r in rows])
     conn.commit()
+
+
+def insert_cdrs(conn, rows: list[dict]) -> None:
+    insert_rows(conn, "cdr", CDR_DB_COLUMNS, rows)
 
 
 def insert_queue_log(conn, rows: list[dict]) -> None:
-    cols = ", ".join(f"`{c}`" for c in QUEUE_LOG_DB_COLUMNS)
-    marks = ", ".join(["%s"] * len(QUEUE_LOG_DB_COLUMNS))
-    with conn.cursor() as cur:
-        cur.executemany(f"insert into queue_log ({cols}) values ({marks})",
-                        [tuple(r[c] for c in QUEUE_LOG_DB_COLUMNS) for r in rows])
-    conn.commit()
+    insert_rows(conn, "queue_log", QUEUE_LOG_DB_COLUMNS, rows)

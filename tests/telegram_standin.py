@@ -21,9 +21,11 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.http_standin import HttpStandin
 
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "Pantao", "username": "pantao_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -41,7 +43,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
-class TelegramStandIn:
+class TelegramStandIn(HttpStandin):
     def __init__(self, token: str = "123456:TEST-token") -> None:
         self.token = token
         self.calls: list[Call] = []
@@ -50,23 +52,13 @@ class TelegramStandIn:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="telegram-standin")
+        super().__init__(self._handler(), "telegram-standin")
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> TelegramStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """The Bot API base URL (TELEGRAM_API_BASE_URL) that reaches this stand-in."""
+        return self.url
 
     # -- scripting -------------------------------------------------------------------------
     def fail_next(self, method: str, *behaviours: tuple) -> None:

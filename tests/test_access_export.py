@@ -68,24 +68,25 @@ def test_export_as_an_operator_contains_only_their_calls(warehouse):
     assert [r["linkedid"] for r in _csv(result.stdout)] == ["L1", "L4"]
 
 
-def test_export_as_a_scoped_manager_contains_only_their_restaurants(warehouse, tmp_path):
+def _export_to_file_as_scoped_manager(warehouse, view: str, out: Path):
+    """`pantao export <view>` of 1-2 November into `out`, as the manager of restaurant 2."""
     url, logins = warehouse
     mgr = logins["manager_r2"]
-    out = tmp_path / "orders.csv"
-    result = _run_export(url, ["orders", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", mgr.username,
+    result = _run_export(url, [view, "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", mgr.username,
                                "--password-stdin", "-o", str(out)], mgr.password)
     assert result.exit_code == 0, result.output
-    assert [r["order_id"] for r in _csv(out.read_text(encoding="utf-8"))] == ["ORD-2", "ORD-5"]
+    return result
+
+
+def test_export_as_a_scoped_manager_contains_only_their_restaurants(warehouse, tmp_path):
+    result = _export_to_file_as_scoped_manager(warehouse, "orders", tmp_path / "orders.csv")
+    assert [r["order_id"] for r in _csv((tmp_path / "orders.csv").read_text(encoding="utf-8"))] == ["ORD-2", "ORD-5"]
     assert "2 rows" in result.stderr
 
 
 def test_export_has_a_header_row_and_is_utf8(warehouse, tmp_path):
-    url, logins = warehouse
-    mgr = logins["manager_r2"]
     out = tmp_path / "customers.csv"
-    result = _run_export(url, ["customers", "--from", "2026-11-01", "--to", "2026-11-02", "--as-user", mgr.username,
-                               "--password-stdin", "-o", str(out)], mgr.password)
-    assert result.exit_code == 0, result.output
+    _export_to_file_as_scoped_manager(warehouse, "customers", out)
     text = out.read_bytes().decode("utf-8")
     assert text.splitlines()[0].startswith("customer_key,customer_phone_masked,customer_name,segment,")
     assert {r["customer_name"] for r in _csv(text)} == {"Мария Сидорова", "Нина Орлова"}

@@ -208,3 +208,10 @@ def mini_warehouse(new_database, data_dir: Path, logins: Mapping[str, tuple[str,
 def fetch(dsn: str, query: str, params: tuple = ()) -> list[tuple]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute(query, params or None).fetchall()
+
+
+def busiest_operator(dsn: str) -> str:
+    """The extension that handled the most calls in the marts: an operator login with rows to see."""
+    [(extension,)] = fetch(dsn, "select operator_extension from marts.operator_daily "
+                                "group by 1 order by sum(calls_handled_count) desc limit 1")
+    return extension

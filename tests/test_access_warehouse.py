@@ -17,7 +17,7 @@ from access.catalog import view_names
 from access.export import export_view, validate_request
 from access.users import remove_user
 from pantao.domain import SEGMENTS
-from tests.test_access_helpers import Login, Users, apply_reporting_layer, fetch
+from tests.test_access_helpers import Login, Users, apply_reporting_layer, busiest_operator, fetch
 
 pytestmark = pytest.mark.slow
 VIEW_NAMES = view_names()
@@ -30,8 +30,7 @@ VIEW_MARTS = {"daily_kpis": ("marts.daily_kpis", "marts.restaurant_daily_kpis"),
 @pytest.fixture(scope="module")
 def logins(built_warehouse) -> Iterator[dict[str, Login]]:
     url = built_warehouse.database_url
-    [(extension,)] = fetch(url, "select operator_extension from marts.operator_daily "
-                                "group by 1 order by sum(calls_handled_count) desc limit 1")
+    extension = busiest_operator(url)
     users = Users(url)
     made = {
         "analyst": users.add("wh_ana", "crm_analyst"),

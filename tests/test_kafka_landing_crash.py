@@ -101,10 +101,8 @@ def test_crash_at_any_point_neither_loses_nor_duplicates(point, committed_batche
 @pytest.fixture
 def own_broker(tmp_path):
     """A broker of this test's own, so it can be restarted (memory storage: a restart empties it)."""
-    broker = EmbeddedKafka(tmp_path / "kafka")
-    broker.start()
-    yield broker
-    broker.stop()
+    with EmbeddedKafka(tmp_path / "kafka") as broker:
+        yield broker
 
 
 def test_broker_that_lost_its_data_is_reported_and_reset_offsets_recovers(own_broker, make_settings,

@@ -18,15 +18,8 @@ import pytest
 from ingestion.kafka import LandingError, land_topics
 from ingestion.schema import ensure_raw_schema
 from pantao.stack import EmbeddedPostgres, free_port
+from tests import test_kafka_landing_helpers as helpers
 from tests.conftest import PANTAO_CLI
-from tests.test_kafka_landing_helpers import (
-    count,
-    create_topics,
-    encode,
-    landed_coordinates,
-    order_event,
-    produce,
-)
 
 # A landing whose writer hangs before its first COPY, so its reader processes fill their queue and wait.
 STUCK_RUNNER = textwrap.dedent("""
@@ -58,8 +51,8 @@ def _alive(process: psutil.Process) -> bool:
 def test_reader_processes_die_when_the_landing_is_killed(make_settings, unique_topics, kafka_bootstrap,
                                                          fresh_database_url, tmp_path):
     topic = unique_topics["orders"]
-    create_topics(kafka_bootstrap, [topic])
-    produce(kafka_bootstrap, topic, encode([order_event(i) for i in range(3000)]))
+    helpers.create_topics(kafka_bootstrap, [topic])
+    helpers.produce(kafka_bootstrap, topic, helpers.encode([helpers.order_event(i) for i in range(3000)]))
     ensure_raw_schema(make_settings(), fresh_database_url)
     cfg = {"topic": topic, "db": fresh_database_url, "bootstrap": kafka_bootstrap, "data_dir": str(tmp_path / "d")}
     landing = subprocess.Popen([sys.executable, "-c", STUCK_RUNNER, json.dumps(cfg)], stdout=subprocess.PIPE,
@@ -83,16 +76,14 @@ def test_reader_processes_die_when_the_landing_is_killed(make_settings, unique_t
         for child in children:  # never leave a reader behind, even when the test fails
             if _alive(child):
                 child.kill()
-    assert count(fresh_database_url, "select count(*) from raw.orders") == 0  # nothing half-landed
+    assert helpers.count(fresh_database_url, "select count(*) from raw.orders") == 0  # nothing half-landed
 
 
 @pytest.fixture
 def own_postgres(tmp_path):
     """A PostgreSQL of this test's own, so it can be stopped mid-landing and started again."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    server.start()
-    yield server
-    server.stop()
+    with EmbeddedPostgres(tmp_path / "pg") as server:
+        yield server
 
 
 def test_a_database_stopped_mid_landing_ends_in_one_line_and_a_rerun_lands_the_rest(
@@ -100,8 +91,8 @@ def test_a_database_stopped_mid_landing_ends_in_one_line_and_a_rerun_lands_the_r
     settings = make_settings(topic_orders=unique_topics["orders"])
     database_url = own_postgres.dsn()
     ensure_raw_schema(settings, database_url)
-    create_topics(kafka_bootstrap, [unique_topics["orders"]])
-    produce(kafka_bootstrap, unique_topics["orders"], encode([order_event(i) for i in range(600)]))
+    helpers.create_topics(kafka_bootstrap, [unique_topics["orders"]])
+    helpers.produce(kafka_bootstrap, unique_topics["orders"], helpers.encode([helpers.order_event(i) for i in range(600)]))
 
     def stop_postgres(point: str, batch_number: int) -> None:
         if point == "before_copy" and batch_number == 3:
@@ -117,10 +108,10 @@ def test_a_database_stopped_mid_landing_ends_in_one_line_and_a_rerun_lands_the_r
     assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained traceback
 
     own_postgres.start()
-    assert count(database_url, "select count(*) from raw.orders") == 200  # the two committed batches
+    assert helpers.count(database_url, "select count(*) from raw.orders") == 200  # the two committed batches
     rerun = land_topics(settings, database_url, kafka_bootstrap, streams=["orders"], batch_size=100)
     assert rerun.landed == 400
-    coords = landed_coordinates(database_url, "orders")
+    coords = helpers.landed_coordinates(database_url, "orders")
     assert len(coords) == len(set(coords)) == 600
 
 

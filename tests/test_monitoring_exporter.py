@@ -220,13 +220,18 @@ def test_corrupt_run_results_is_a_dbt_scrape_error(warehouse):
     assert one(samples, "pantao_up") == 1
 
 
-def test_statement_timeout_turns_a_locked_table_into_a_scrape_error(warehouse):
-    settings, url, _, _, dbt_dir = warehouse
-    registry = collect(settings, url, None, clock=lambda: support.NOW.timestamp(), dbt_target_dir=dbt_dir,
+def scrape_with_locked(table: str, settings, url: str, bootstrap: str | None, dbt_dir) -> dict:
+    """One scrape, with a 300 ms statement timeout, while another session holds `table` locked."""
+    registry = collect(settings, url, bootstrap, clock=lambda: support.NOW.timestamp(), dbt_target_dir=dbt_dir,
                        statement_timeout_ms=300)
     with psycopg.connect(url) as locker:
-        locker.execute("lock table raw.rejected_records in access exclusive mode")
-        samples = scrape(registry)
+        locker.execute(f"lock table {table} in access exclusive mode")
+        return scrape(registry)
+
+
+def test_statement_timeout_turns_a_locked_table_into_a_scrape_error(warehouse):
+    settings, url, _, _, dbt_dir = warehouse
+    samples = scrape_with_locked("raw.rejected_records", settings, url, None, dbt_dir)
     assert one(samples, "pantao_scrape_error", source="rejected") == 1
     assert one(samples, "pantao_scrape_error", source="landing") == 0
     assert "pantao_records_landed_total" in samples
@@ -296,11 +301,7 @@ def test_metrics_listens_only_locally_unless_told():
 
 def test_a_timed_out_count_still_reports_offsets_and_lag(warehouse):
     settings, url, bootstrap, truth, dbt_dir = warehouse
-    registry = collect(settings, url, bootstrap, clock=lambda: support.NOW.timestamp(), dbt_target_dir=dbt_dir,
-                       statement_timeout_ms=300)
-    with psycopg.connect(url) as locker:
-        locker.execute("lock table raw.orders in access exclusive mode")
-        samples = scrape(registry)
+    samples = scrape_with_locked("raw.orders", settings, url, bootstrap, dbt_dir)
     assert one(samples, "pantao_scrape_error", source="landing") == 1
     assert one(samples, "pantao_scrape_error", source="kafka") == 0
     assert one(samples, "pantao_landing_lag_messages", partition=0, stream="orders",

@@ -132,18 +132,8 @@ def test_unreachable_pbx_database_names_the_server(make_settings, fresh_database
     assert "pw" not in str(err.value)
 
 
-QUEUELOG_DATA_DDL = """
-CREATE TABLE `queuelog` (
-  `id` bigint unsigned NOT NULL AUTO_INCREMENT,
-  `time` char(26) DEFAULT NULL,
-  `callid` varchar(80) NOT NULL DEFAULT '',
-  `queuename` varchar(80) NOT NULL DEFAULT '',
-  `agent` varchar(80) NOT NULL DEFAULT '',
-  `event` varchar(32) NOT NULL DEFAULT '',
-  `data` varchar(255) NOT NULL DEFAULT '',
-  PRIMARY KEY (`id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-"""
+# Asterisk's realtime queue_log with one `data` column (the `queuelog` table, data1..5 joined by |).
+QUEUELOG_DATA_DDL = (pbx_samples.SAMPLES / "queuelog_asterisk_data.ddl").read_text(encoding="utf-8")
 
 
 def _execute(url: str, *statements: tuple[str, list[tuple]]) -> None:

@@ -103,6 +103,13 @@ def run(settings: Settings, url: str):
     return land_pbx(settings, url, source="files").counts("queue_log")
 
 
+def assert_run_lands(settings: Settings, url: str, *, new: int, through: int) -> None:
+    """The next run lands `new` lines and doubles none; lines 1..`through` are each landed once."""
+    counts = run(settings, url)
+    assert (counts.landed, counts.duplicates, counts.rejected) == (new, 0, 0)
+    assert landed_epochs(url) == list(range(1, through + 1))
+
+
 def test_two_numbered_rotations_with_delayed_gzip_between_runs_lose_and_double_nothing(
         settings, fresh_database_url, queue_log) -> None:
     assert run(settings, fresh_database_url).landed == 10
@@ -112,35 +119,24 @@ def test_two_numbered_rotations_with_delayed_gzip_between_runs_lose_and_double_n
     rotate_numbered(queue_log)  # queue_log.2.gz = 1-20, queue_log.1 = 21-35
     append(queue_log, lines(36, 40))
     assert sorted(p.name for p in queue_log.parent.iterdir()) == ["queue_log", "queue_log.1", "queue_log.2.gz"]
-    counts = run(settings, fresh_database_url)
-    assert (counts.landed, counts.duplicates, counts.rejected) == (30, 0, 0)  # 11..40, nothing read twice
-    assert landed_epochs(fresh_database_url) == list(range(1, 41))
+    assert_run_lands(settings, fresh_database_url, new=30, through=40)  # 11..40, nothing read twice
     again = run(settings, fresh_database_url)
     assert (again.landed, again.duplicates) == (0, 0)
 
 
-def test_dateext_rotations_are_followed(settings, fresh_database_url, queue_log) -> None:
+@pytest.mark.parametrize(("rotate", "names"), [
+    pytest.param(rotate_create, ("queue_log-20261129", "queue_log-20261130"), id="dateext-create"),
+    pytest.param(copytruncate, ("queue_log.2", "queue_log.1"), id="copytruncate"),
+])
+def test_two_rotations_between_runs_the_second_compressed_lose_and_double_nothing(
+        settings, fresh_database_url, queue_log, rotate, names) -> None:
     run(settings, fresh_database_url)
     append(queue_log, lines(11, 30))
-    rotate_create(queue_log, "queue_log-20261129")
+    rotate(queue_log, names[0])
     append(queue_log, lines(31, 80))
-    compress(rotate_create(queue_log, "queue_log-20261130"))
+    compress(rotate(queue_log, names[1]))
     append(queue_log, lines(81, 85))
-    counts = run(settings, fresh_database_url)
-    assert (counts.landed, counts.duplicates) == (75, 0)  # 11..85
-    assert landed_epochs(fresh_database_url) == list(range(1, 86))
-
-
-def test_copytruncate_twice_between_runs(settings, fresh_database_url, queue_log) -> None:
-    run(settings, fresh_database_url)
-    append(queue_log, lines(11, 14))
-    copytruncate(queue_log, "queue_log.2")
-    append(queue_log, lines(15, 22))
-    compress(copytruncate(queue_log, "queue_log.1"))
-    append(queue_log, lines(23, 24))
-    counts = run(settings, fresh_database_url)
-    assert (counts.landed, counts.duplicates) == (14, 0)  # 11..24
-    assert landed_epochs(fresh_database_url) == list(range(1, 25))
+    assert_run_lands(settings, fresh_database_url, new=75, through=85)  # 11..85
 
 
 def test_lines_asterisk_writes_to_the_renamed_file_before_it_reopens_land_later(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from html.parser import HTMLParser
 
 import psycopg
 import pytest
@@ -19,36 +18,14 @@ from reports.period_snapshot import build_period_report
 from reports.period_summary import period_detailed_text, period_summary
 from reports.snapshot import collect_figures
 from reports.summary import to_plain
+from tests.html_page import parse_page
 
 pytestmark = pytest.mark.slow
 WEEK = period_of("week", dt.date(2026, 10, 26))  # Monday 26.10 to Sunday 01.11, the week before it whole
 MONTH = period_of("month", dt.date(2026, 10, 1))  # October: 31 days; September has 3 days of data
 
 
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[dict[str, str]] = []
-        self.text: list[str] = []
-        self.sections: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "img":
-            self.images.append(attrs)
-        if tag == "section":
-            self.sections.append(attrs.get("id", ""))
-
-    def handle_data(self, data):
-        if data.strip():
-            self.text.append(data.strip())
-
-
-def parse(path) -> _Page:
-    page = _Page()
-    page.feed(path.read_text(encoding="utf-8"))
-    page.close()
-    return page
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +72,7 @@ def test_a_section_that_counts_other_rows_is_caught():
 
 def test_the_weekly_html_has_trends_ranks_and_ratings_in_russian(reports):
     report = reports[("week", "ru")]
-    page = parse(report.html_path)
+    page = parse_page(report.html_path)
     text = " ".join(page.text)
     assert "Отчёт по сети за неделю 26.10.2026 – 01.11.2026" in text
     assert "Заказы по дням, последние 8 нед." in text
@@ -112,7 +89,7 @@ def test_the_weekly_html_has_trends_ranks_and_ratings_in_russian(reports):
 
 
 def test_the_monthly_html_in_english_names_the_month_and_the_missing_comparison(reports):
-    page = parse(reports[("month", "en")].html_path)
+    page = parse_page(reports[("month", "en")].html_path)
     text = " ".join(page.text)
     assert "Chain report for October 2026" in text
     assert "no complete data for the month before" in text  # September has 3 days of data

@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import psycopg
@@ -19,6 +18,7 @@ from reports.report import ReportError
 from reports.schema import ensure_reports_schema
 from reports.snapshot import build_daily_report, current_report, load_report
 from reports.summary import morning_summary, to_plain
+from tests.html_page import parse_page
 from tests.mini_marts import CHAIN
 from tests.reports_marts import DAY, LAST_WEEK, LAST_WEEK_CHAIN, create_small_marts
 
@@ -29,22 +29,6 @@ def marts_db(fresh_database_url, make_settings):
     ensure_reports_schema(settings, fresh_database_url)
     create_small_marts(fresh_database_url)
     return fresh_database_url
-
-
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: list[dict[str, str]] = []
-        self.tags: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        if tag == "img":
-            self.images.append(dict(attrs))
-
-    def handle_data(self, data):
-        self.text.append(data)
 
 
 def test_schema_is_idempotent(fresh_database_url, make_settings):
@@ -90,9 +74,7 @@ def test_regenerating_a_day_adds_version_2_and_keeps_version_1(marts_db, make_se
 
 def test_html_opens_and_embeds_every_chart(marts_db, make_settings):
     report = build_daily_report(make_settings(), marts_db, DAY)
-    page = _Page()
-    page.feed(report.html_path.read_text(encoding="utf-8"))
-    page.close()
+    page = parse_page(report.html_path)
     assert page.tags[:2] == ["html", "head"]
     files = {img["data-file"] for img in page.images}
     assert files == {"orders_by_hour.png", "calls_by_hour.png", "asa_by_hour.png", "csat.png"}
