@@ -12,7 +12,8 @@ Usage::
     with psycopg.connect(database_url, autocommit=True) as conn:
         create_mini_marts(conn)                       # marts.daily_kpis, restaurant_daily_kpis, hourly_kpis,
                                                       # operator_daily, calls, ratings, period_kpis,
-                                                      # restaurant_period_kpis, orders, customers (empty)
+                                                      # restaurant_period_kpis, orders, customers,
+                                                      # missed_call_recovery (empty)
         insert_day(conn, dt.date(2026, 11, 2))        # the default day (CHAIN, RESTAURANTS, OPERATORS, ...)
         insert_day(conn, dt.date(2026, 10, 26), orders_count=1173, restaurants={}, hours=())
 
