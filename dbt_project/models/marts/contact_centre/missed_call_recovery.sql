@@ -57,27 +57,42 @@ answered as (
 
 days as (select distinct business_date from callers),
 
+-- per day, hour and kind of caller first, so the 28-day sums below stay small at any volume
+answered_days as (
+
+    select
+        business_date,
+        business_hour,
+        had_ordered_before,
+        count(*) as answered_count,
+        count(*) filter (where led_to_order) as converted_count,
+        sum(order_total_amount) as converted_revenue_amount
+    from answered
+    group by 1, 2, 3
+
+),
+
 conversion as (
 
     select
         days.business_date,
         a.business_hour,
         a.had_ordered_before,
-        {{ safe_divide('count(*) filter (where a.led_to_order)', 'count(*)') }} as conversion_rate
+        {{ safe_divide('sum(a.converted_count)', 'sum(a.answered_count)') }} as conversion_rate
     from days
-    inner join answered as a on a.business_date between days.business_date - 27 and days.business_date
+    inner join answered_days as a on a.business_date between days.business_date - 27 and days.business_date
     group by 1, 2, 3
 
 ),
 
+-- the average order a call placed over those days (any hour, any caller)
 phone_checks as (
 
     select
         days.business_date,
-        avg(a.order_total_amount) as phone_average_check_amount
+        {{ safe_divide('sum(a.converted_revenue_amount)', 'sum(a.converted_count)') }} as phone_average_check_amount
     from days
-    inner join answered as a on a.business_date between days.business_date - 27 and days.business_date
-    where a.led_to_order
+    inner join answered_days as a on a.business_date between days.business_date - 27 and days.business_date
     group by 1
 
 ),
