@@ -4,7 +4,8 @@
     every caller whose unanswered calls of that day were not reached back — no answered callback
     and no answered later call within var('callback_window_hours') — with what we know of them and
     the revenue the chain can expect to lose: the conversion of answered calls into orders in that
-    local hour by callers of the same kind (ordered before or not) over the 28 days up to that day,
+    local hour by callers of the same kind (ordered before or not) over var('recovery_learning_days')
+    (28) days up to that day,
     times their average check (a newcomer's: the chain's average phone order over those days). -#}
 
 with
@@ -39,7 +40,7 @@ callers as (
 
 ),
 
--- the answered calls the conversion is learnt from: the 28 days up to the earliest day rebuilt
+-- the answered calls the conversion is learnt from: var('recovery_learning_days') up to the earliest day rebuilt
 answered as (
 
     select
@@ -51,7 +52,7 @@ answered as (
     from {{ ref('calls') }} as c
     left join customers as cu on cu.customer_phone = c.customer_phone
     where c.is_answered
-      and c.business_date >= (select min(business_date) from callers) - 27
+      and c.business_date >= (select min(business_date) from callers) - {{ var('recovery_learning_days') - 1 }}
 
 ),
 
@@ -80,7 +81,8 @@ conversion as (
         a.had_ordered_before,
         {{ safe_divide('sum(a.converted_count)', 'sum(a.answered_count)') }} as conversion_rate
     from days
-    inner join answered_days as a on a.business_date between days.business_date - 27 and days.business_date
+    inner join answered_days as a
+        on a.business_date between days.business_date - {{ var('recovery_learning_days') - 1 }} and days.business_date
     group by 1, 2, 3
 
 ),
@@ -92,7 +94,8 @@ phone_checks as (
         days.business_date,
         {{ safe_divide('sum(a.converted_revenue_amount)', 'sum(a.converted_count)') }} as phone_average_check_amount
     from days
-    inner join answered_days as a on a.business_date between days.business_date - 27 and days.business_date
+    inner join answered_days as a
+        on a.business_date between days.business_date - {{ var('recovery_learning_days') - 1 }} and days.business_date
     group by 1
 
 ),
