@@ -4,6 +4,11 @@ The delivery row is the idempotency key: a re-run (a retried Dagster run, a back
 CLI) finds the `sent` row and does not send again unless forced. A failed delivery is
 recorded with its error and alerted to the operations chat; the report itself is already
 stored, so `pantao report send --date D` can deliver it later.
+
+Each part of a delivery (each message of the text, split under Telegram's limit, and each
+attachment) is recorded in `reports.delivery_parts` right after Telegram accepted it, before the
+next part is sent. A delivery cut short (the process killed after the text, during a chart)
+resumes with the parts still missing: a chat gets each part at most once. `--force` starts over.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from psycopg.rows import dict_row
 
 from notifications.alerts import send_ops_alert
-from notifications.telegram import TelegramClient, TelegramError, inline_keyboard
+from notifications.telegram import TelegramClient, TelegramError, inline_keyboard, split_message
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.messages import Messages
@@ -112,8 +117,11 @@ def _deliver_to_chat(settings: Settings, database_url: str, client: TelegramClie
                 log.info("summary for %s already delivered to chat %s; not sending again", day, chat_id)
                 return DeliveryOutcome(day, chat_id, "already_sent", tuple(previous["message_ids"]),
                                        report_version=report.version, text=text)
+            if force:
+                conn.execute("delete from reports.delivery_parts where business_date = %s and chat_id = %s "
+                             "and kind = %s", (day, chat_id, kind))
             try:
-                outcome = _send(client, report, summary, chat_id)
+                outcome = _send(conn, client, report, summary, chat_id)
             except Exception as exc:  # one chat's failure must not cost the others theirs
                 # Redacted, and no traceback: an exception's text may carry the request URL with the token.
                 error = _redact(f"{type(exc).__name__}: {exc}", settings.telegram_bot_token)
@@ -134,12 +142,24 @@ def _redact(text: str, token: str | None) -> str:
     return text.replace(token, "<token>") if token else text
 
 
-def _send(client: TelegramClient, report: DailyReport | PeriodReport, summary: Summary, chat_id: str
+def _send(conn, client: TelegramClient, report: DailyReport | PeriodReport, summary: Summary, chat_id: str
           ) -> DeliveryOutcome:
     day, text = report.business_date, summary.text
+    sent = _sent_parts(conn, day, chat_id, summary.kind)
+    if sent:
+        log.info("resuming the %s for %s to chat %s: %s already sent", summary.kind, day, chat_id,
+                 ", ".join(sorted(sent)))
     keyboard = inline_keyboard(summary.button)
+    chunks = split_message(text)
+    ids: list[int] = []
     try:
-        ids = client.send_message(chat_id, text, reply_markup=keyboard)
+        for number, chunk in enumerate(chunks, 1):
+            part = f"text:{number}"
+            if part not in sent:  # each chunk is under the limit: one message each
+                [sent[part]] = client.send_message(chat_id, chunk,
+                                                   reply_markup=keyboard if number == len(chunks) else None)
+                _record_part(conn, report, summary.kind, chat_id, part, sent[part])
+            ids.append(sent[part])
     except TelegramError as exc:
         log.error("summary for %s not delivered to chat %s: %s", day, chat_id, exc)
         return DeliveryOutcome(day, chat_id, "failed", error=str(exc), report_version=report.version, text=text)
@@ -147,18 +167,45 @@ def _send(client: TelegramClient, report: DailyReport | PeriodReport, summary: S
     # noted on the delivery, but the message is not sent again for them.
     attachment_errors = []
     for key in summary.attachments:
+        if key in sent:
+            ids.append(sent[key])
+            continue
         send = client.send_document if key == "html" else client.send_photo
         path = report.files.get(key)
         if path is None or not path.is_file():
             continue
         try:
-            ids.append(send(chat_id, path))
+            sent[key] = send(chat_id, path)
         except (TelegramError, OSError) as exc:
             log.warning("attachment %s for %s not delivered to chat %s: %s", path.name, day, chat_id, exc)
             attachment_errors.append(f"{path.name}: {exc}")
+            continue
+        _record_part(conn, report, summary.kind, chat_id, key, sent[key])
+        ids.append(sent[key])
     log.info("summary for %s delivered to chat %s (messages %s)", day, chat_id, ids)
     return DeliveryOutcome(day, chat_id, "sent", tuple(ids), "; ".join(attachment_errors) or None,
                            report.version, text)
+
+
+def _sent_parts(conn, day: dt.date, chat_id: str, kind: str) -> dict[str, int]:
+    """The parts of this delivery Telegram already accepted, by part name, with their message ids."""
+    rows = conn.execute("select part, message_id from reports.delivery_parts "
+                        "where business_date = %s and chat_id = %s and kind = %s", (day, chat_id, kind))
+    return {row["part"]: int(row["message_id"]) for row in rows}
+
+
+def _record_part(conn, report: DailyReport | PeriodReport, kind: str, chat_id: str, part: str,
+                 message_id: int) -> None:
+    """Telegram accepted `part`: recorded at once (autocommit), before anything else is sent."""
+    conn.execute(
+        """
+        insert into reports.delivery_parts (business_date, chat_id, kind, part, message_id, report_version)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (business_date, chat_id, kind, part) do update set
+            message_id = excluded.message_id, report_version = excluded.report_version, sent_at = now()
+        """,
+        (report.business_date, chat_id, kind, part, message_id, report.version),
+    )
 
 
 def _record(conn, outcome: DeliveryOutcome, kind: str = KIND) -> None:

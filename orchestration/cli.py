@@ -49,7 +49,7 @@ def run_command(business_date: dt.datetime | None) -> None:
     started = time.monotonic()
     with open_instance(Path(env["DAGSTER_HOME"])) as instance:
         try:
-            summary = materialize_all(instance, day)
+            summary = materialize_all(instance, day, say=lambda found: click.echo(f"found {found}"))
         except RunRefused as exc:
             raise click.ClickException(str(exc)) from None
     elapsed = time.monotonic() - started

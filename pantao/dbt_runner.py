@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from pantao import wap
 from pantao.db import libpq_params
 from pantao.dbt_results import DbtResultsError, read_run
 from pantao.settings import Settings, load_settings
@@ -112,15 +113,62 @@ def failure_message(args: list[str], results_path: Path) -> DbtError | None:
 
 
 def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True,
-            target_dir: Path | None = None) -> str:
+            target_dir: Path | None = None, wap_seconds: dict[str, float] | None = None) -> str:
     """Run `dbt <args>` on the project with the settings' vars; returns dbt's output.
 
+    `build` and `run` write–audit–publish (pantao/wap.py): dbt builds and tests in the shadow
+    schemas, and only a build that passed is swapped in for the live ones, in one transaction.
     `target_dir` (default dbt_project/target) holds dbt's artifacts and logs; concurrent runs
     (tests, benchmarks) pass their own so they never read each other's run_results.json.
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
+    `wap_seconds`, when given, receives the seconds the shadow's preparation and the publish took.
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
-    env = {**os.environ, **dbt_env(settings, database_url, target)}
+    if not wap.writes_models(args):
+        return _invoke(args, settings, database_url, capture=capture, target=target)
+    partial = wap.is_partial(args)
+    with wap.ShadowBuild(database_url, copy_tables=partial or not wap.is_full_refresh(args)) as shadow:
+        if partial:  # the views the selection needs, over the copied tables
+            build_shadow_views(settings, database_url, target)
+        output = _invoke(args, settings, database_url, capture=capture, target=target, extra_env=wap.shadow_env())
+        if partial:  # and the views a rebuilt table dropped with it
+            build_shadow_views(settings, database_url, target)
+            require_views(shadow)
+        shadow.publish()
+    if wap_seconds is not None:
+        wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied)
+    return output
+
+
+def build_shadow_views(settings: Settings, database_url: str, target: Path) -> None:
+    """(Re)build every view in the shadow schemas: what a partial build needs around its selection.
+
+    A view that cannot be built (its raw table does not exist yet, say) is left out here; the
+    selection's own build reports what it needs, and `require_views` what a publish would lose.
+    """
+    views_target = target / "views"  # its own run_results.json: the caller reads the selection's
+    views_target.mkdir(parents=True, exist_ok=True)
+    saved_parse = target / "partial_parse.msgpack"
+    if saved_parse.is_file():
+        shutil.copy2(saved_parse, views_target / saved_parse.name)
+    try:
+        _invoke(["run", *wap.VIEW_SELECTION], settings, database_url, capture=True, target=views_target,
+                extra_env=wap.shadow_env())
+    except DbtError as exc:
+        log.info("some views could not be built in the shadow: %s", exc)
+
+
+def require_views(shadow: wap.ShadowBuild) -> None:
+    """Refuse to publish a shadow that lacks a view the live schemas have."""
+    missing = shadow.missing_views()
+    if missing:
+        raise DbtError(f"the build is not published: the views {', '.join(missing)} could not be rebuilt in "
+                       "the shadow schemas (see the log above); the live schemas are unchanged")
+
+
+def _invoke(args: list[str], settings: Settings, database_url: str, *, capture: bool, target: Path,
+            extra_env: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **dbt_env(settings, database_url, target), **(extra_env or {})}
     results_path = target / "run_results.json"
     started_mtime = results_path.stat().st_mtime if results_path.exists() else 0.0
     log.info("running dbt %s", " ".join(args))
@@ -173,6 +221,6 @@ def dbt_command(dbt_args: tuple[str, ...]) -> None:
         database_url = resolve_endpoints(settings, need_kafka=False).database_url
     try:
         run_dbt(args, settings, database_url, capture=False)
-    except DbtError as exc:
+    except (DbtError, wap.BuildInProgress) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

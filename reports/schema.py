@@ -48,6 +48,19 @@ create table if not exists reports.deliveries (
 comment on table reports.deliveries is
     'One row per business day, chat and kind of message: whether it was delivered, so a re-run never sends twice.';
 
+create table if not exists reports.delivery_parts (
+    business_date date not null,
+    chat_id text not null,
+    kind text not null,
+    part text not null,
+    message_id bigint not null,
+    report_version int,
+    sent_at timestamptz not null default now(),
+    primary key (business_date, chat_id, kind, part)
+);
+comment on table reports.delivery_parts is
+    'One row per part of a delivery Telegram accepted (text:1, text:2, ... the message split under the limit; each attachment by its file key), written right after it was accepted: a delivery cut short resumes with the missing parts only.';
+
 create table if not exists reports.bot_access_log (
     id bigserial primary key,
     telegram_id bigint,

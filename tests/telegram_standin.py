@@ -47,6 +47,7 @@ class TelegramStandIn(HttpStandin):
     def __init__(self, token: str = "123456:TEST-token") -> None:
         self.token = token
         self.calls: list[Call] = []
+        self.accepted: list[Call] = []  # the calls answered `ok`: what a chat really got
         self._failures: dict[str, deque] = defaultdict(deque)
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -111,6 +112,11 @@ class TelegramStandIn(HttpStandin):
         with self._lock:
             return [c for c in self.calls if c.method in methods]
 
+    def accepted_of(self, *methods: str) -> list[Call]:
+        """The calls of `methods` answered `ok` (a request failed, hung or cut off is not among them)."""
+        with self._lock:
+            return [c for c in self.accepted if c.method in methods]
+
     def pending_updates(self) -> int:
         with self._lock:
             return len(self._updates)
@@ -163,6 +169,9 @@ class TelegramStandIn(HttpStandin):
                 if behaviour is not None:
                     return self._fail(behaviour)
                 status, payload = standin._answer(method, params, files)
+                if payload.get("ok"):  # in the chat from now on, whether the answer reaches the client or not
+                    with standin._lock:
+                        standin.accepted.append(Call(method, token, params, files))
                 self._reply(status, payload)
 
             def _fail(self, behaviour: tuple) -> None:

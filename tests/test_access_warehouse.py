@@ -108,8 +108,9 @@ def _access_state(url: str) -> list[tuple]:
         order by 1, 2""")
 
 
-def test_reapplying_the_reporting_layer_on_the_built_warehouse_is_quick_and_changes_nothing(built_warehouse, logins):
-    """Every dbt build rebuilds the reporting views after the marts: on real marts that must be cheap and a no-op."""
+def test_reapplying_the_reporting_layer_on_the_built_warehouse_changes_nothing(built_warehouse, logins):
+    """Every dbt build rebuilds the reporting views after the marts: on real marts that must be a no-op
+    (its time is printed for a reader; tests assert no wall-clock times)."""
     url, op = built_warehouse.database_url, logins["operator"]
     before, seen_before = _access_state(url), fetch(op.dsn, "select count(*) from reporting.calls")
     started = time.perf_counter()
@@ -119,4 +120,3 @@ def test_reapplying_the_reporting_layer_on_the_built_warehouse_is_quick_and_chan
     assert _access_state(url) == before
     assert fetch(op.dsn, "select count(*) from reporting.calls") == seen_before
     print(f"dbt run of the reporting views on the built warehouse: {elapsed:.2f} s")
-    assert elapsed < 10, f"re-applying took {elapsed:.1f} s"

@@ -55,7 +55,7 @@ def test_the_macros_use_the_access_layers_roles_and_lock():
     assert f"return({SETUP_LOCK_KEY})" in macros
     named = set(re.findall(r"'(crm_[a-z_]+)'", macros + models)) | set(re.findall(r"\b(crm_[a-z_]+)\b", macros))
     assert named <= {*GROUP_ROLES, REPORTING_OWNER}, named - {*GROUP_ROLES, REPORTING_OWNER}
-    assert f"grant usage on schema reporting to {', '.join(GROUP_ROLES)}" in macros
+    assert f"grant usage on schema {{{{ reporting }}}} to {', '.join(GROUP_ROLES)}" in macros
 
 
 def test_the_export_rules_come_from_the_views_yml():

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -220,3 +224,48 @@ def test_a_failed_chat_gets_the_weekly_alert_and_the_rest_are_served(marts_db, t
     assert [o.status for o in outcomes] == ["failed", "sent"]
     alerts = [c.params["text"] for c in standin.calls_of("sendMessage") if c.params["chat_id"] == "999"]
     assert alerts and alerts[0].startswith("⚠️ pantao: Сводка за неделю с 2026-11-02 не доставлена в чат 111")
+
+
+# -- at most once per part: a delivery cut short resumes with what is missing ------------------------
+
+def test_a_delivery_killed_during_an_attachment_resumes_with_only_the_missing_parts(
+        marts_db, tg_settings, standin, tmp_path):
+    settings = tg_settings()
+    current_report(settings, marts_db, DAY)  # the stored report and its files, as the morning run leaves them
+    standin.fail_next("sendPhoto", ("hang", 60))  # the first chart is on its way when the process dies
+    env = {**os.environ, "DATABASE_URL": marts_db, "PANTAO_DATA_DIR": str(settings.data_dir),
+           "TELEGRAM_BOT_TOKEN": standin.token, "TELEGRAM_API_BASE_URL": standin.base_url,
+           "TELEGRAM_CHAT_IDS": "111,222", "TELEGRAM_OPS_CHAT_ID": "999"}
+    sender = subprocess.Popen([str(Path(sys.executable).parent / "pantao"), "report", "send", "--date", DAY.isoformat()],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        standin.wait_for("sendPhoto", 1, timeout=120)
+    finally:
+        sender.kill()
+        sender.wait(timeout=30)
+    [first_text] = standin.accepted_of("sendMessage")
+    assert first_text.params["chat_id"] == "111" and standin.accepted_of("sendPhoto", "sendDocument") == []
+
+    outcomes = deliver_morning_summary(settings, marts_db, DAY)
+
+    assert [(o.chat_id, o.status) for o in outcomes] == [("111", "sent"), ("222", "sent")]
+    for chat in ("111", "222"):
+        texts = [c for c in standin.accepted_of("sendMessage") if c.params["chat_id"] == chat]
+        files = sorted(next(iter(c.files.values()))[0] for c in standin.accepted_of("sendPhoto", "sendDocument")
+                       if c.params["chat_id"] == chat)
+        assert len(texts) == 1, f"chat {chat} got the summary {len(texts)} times"
+        assert files == ["calls_by_hour.png", "orders_by_hour.png", "report.html"]
+    assert _deliveries(marts_db) == {"111": ("sent", 1, 4, None), "222": ("sent", 1, 4, None)}
+    with psycopg.connect(marts_db) as conn:
+        parts = conn.execute("select chat_id, part from reports.delivery_parts where business_date = %s "
+                             "order by 1, 2", (DAY,)).fetchall()
+    assert parts == [(chat, part) for chat in ("111", "222")
+                     for part in ("html", "png:calls_by_hour", "png:orders_by_hour", "text:1")]
+
+
+def test_force_sends_every_part_again(marts_db, tg_settings, standin):
+    settings = tg_settings(telegram_chat_ids=("111",))
+    deliver_morning_summary(settings, marts_db, DAY)
+    deliver_morning_summary(settings, marts_db, DAY, force=True)
+    assert len(standin.accepted_of("sendMessage")) == 2
+    assert len(standin.accepted_of("sendPhoto", "sendDocument")) == 6

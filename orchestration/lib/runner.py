@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
 from orchestration.lib.config import DBT_RUN_TAG, LANDING_RUN_TAG, business_day_partitions
+from orchestration.lib.recovery import (
+    IN_PROGRESS,
+    WORKER_TAG,
+    free_slots_of_ended_runs,
+    recover_dead_runs,
+    this_worker,
+)
 from orchestration.lib.rules import own_error_message
 
 log = logging.getLogger(__name__)
 
 FULL_JOB = "full_pipeline_job"
-IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
 class RunRefused(RuntimeError):
@@ -34,6 +41,7 @@ class RunSummary:
     checks_failed: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -78,11 +86,17 @@ def summarize(result: dg.ExecuteInProcessResult) -> RunSummary:
     return summary
 
 
-def materialize_all(instance: dg.DagsterInstance, business_date: dt.date) -> RunSummary:
-    """Run `full_pipeline_job` for one business day in-process; refuses while a dbt/landing run is active."""
+def materialize_all(instance: dg.DagsterInstance, business_date: dt.date,
+                    say: Callable[[str], None] = log.warning) -> RunSummary:
+    """Run `full_pipeline_job` for one business day in-process; refuses while a dbt/landing run is
+    active. Runs a dead process left in progress are marked failed first, and slots still claimed
+    by ended runs freed (orchestration/lib/recovery.py); `say` gets one line for each, before the run."""
     from orchestration.definitions import defs
 
     partition_key = check_partition(business_date)
+    recovered = recover_dead_runs(instance, busy_runs(instance)) + free_slots_of_ended_runs(instance)
+    for line in recovered:
+        say(line)
     busy = busy_runs(instance)
     if busy:
         listed = ", ".join(f"{run.job_name} {run.run_id}" for run in busy)
@@ -91,5 +105,7 @@ def materialize_all(instance: dg.DagsterInstance, business_date: dt.date) -> Run
     job = defs.resolve_job_def(FULL_JOB)
     log.info("materializing %s for %s", FULL_JOB, partition_key)
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                    tags={"pantao/launched_by": "pantao run"})
-    return summarize(result)
+                                    tags={"pantao/launched_by": "pantao run", WORKER_TAG: this_worker().tag()})
+    summary = summarize(result)
+    summary.recovered = recovered
+    return summary

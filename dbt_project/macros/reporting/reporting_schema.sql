@@ -6,7 +6,8 @@
 {#- on-run-start: when the run builds reporting views, check what they need and put the reporting
     schema in order: owned by crm_reporting_owner, usable by the group roles, closed to public, and
     the marts schema usable by the views' owner (the marts' own grants come with each build, see
-    dbt_project.yml). Idempotent, and serialized with `pantao prepare`. -#}
+    dbt_project.yml). In a write–audit–publish build these are the shadow schemas (`reporting__build`),
+    which the publish step makes the live ones. Idempotent, and serialized with `pantao prepare`. -#}
 {% macro reporting_schema() %}
   {%- set views = [] -%}
   {%- for unique_id in selected_resources if unique_id.startswith('model.' ~ project_name ~ '.rpt_') -%}
@@ -19,6 +20,8 @@
           "marts " ~ missing | join(', ') ~ " do not exist yet, and the reporting views read them: build them "
           ~ "first (`pantao run` or `pantao dbt build`), then the views (`pantao dbt run --select path:models/reporting`)") }}
     {%- endif %}
+    {%- set reporting = generate_schema_name('reporting', none) -%}
+    {%- set marts = generate_schema_name('marts', none) %}
     do $$
     begin
         perform pg_advisory_xact_lock({{ access_setup_lock_key() }});
@@ -26,12 +29,12 @@
            or not exists (select from pg_roles where rolname = 'crm_reporting_owner') then
             raise exception 'the reporting views need the roles and the access schema: run `pantao prepare` first';
         end if;
-        create schema if not exists reporting;
-        alter schema reporting owner to crm_reporting_owner;
-        revoke all on schema reporting from public;
-        grant usage on schema reporting to crm_admin, crm_manager, crm_analyst, crm_operator;
-        comment on schema reporting is 'Stable, documented views for analysts and BI tools (docs/analysts.md). Row filters and pseudonymisation apply to every login.';
-        grant usage on schema marts to crm_reporting_owner, crm_admin;
+        create schema if not exists {{ reporting }};
+        alter schema {{ reporting }} owner to crm_reporting_owner;
+        revoke all on schema {{ reporting }} from public;
+        grant usage on schema {{ reporting }} to crm_admin, crm_manager, crm_analyst, crm_operator;
+        comment on schema {{ reporting }} is 'Stable, documented views for analysts and BI tools (docs/analysts.md). Row filters and pseudonymisation apply to every login.';
+        grant usage on schema {{ marts }} to crm_reporting_owner, crm_admin;
     end $$;
   {%- endif %}
 {% endmacro %}

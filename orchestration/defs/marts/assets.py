@@ -4,13 +4,17 @@
 what depends on it, and in Dagster it is a blocking check, so reports in the same run do not
 materialize on a wrong number. Because each model is its own asset, re-executing a failed run
 from failure rebuilds only the models that did not materialize. The analysts' `reporting` views
-are dbt models too (`reporting/<view>`), built after the marts they read.
+are dbt models too (`reporting/<view>`), built after the marts they read. The build writes, tests
+and only then publishes (pantao/wap.py): dbt works in shadow schemas, swapped in for the live ones
+in one transaction when it passed, so readers never see half a build.
 
 dagster-dbt starts dbt here so that each model and test becomes an asset event, but what it
 starts comes from pantao.dbt_runner like every other dbt invocation: the executable, the
 arguments (project, business vars) and the environment (connection, profiles).
 """
 
+import tempfile
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -19,7 +23,15 @@ from orchestration.defs.marts.freshness import with_marts_freshness
 from orchestration.lib.config import DBT_POOL
 from orchestration.lib.dbt import PantaoDbtTranslator, environment, is_mart, load_dbt_project
 from orchestration.lib.resources import PantaoResource
-from pantao.dbt_runner import DBT_PROFILES_DIR, dbt_args, dbt_env, dbt_executable
+from pantao import wap
+from pantao.dbt_runner import (
+    DBT_PROFILES_DIR,
+    build_shadow_views,
+    dbt_args,
+    dbt_env,
+    dbt_executable,
+    require_views,
+)
 
 dbt_project = load_dbt_project()
 translator = PantaoDbtTranslator()
@@ -34,9 +46,20 @@ translator = PantaoDbtTranslator()
 )
 def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: PantaoResource):
     settings = pantao.settings()
-    with environment(dbt_env(settings, pantao.database_url())):
-        invocation = dbt.cli(dbt_args(["build"], settings), context=context)
-    yield from invocation.stream()
+    database_url = pantao.database_url()
+    with wap.ShadowBuild(database_url) as shadow:
+        with tempfile.TemporaryDirectory(prefix="pantao-dbt-views-") as views_target:
+            if context.is_subset:  # the views around a subset, over the copied tables (pantao/wap.py)
+                build_shadow_views(settings, database_url, Path(views_target))
+            with environment({**dbt_env(settings, database_url), **wap.shadow_env()}):
+                invocation = dbt.cli(dbt_args(["build"], settings), context=context)
+            yield from invocation.stream()  # raises when a model or a blocking test failed: no publish
+            if context.is_subset:
+                build_shadow_views(settings, database_url, Path(views_target))
+                require_views(shadow)
+        shadow.publish()
+        context.log.info(f"published the build: {shadow.tables_copied} table(s) copied in "
+                         f"{shadow.seconds['prepare']:.1f} s, swapped in {shadow.seconds['publish']:.2f} s")
 
 
 dbt_models = with_marts_freshness(_dbt_models)

@@ -1,0 +1,282 @@
+"""Write–audit–publish for dbt builds: readers see the last complete, tested build, never a mix.
+
+A build writes into shadow schemas (`marts__build`, ...): dbt's generate_schema_name adds the
+suffix when the runner sets the variables of `shadow_env()`. Before dbt starts, `ShadowBuild`
+creates those schemas with the live ones' owner, privileges and comment, and copies the live
+tables into them (structure, indexes, rows, owner, grants), so incremental models find their
+previous state and a partial build leaves the models it does not select as they were. dbt builds
+and tests there; only when the whole build succeeded does `publish` rename every live schema to
+`<name>__old` and every shadow schema to `<name>` in ONE transaction, then drop the old ones.
+
+Views (the reporting layer's security-barrier views included) refer to tables by oid, not by
+name, so a view built in `reporting__build` over `marts__build.orders` reads `marts.orders`
+after the rename; grants and owners are on the objects and travel with them. A build that fails,
+or a process or database that dies mid-build, leaves the live schemas untouched; the next build
+drops the leftover shadow (and any `__old` left by a crash right after a publish) and starts over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pantao.db import connect
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+# Every schema the dbt project builds (dbt_project.yml's +schema); readers read marts and reporting,
+# the rest is shadowed too so a build never rebuilds a view in place under a live one.
+SHADOWED_SCHEMAS = ("staging", "intermediate", "marts", "reporting")
+BUILD_SUFFIX = "__build"
+OLD_SUFFIX = "__old"
+# Read by dbt_project/macros/generate_schema_name.sql.
+SCHEMAS_ENV = "PANTAO_DBT_SHADOWED_SCHEMAS"
+SUFFIX_ENV = "PANTAO_DBT_SCHEMA_SUFFIX"
+# Read by dbt_project/profiles.yml: the sessions of a shadow build carry this application_name.
+APPLICATION_NAME_ENV = "PANTAO_DBT_APPLICATION_NAME"
+APPLICATION_NAME = "pantao-dbt-build"
+# One build at a time owns the shadow schemas (session advisory lock, released if the process dies).
+BUILD_LOCK_KEY = 0x7761705F6C6B  # "wap_lk" in ASCII, apart from access setup's key ("pantao")
+# dbt commands that write models; only these are built in the shadow.
+WRITING_COMMANDS = frozenset({"build", "run"})
+SELECTION_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
+                             "--resource-types", "--exclude-resource-type", "--inline"})
+# A partial build rebuilds every view around it: views do not hold rows, and a rebuilt table drops
+# the views over it (cascade), which must come back before the publish.
+VIEW_SELECTION = ["--select", "config.materialized:view", "config.materialized:secure_view"]
+
+
+class BuildInProgress(RuntimeError):
+    """Another dbt build holds the shadow schemas."""
+
+
+def shadow_env() -> dict[str, str]:
+    """What dbt needs to build into the shadow schemas (generate_schema_name reads it)."""
+    return {SCHEMAS_ENV: ",".join(SHADOWED_SCHEMAS), SUFFIX_ENV: BUILD_SUFFIX, APPLICATION_NAME_ENV: APPLICATION_NAME}
+
+
+def writes_models(args: Sequence[str]) -> bool:
+    """True for the dbt commands that build models (`build`, `run`)."""
+    return bool(args) and args[0] in WRITING_COMMANDS
+
+
+def is_partial(args: Sequence[str]) -> bool:
+    """True when the arguments select part of the project (the rest is copied from the live state)."""
+    return any(arg.split("=", 1)[0] in SELECTION_FLAGS for arg in args)
+
+
+def is_full_refresh(args: Sequence[str]) -> bool:
+    return any(arg in ("--full-refresh", "-f") for arg in args)
+
+
+def _schemas(conn: psycopg.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select nspname from pg_namespace")}
+
+
+_COPY_SCHEMA = """
+do $copy$
+declare
+    grant_row record;
+begin
+    execute format('alter schema %I owner to %I', {shadow},
+                   (select nspowner::regrole::text from pg_namespace where nspname = {live}));
+    for grant_row in
+        select a.privilege_type, coalesce(r.rolname, 'public') as grantee, r.rolname is not null as named
+        from pg_namespace n, aclexplode(n.nspacl) a left join pg_roles r on r.oid = a.grantee
+        where n.nspname = {live}
+    loop
+        execute format('grant %s on schema %I to ' || case when grant_row.named then '%I' else '%s' end,
+                       grant_row.privilege_type, {shadow}, grant_row.grantee);
+    end loop;
+    execute format('comment on schema %I is %L', {shadow},
+                   obj_description((select oid from pg_namespace where nspname = {live}), 'pg_namespace'));
+end
+$copy$
+"""
+
+_COPY_TABLE = """
+do $copy$
+declare
+    grant_row record;
+begin
+    execute format('create table %I.%I (like %I.%I including all)', {shadow}, {table}, {live}, {table});
+    execute format('insert into %I.%I select * from %I.%I', {shadow}, {table}, {live}, {table});
+    execute format('alter table %I.%I owner to %I', {shadow}, {table},
+                   (select relowner::regrole::text from pg_class where oid = {oid}));
+    for grant_row in
+        select a.privilege_type, coalesce(r.rolname, 'public') as grantee, r.rolname is not null as named
+        from pg_class c, aclexplode(c.relacl) a left join pg_roles r on r.oid = a.grantee
+        where c.oid = {oid}
+    loop
+        execute format('grant %s on table %I.%I to ' || case when grant_row.named then '%I' else '%s' end,
+                       grant_row.privilege_type, {shadow}, {table}, grant_row.grantee);
+    end loop;
+end
+$copy$
+"""
+
+
+def _literal(template: str, **values: object) -> psycopg.sql.Composed:
+    """A DO block with its values inlined as literals (a DO block takes no parameters)."""
+    from psycopg import sql
+
+    return sql.SQL(template).format(**{name: sql.Literal(value) for name, value in values.items()})
+
+
+def drop_leftovers(conn: psycopg.Connection) -> list[str]:
+    """Drop shadow schemas a failed or interrupted build left behind; returns their names."""
+    existing = _schemas(conn)
+    leftovers = [name + suffix for name in SHADOWED_SCHEMAS for suffix in (BUILD_SUFFIX, OLD_SUFFIX)
+                 if name + suffix in existing]
+    for schema in leftovers:
+        conn.execute(f'drop schema "{schema}" cascade')
+    return leftovers
+
+
+def end_orphaned_sessions(conn: psycopg.Connection) -> int:
+    """End the dbt sessions of a build whose process died (its dbt may outlive it, still writing the
+    shadow). Only the holder of the build lock calls this, so no live build owns such a session."""
+    rows = conn.execute(
+        "select pg_terminate_backend(pid) from pg_stat_activity "
+        "where application_name = %s and datname = current_database() and pid <> pg_backend_pid()",
+        (APPLICATION_NAME,)).fetchall()
+    return len(rows)
+
+
+def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True) -> int:
+    """Fresh shadow schemas shaped like the live ones, with copies of their tables; returns the
+    number of tables copied. Runs in one transaction: a crash leaves no half-copied shadow."""
+    with conn.transaction():
+        leftovers = drop_leftovers(conn)
+        if leftovers:
+            log.info("dropped %s left by an earlier build that did not publish", ", ".join(leftovers))
+        existing = _schemas(conn)
+        copied = 0
+        for live in SHADOWED_SCHEMAS:
+            shadow = live + BUILD_SUFFIX
+            conn.execute(f'create schema "{shadow}"')
+            if live not in existing:
+                continue
+            conn.execute(_literal(_COPY_SCHEMA, live=live, shadow=shadow))
+            if not copy_tables:
+                continue
+            tables = conn.execute(
+                "select c.oid, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 2",
+                (live,)).fetchall()
+            for oid, table in tables:
+                conn.execute(_literal(_COPY_TABLE, live=live, shadow=shadow, table=table, oid=oid))
+                copied += 1
+    return copied
+
+
+def missing_views(conn: psycopg.Connection) -> list[str]:
+    """Live views that have no counterpart in the shadow: publishing now would drop them."""
+    rows = conn.execute(
+        "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = any(%s) and c.relkind in ('v', 'm') "
+        "and to_regclass(quote_ident(n.nspname || %s) || '.' || quote_ident(c.relname)) is null order by 1",
+        (list(SHADOWED_SCHEMAS), BUILD_SUFFIX)).fetchall()
+    return [row[0] for row in rows]
+
+
+# Views elsewhere (someone's ad-hoc view on marts) that depend on a relation of the old build.
+_VIEWS_OUTSIDE = """
+select distinct v.relnamespace::regnamespace::text || '.' || v.relname
+from pg_depend d
+join pg_rewrite r on r.oid = d.objid
+join pg_class v on v.oid = r.ev_class
+join pg_class t on t.oid = d.refobjid
+where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+  and t.relnamespace::regnamespace::text = any(%s)
+  and v.relnamespace::regnamespace::text <> all(%s)
+order by 1
+"""
+
+
+def publish(conn: psycopg.Connection) -> None:
+    """Swap every shadow schema for its live one in one transaction, then drop the old ones.
+
+    The renames touch the catalog only; a reader's query in flight keeps the tables it opened, and
+    one that starts after the commit reads the new build. The drop waits for those readers, outside
+    the swap, so a long report query delays the clean-up, never the publish.
+    """
+    with conn.transaction():
+        existing = _schemas(conn)
+        missing = [name + BUILD_SUFFIX for name in SHADOWED_SCHEMAS if name + BUILD_SUFFIX not in existing]
+        if missing:
+            raise RuntimeError(f"nothing to publish: {', '.join(missing)} do not exist (was the build run in the shadow?)")
+        for name in SHADOWED_SCHEMAS:
+            if name + OLD_SUFFIX in existing:
+                conn.execute(f'drop schema "{name}{OLD_SUFFIX}" cascade')
+            if name in existing:
+                conn.execute(f'alter schema "{name}" rename to "{name}{OLD_SUFFIX}"')
+            conn.execute(f'alter schema "{name}{BUILD_SUFFIX}" rename to "{name}"')
+    old_schemas = [name + OLD_SUFFIX for name in SHADOWED_SCHEMAS]
+    outside = [row[0] for row in conn.execute(_VIEWS_OUTSIDE, (old_schemas, old_schemas)).fetchall()]
+    if outside:
+        log.warning("views outside the dbt schemas read the previous build and are dropped with it "
+                    "(build them with dbt, or recreate them): %s", ", ".join(outside))
+    with conn.transaction():
+        for schema in old_schemas:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
+
+
+class ShadowBuild:
+    """One write–audit–publish build: `with ShadowBuild(url) as shadow:` prepares the shadow
+    schemas under the build lock; run dbt with `shadow_env()`; `shadow.publish()` when it passed.
+
+    Leaving the block without publishing keeps the live schemas as they were; the failed build
+    stays in the `__build` schemas for inspection until the next build drops it.
+    """
+
+    def __init__(self, database_url: str, *, copy_tables: bool = True) -> None:
+        self.database_url = database_url
+        self.copy_tables = copy_tables
+        self.seconds: dict[str, float] = {}
+        self.tables_copied = 0
+        self.published = False
+        self._conn: psycopg.Connection | None = None
+
+    def __enter__(self) -> ShadowBuild:
+        self._conn = connect(self.database_url, autocommit=True)
+        try:
+            locked = self._conn.execute("select pg_try_advisory_lock(%s)", (BUILD_LOCK_KEY,)).fetchone()[0]
+            if not locked:
+                raise BuildInProgress(
+                    "another dbt build is writing the shadow schemas (marts__build, ...); wait for it to "
+                    "finish (`pantao stack status`, the Dagster UI) and run again")
+            orphans = end_orphaned_sessions(self._conn)
+            if orphans:
+                log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
+            started = time.monotonic()
+            self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables)
+            self.seconds["prepare"] = time.monotonic() - started
+        except BaseException:
+            self._conn.close()
+            raise
+        return self
+
+    def missing_views(self) -> list[str]:
+        assert self._conn is not None, "missing_views() outside the with block"
+        return missing_views(self._conn)
+
+    def publish(self) -> None:
+        assert self._conn is not None, "publish() outside the with block"
+        started = time.monotonic()
+        publish(self._conn)
+        self.seconds["publish"] = time.monotonic() - started
+        self.published = True
+        log.info("published the build: %d table(s) copied in %.1f s, swapped in %.2f s", self.tables_copied,
+                 self.seconds["prepare"], self.seconds["publish"])
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()  # ends the session, which releases the build lock
+        if not self.published:
+            log.warning("the dbt build did not publish: readers keep the last published build")
