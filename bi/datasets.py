@@ -112,6 +112,9 @@ def calculated_columns(view: str, lang: str) -> tuple[CalculatedColumn, ...]:
             CalculatedColumn("call_result_label", coded_label("call_result", "call_result", lang)),
             CalculatedColumn("weekday_label", weekday),
         ),
+        "missed_call_recovery": (
+            CalculatedColumn("restaurant_label", restaurant.replace("restaurant_id", "home_restaurant_id")),
+        ),
     }
     return by_view[view]
 
@@ -147,6 +150,11 @@ DATASETS: tuple[Dataset, ...] = (
         Metric("service_level", "count(*) filter (where is_answered_within_service_level)::numeric "
                "/ nullif(count(*) - count(*) filter (where is_short_abandon), 0)", SHARE),
         Metric("avg_talk_seconds", f"avg(talk_seconds) filter (where {ANSWERED})", SECONDS, unit="seconds"),
+        Metric("call_conversion_rate",
+               f"count(*) filter (where {ANSWERED} and led_to_order)::numeric / nullif({_ANSWERED_N}, 0)", SHARE),
+        Metric("revenue_per_answered_call",
+               f"coalesce(sum(order_total_amount) filter (where {ANSWERED}), 0) / nullif({_ANSWERED_N}, 0)",
+               MONEY_EXACT),
         Metric("reached_later_count", "count(*) filter (where is_reached_later)", COUNT,
                {"ru": "Связались позже", "en": "Reached later"},
                "Unanswered calls whose caller was reached within the callback window."),
@@ -178,6 +186,9 @@ DATASETS: tuple[Dataset, ...] = (
         Metric("rating_mean", "sum(rating_mean * ratings_count) / nullif(sum(ratings_count), 0)", SCORE),
         Metric("ratings_count", "sum(ratings_count)", COUNT),
         Metric("phone_orders_count", "sum(phone_orders_count)", COUNT),
+        Metric("call_conversion_rate", f"sum(calls_converted_count)::numeric / nullif({_HANDLED}, 0)", SHARE),
+        Metric("revenue_per_answered_call",
+               f"sum(revenue_per_answered_call * calls_handled_count) / nullif({_HANDLED}, 0)", MONEY_EXACT),
         Metric("logged_in_hours", "sum(logged_in_seconds) / 3600.0", ",.1f",
                {"ru": "В сети, ч", "en": "Logged in, h"}),
     )),
@@ -191,6 +202,13 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("hourly_kpis", "business_date", (
         Metric("orders_count", "sum(orders_count)", COUNT),
         Metric("calls_offered_count", "sum(calls_offered_count)", COUNT),
+    )),
+    Dataset("missed_call_recovery", "business_date", (
+        Metric("callers_count", "count(*)", COUNT, {"ru": "Не дозвонились", "en": "Callers not reached"},
+               "Callers whose unanswered calls nobody reached back within the callback window."),
+        Metric("expected_lost_revenue_sum", "sum(expected_lost_revenue_amount)", MONEY,
+               {"ru": "Ожидаемая потерянная выручка", "en": "Expected lost revenue"}),
+        Metric("attempts_sum", "sum(attempts_count)", COUNT, {"ru": "Попыток дозвониться", "en": "Attempts"}),
     )),
     Dataset("my_interactions", "business_date", (
         Metric("calls_answered_count", "count(*)", COUNT),

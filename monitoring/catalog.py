@@ -81,6 +81,12 @@ PIPELINE_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("pantao_data_issues", "gauge", ("rule",),
                "Records kept out of the marts now because they break this business rule (marts.data_issues);"
                " 0 for a rule with none."),
+    # the callback worklist of the running business day (marts.missed_call_recovery, minus the callers
+    # marked «перезвонили» in the bot)
+    MetricSpec("pantao_callbacks_open", "gauge", (),
+               "Callers of today nobody reached back after unanswered calls and not marked called back."),
+    MetricSpec("pantao_callbacks_oldest_open_age_seconds", "gauge", (),
+               "Seconds since the last try of the longest-waiting open caller of today; 0 when none is open."),
 )
 
 # the `rule` label values of pantao_data_issues: the rules of dbt_project/macros/data_rules.sql

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -224,6 +224,10 @@ class PantaoCollector(Collector):
             out.add("pantao_last_success_timestamp_seconds", found.last_morning_sent_at, "morning_delivery")
 
     def _kpis(self, conn: psycopg.Connection, out: _Families, yesterday: date) -> None:
+        callbacks = readers.open_callbacks(conn, yesterday + timedelta(days=1), self.clock())
+        if callbacks is not None:
+            out.add("pantao_callbacks_open", callbacks[0])
+            out.add("pantao_callbacks_oldest_open_age_seconds", callbacks[1])
         unknown = readers.unknown_operators(conn, through=yesterday)
         if unknown is not None:
             out.add("pantao_unknown_operators", unknown)

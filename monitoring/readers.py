@@ -229,6 +229,20 @@ def chain_kpis(conn: psycopg.Connection, columns: list[str], through: date) -> t
     return row[0], values
 
 
+def open_callbacks(conn: psycopg.Connection, today: date, now: float) -> tuple[int, float] | None:
+    """Today's open callers (marts.missed_call_recovery not in reports.callback_marks) and the seconds
+    since the oldest one's last try (0 when none); None before the mart and the marks table exist."""
+    if len(existing(conn, "marts.missed_call_recovery", "reports.callback_marks")) < 2:
+        return None
+    count, oldest = conn.execute(
+        "select count(*), min(extract(epoch from r.last_call_at))::float8 from marts.missed_call_recovery as r"
+        " where r.business_date = %s and not exists (select 1 from reports.callback_marks as m"
+        " where m.business_date = r.business_date and m.caller_phone = r.caller_phone)",
+        (today,),
+    ).fetchone()
+    return int(count), 0.0 if oldest is None else max(now - oldest, 0.0)
+
+
 def unknown_operators(conn: psycopg.Connection, through: date) -> int | None:
     """Operators of marts.operator_daily on the newest business day up to `through` whom the FreePBX
     directory has never listed (they show as «неизвестный (доб. N)»); None before the marts exist."""

@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from notifications import bot_data, bot_guard, bot_operator, bot_periods
+from notifications import bot_callbacks, bot_data, bot_guard, bot_operator, bot_periods, bot_staffing
 from notifications.bot_data import BotUser
 from notifications.bot_guard import Place, shown
 from notifications.bot_rules import BadArgument, operators_for, report_for
@@ -50,6 +50,7 @@ from reports.summary import detailed_report_text, morning_summary, operator_line
 log = logging.getLogger(__name__)
 
 MANAGEMENT_ROLES = ("crm_admin", "crm_manager", "crm_analyst")
+CALLBACK_ROLES = ("crm_admin", "crm_manager")
 MAX_PERIOD_DAYS = 366
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE, BotUser], Awaitable[None]]
 
@@ -285,6 +286,17 @@ class ReportBot:
     async def period_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         await bot_periods.period_button(self, update, context, user)
 
+    async def callbacks(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        day = parse_day(context.args[0] if context.args else None, self.today(), self.msg)
+        await bot_callbacks.callbacks(self, update, context, user, day)
+
+    async def callback_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        await bot_callbacks.callback_button(self, update, context, user)
+
+    async def staffing(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
+        day = parse_day(context.args[0] if context.args else None, self.today() + dt.timedelta(days=1), self.msg)
+        await bot_staffing.staffing(self, update, context, day)
+
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser) -> None:
         await self.reply(update, context, self.msg.t("help"))
 
@@ -333,6 +345,11 @@ def build_application(settings: Settings, database_url: str) -> Application:
     app.add_handler(CommandHandler("myratings", bot.guarded("/myratings", bot.myratings)))
     app.add_handler(CommandHandler("week", bot.guarded("/week", bot.week, management)))
     app.add_handler(CommandHandler("month", bot.guarded("/month", bot.month, management)))
+    # /callbacks shows the numbers to call: administrators and managers, private chats only
+    app.add_handler(CommandHandler("callbacks", bot.guarded("/callbacks", bot.callbacks, CALLBACK_ROLES)))
+    app.add_handler(CommandHandler("staffing", bot.guarded("/staffing", bot.staffing, management)))
+    app.add_handler(CallbackQueryHandler(bot.guarded("callback button", bot.callback_button, CALLBACK_ROLES),
+                                         pattern=r"^callback:"))
     app.add_handler(CallbackQueryHandler(bot.guarded("report button", bot.report_button, management),
                                          pattern=r"^report:"))
     app.add_handler(CallbackQueryHandler(bot.guarded("period button", bot.period_button, management),

@@ -29,6 +29,7 @@ from pantao.settings_values import (
     _postgres_url,
     _restaurant_ids,
     _secret,
+    _share,
     _sqlalchemy_url,
     _timezone,
     _token,
@@ -111,6 +112,7 @@ class Settings:
     business_timezone: str = "Europe/Moscow"
     report_lang: str = "ru"
     service_level_seconds: int = 20
+    service_level_target: float = 0.8  # the staffing advice's target: this share answered within the seconds above
     short_abandon_seconds: int = 5
     callback_window_hours: int = 24
     late_data_lookback_days: int = 3
@@ -286,6 +288,7 @@ ENV_VARS: dict[str, tuple[str, object]] = {
     "BUSINESS_TIMEZONE": ("business_timezone", _timezone),
     "REPORT_LANG": ("report_lang", _choice(REPORT_LANGS)),
     "SERVICE_LEVEL_SECONDS": ("service_level_seconds", _int_range(1, 600)),
+    "SERVICE_LEVEL_TARGET": ("service_level_target", _share),
     "SHORT_ABANDON_SECONDS": ("short_abandon_seconds", _int_range(0, 120)),
     "CALLBACK_WINDOW_HOURS": ("callback_window_hours", _int_range(1, 168)),
     "LATE_DATA_LOOKBACK_DAYS": ("late_data_lookback_days", _int_range(0, 60)),

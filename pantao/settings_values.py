@@ -43,6 +43,17 @@ def _instant(var: str, raw: str) -> dt.datetime:
     return parsed
 
 
+def _share(var: str, raw: str) -> float:
+    """A share strictly between 0 and 1 (0.8 is 80 %)."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a number; expected a share between 0 and 1, e.g. 0.8") from None
+    if not 0 < value < 1:
+        raise SettingsError(f"{var}={value} is out of range; expected a share between 0 and 1, e.g. 0.8 for 80 %")
+    return value
+
+
 def _date(var: str, raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw.strip())

@@ -21,6 +21,7 @@ TEMPLATE = """<!DOCTYPE html>
   .card .label { color: #616e7c; font-size: 0.85em; }
   .card .value { font-size: 1.45em; font-weight: 600; margin: 4px 0; }
   .card .change { font-size: 0.85em; color: #616e7c; }
+  tr.short td { background: #fde2e1; }
   .card.flagged { box-shadow: 0 0 0 2px #e08a1e inset, 0 1px 2px rgba(0,0,0,.08); }
   .card .flag { font-size: 0.85em; margin-top: 4px; }
   .flags { background: #fff7e6; border-left: 4px solid #e08a1e; padding: 8px 12px; border-radius: 4px;
@@ -80,7 +81,7 @@ TEMPLATE = """<!DOCTYPE html>
 <table{% if table.get("text") %} class="text"{% endif %}>
 <thead><tr>{% for h in table.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in table.rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% for row in table.rows %}<tr{% if table.get("row_classes") and table.row_classes[loop.index0] %} class="{{ table.row_classes[loop.index0] }}"{% endif %}>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}
 </tbody>
 </table>

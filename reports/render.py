@@ -24,8 +24,10 @@ from reports.cards import kpi_rows
 from reports.charts import hour_series, hourly_bars, ratings_chart
 from reports.html_template import TEMPLATE
 from reports.messages import MESSAGES, Messages
+from reports.recovery import recovery_table
 from reports.report import CHART_FILES, CSV_FILES, VERSION_FILE, DailyReport, PeriodReport, expected_files
 from reports.sections import ratings_table
+from reports.staffing import staffing_table
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ def render_csv(report: DailyReport, directory: Path, msg: Messages) -> dict[str,
 # -- html ------------------------------------------------------------------------------------
 OPERATOR_TABLE = ("operator_name", "operator_extension", "calls_handled_count", "avg_pickup_seconds",
                   "avg_talk_seconds", "missed_rings_count", "missed_ring_rate", "occupancy", "logged_in_seconds",
-                  "rating_mean", "phone_orders_count")
+                  "rating_mean", "phone_orders_count", "call_conversion_rate", "revenue_per_answered_call")
 
 
 def operator_table(operators: Sequence[dict[str, Any]], msg: Messages, title: str, table_id: str = "operators"
@@ -170,6 +172,7 @@ def render_html(report: DailyReport, directory: Path, msg: Messages, charts: dic
     tables = [operator_table(figures.get("operators") or [], msg, msg.t("operators_section")),
               restaurant_table(figures.get("restaurants") or [], msg, msg.t("top_restaurants")),
               ratings_table(figures, report.chain, msg)]
+    tables += [t for t in (recovery_table(figures, msg, tz), staffing_table(figures, msg)) if t]
     html = page(report, msg, tz, title=msg.t("report_title", date=msg.date(report.business_date)),
                 charts_title=msg.t("charts_section"), cards_=cards(report, msg, flags),
                 charts=chart_items(charts, lambda stem: msg.t(f"chart_{stem}")),

@@ -88,6 +88,17 @@ create table if not exists reports.period_report (
 );
 comment on table reports.period_report is
     'One row per week or month and version: the figures a weekly or monthly report showed. Re-generating adds a version.';
+
+create table if not exists reports.callback_marks (
+    business_date date not null,
+    caller_phone text not null,
+    marked_by_telegram_id bigint,
+    marked_by_username text,
+    marked_at timestamptz not null default now(),
+    primary key (business_date, caller_phone)
+);
+comment on table reports.callback_marks is
+    'One row per caller of marts.missed_call_recovery that a manager marked «перезвонили» in the bot: off the open list.';
 """
 
 

@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from pantao.db import connect
 from pantao.settings import Settings
 from reports.anomalies import history_dates
+from reports.recovery import recovery_figures
 from reports.report import (
     DailyReport,
     ReportError,
@@ -29,11 +30,12 @@ from reports.report import (
     rendered_version,
     report_dir,
 )
+from reports.staffing import DEFAULT_TARGET, Target, staffing_figures
 
 log = logging.getLogger(__name__)
 
 REQUIRED_MARTS = ("marts.daily_kpis", "marts.restaurant_daily_kpis", "marts.hourly_kpis", "marts.operator_daily",
-                  "marts.calls", "marts.ratings")
+                  "marts.calls", "marts.ratings", "marts.missed_call_recovery")
 
 
 def plain_row(row: dict[str, Any] | None, drop: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -61,8 +63,9 @@ def _chain_row(conn, business_date: dt.date) -> dict[str, Any] | None:
     return plain_row(row, drop=("business_date",))
 
 
-def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
-    """Everything the report shows for one day, read from the marts in one transaction."""
+def collect_figures(conn, business_date: dt.date, target: Target = DEFAULT_TARGET) -> dict[str, Any]:
+    """Everything the report shows for one day, read from the marts in one transaction; with the
+    staffing advice for the next day (the day the report is read) at `target`."""
     _check_marts(conn)
     chain = _chain_row(conn, business_date)
     if chain is None:
@@ -102,6 +105,8 @@ def collect_figures(conn, business_date: dt.date) -> dict[str, Any]:
         "ratings": rating_counts(conn, business_date, business_date),
         "call_outcomes": {r["outcome"]: int(r["n"]) for r in outcomes},
         "data_issues": data_issue_counts(conn),
+        "recovery": recovery_figures(conn, business_date),
+        "staffing": staffing_figures(conn, business_date + dt.timedelta(days=1), target),
     }
 
 
@@ -169,14 +174,16 @@ def _store(conn, business_date: dt.date, figures: dict, freshness: dict, lang: s
     return int(row["version"]), row["generated_at"]
 
 
-def _read_marts(database_url: str, business_date: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+def _read_marts(settings: Settings, database_url: str, business_date: dt.date
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The day's figures and the data freshness, from one snapshot of the marts."""
     with connect(database_url, row_factory=dict_row) as conn:
         # One snapshot of the marts for every query, even if dbt rebuilds them meanwhile.
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         if not table_exists(conn, "reports.daily_report"):
             raise ReportError("reports.daily_report does not exist; run `pantao prepare` first")
-        return collect_figures(conn, business_date), collect_freshness(conn)
+        target = Target(settings.service_level_target, settings.service_level_seconds)
+        return collect_figures(conn, business_date, target), collect_freshness(conn)
 
 
 def _render(settings: Settings, report: DailyReport) -> DailyReport:
@@ -188,7 +195,7 @@ def _render(settings: Settings, report: DailyReport) -> DailyReport:
 
 def build_daily_report(settings: Settings, database_url: str, business_date: dt.date) -> DailyReport:
     """Snapshot the day's figures as a new version and render its files under reports_dir/<date>/."""
-    figures, freshness = _read_marts(database_url, business_date)
+    figures, freshness = _read_marts(settings, database_url, business_date)
     # Stored in its own read-committed transaction: the version number must see concurrent builds.
     with connect(database_url, row_factory=dict_row) as conn:
         _lock_day(conn, business_date)
@@ -209,7 +216,7 @@ def current_report(settings: Settings, database_url: str, business_date: dt.date
     Why not always a new one: an unchanged day keeps one version, so "version 2" means the
     figures changed.
     """
-    figures, freshness = _read_marts(database_url, business_date)
+    figures, freshness = _read_marts(settings, database_url, business_date)
     # JSON round trip: the stored figures come back from jsonb, so compare like with like.
     comparable = json.loads(json.dumps(figures, ensure_ascii=False))
     with connect(database_url, row_factory=dict_row) as conn:

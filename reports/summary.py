@@ -16,8 +16,10 @@ from pantao.kpis import load_kpis
 from reports.anomalies import Flag, report_flags
 from reports.cards import kpi_rows
 from reports.messages import Messages
+from reports.recovery import recovery_line
 from reports.report import DailyReport, PeriodReport
 from reports.sections import csat_parts
+from reports.staffing import staffing_line
 
 
 def bold(text: str) -> str:
@@ -55,7 +57,7 @@ def _change_note(msg: Messages, report: DailyReport | PeriodReport, column: str)
 
 def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:
     """Orders, revenue and check, repeat customers, CSAT (calls and orders apart), operator load,
-    missed calls and ASA; the changes against the period before."""
+    missed calls, ASA and the call-to-order conversion; the changes against the period before."""
     c = report.chain
 
     def value(column: str) -> str:
@@ -81,18 +83,28 @@ def kpi_summary_lines(report: DailyReport | PeriodReport, msg: Messages) -> list
             offered=msg.kpi("calls_offered_count", c.get("calls_offered_count")),
             rate=msg.kpi("missed_call_rate", c.get("missed_call_rate"))))),
         _changed(msg, report, "asa_seconds", f"{esc(msg.label('asa_seconds'))}: {value('asa_seconds')}"),
+        _changed(msg, report, "call_conversion_rate", f"{esc(msg.t('conversion'))}: " + esc(msg.t(
+            "conversion_value", rate=msg.kpi("call_conversion_rate", c.get("call_conversion_rate")),
+            converted=msg.kpi("calls_converted_count", c.get("calls_converted_count")),
+            answered=msg.kpi("calls_answered_count", c.get("calls_answered_count")),
+            revenue=msg.kpi("revenue_per_answered_call", c.get("revenue_per_answered_call"))))),
     ]
 
 
 def morning_summary(report: DailyReport, lang: str | None = None) -> str:
-    """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes."""
+    """The phone-sized summary: the day's ⚠ flags first, then the key figures with their changes,
+    then the callers nobody reached back and the hours short of operators tomorrow."""
     msg = Messages(lang or report.lang)
     day = report.business_date
     flags = flag_lines(report, msg)
     lines = [bold(msg.t("summary_title", date=msg.date(day), weekday=msg.weekday(day))), ""]
     if flags:
         lines += [*flags, ""]
-    return "\n".join(lines + kpi_summary_lines(report, msg))
+    recovery = recovery_line(report.figures, msg)
+    extra = [f"{esc(msg.t('recovery'))}: {esc(recovery)}"] if recovery else []
+    staffing = staffing_line(report.figures, msg)
+    extra += [esc(staffing)] if staffing else []
+    return "\n".join(lines + kpi_summary_lines(report, msg) + extra)
 
 
 def kpi_lines(report: DailyReport | PeriodReport, msg: Messages) -> list[str]:

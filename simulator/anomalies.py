@@ -21,7 +21,8 @@ MIN_HISTORY = 3
 WIDTH = 3.0
 MAD_TO_SIGMA = 1.4826
 RELATIVE_FLOOR = 0.1
-SHARES = ("repeat_customer_share", "missed_call_rate", "service_level", "occupancy", "csat_share")
+SHARES = ("repeat_customer_share", "missed_call_rate", "service_level", "occupancy", "csat_share",
+          "call_conversion_rate")
 SCORES = ("csat_mean", "call_csat_mean", "order_csat_mean")
 
 

@@ -13,17 +13,22 @@ from typing import Any
 from simulator.anomalies import flag_anomalies
 from simulator.model import Call, Order, Rating, Simulation
 from simulator.pbx_profiles import get_profile
+from simulator.truth_conversion import call_orders, conversion_kpis
+from simulator.truth_recovery import compute_recovery
+from simulator.truth_staffing import compute_hourly
 
 DAILY_KPIS = ("orders_count", "cancelled_orders_count", "revenue_amount", "average_check_amount",
               "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
               "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
               "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-              "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share", "call_ratings_count",
+              "calls_per_operator_hour", "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call",
+              "ratings_count", "csat_mean", "csat_share", "call_ratings_count",
               "call_csat_mean", "order_ratings_count", "order_csat_mean")
 PERIOD_KINDS = ("week", "month")
 OPERATOR_KPIS = ("calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
                  "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
-                 "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count")
+                 "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
+                 "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call")
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -45,10 +50,11 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
     for rating in sim.ratings:
         ratings_by_day[clock.date_str(rating.interaction_at)].append(rating)
     first_day = _first_order_days(sim)
-    operators = _operator_daily(sim, calls_by_day, ratings_by_day, orders_by_day)
+    placed = call_orders(sim)
+    operators = _operator_daily(sim, calls_by_day, ratings_by_day, orders_by_day, placed)
     daily: dict[str, Any] = {}
     for day in days:
-        daily[day] = _figures(sim, [day], orders_by_day, calls_by_day, ratings_by_day, operators, first_day)
+        daily[day] = _figures(sim, [day], orders_by_day, calls_by_day, ratings_by_day, operators, first_day, placed)
     anomalies = flag_anomalies({day: figures["chain"] for day, figures in daily.items()})
     planted = config.understaffed_date
     return {
@@ -61,20 +67,23 @@ def compute_truth(sim: Simulation) -> dict[str, Any]:
         "daily": daily,
         "operator_daily": {day: {ext: {k: row[k] for k in OPERATOR_KPIS} for ext, row in sorted(operators[day].items())}
                            for day in days if day in operators},
-        "periods": _periods(sim, days, orders_by_day, calls_by_day, ratings_by_day, operators, first_day),
+        "periods": _periods(sim, days, orders_by_day, calls_by_day, ratings_by_day, operators, first_day, placed),
         "anomalies": anomalies,
         "planted_anomaly": None if planted is None else {
             "day": planted.isoformat(), "kind": "understaffed",
             # what a third of the usual staff does to the contact centre's figures
             "kpis": {"missed_call_rate": "high", "calls_unanswered_count": "high", "service_level": "low"},
         },
+        "missed_call_recovery": compute_recovery(sim, placed),
+        "hourly": compute_hourly(sim, days),
         "counts": compute_counts(sim),
     }
 
 
 def _figures(sim: Simulation, days: list[str], orders_by_day: dict[str, list[Order]],
              calls_by_day: dict[str, list[Call]], ratings_by_day: dict[str, list[Rating]],
-             operators: dict[str, dict[str, dict[str, Any]]], first_day: dict[str, str]) -> dict[str, Any]:
+             operators: dict[str, dict[str, dict[str, Any]]], first_day: dict[str, str],
+             placed: dict[str, Order]) -> dict[str, Any]:
     """The chain's and each restaurant's KPIs over `days` (one day, or a period's days), and the
     count of ratings per score, calls and orders apart."""
     config = sim.config
@@ -85,6 +94,7 @@ def _figures(sim: Simulation, days: list[str], orders_by_day: dict[str, list[Ord
     seconds = [row for day in days for row in operators.get(day, {}).values()]
     chain = {**_order_kpis(orders, first_day, first, last),
              **_call_kpis(calls, seconds, config.service_level_seconds, config.short_abandon_seconds),
+             **conversion_kpis([c for c in calls if c.answered], placed),
              **_rating_kpis(ratings)}
     restaurants = {}
     for r in sim.restaurants:
@@ -188,12 +198,14 @@ def _rating_kpis(ratings: list[Rating]) -> dict[str, Any]:
 
 def _empty_operator_row() -> dict[str, Any]:
     return {"calls_handled_count": 0, "talk_seconds_total": 0, "missed_rings_count": 0, "pickup_total": 0,
+            "handled": [],
             "logged_in_seconds": 0, "paused_seconds": 0, "scores": [], "phone_orders_count": 0}
 
 
 def _operator_daily(sim: Simulation, calls_by_day: dict[str, list[Call]],
                     ratings_by_day: dict[str, list[Rating]],
-                    orders_by_day: dict[str, list[Order]]) -> dict[str, dict[str, dict[str, Any]]]:
+                    orders_by_day: dict[str, list[Order]],
+                    placed: dict[str, Order]) -> dict[str, dict[str, dict[str, Any]]]:
     clock = sim.clock
     rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
 
@@ -217,6 +229,7 @@ def _operator_daily(sim: Simulation, calls_by_day: dict[str, list[Call]],
                 r["calls_handled_count"] += 1
                 r["talk_seconds_total"] += call.talk
                 r["pickup_total"] += call.ringtime
+                r["handled"].append(call)
     for day, ratings in ratings_by_day.items():
         for rating in ratings:
             if rating.subject_type == "call" and rating.operator_extension is not None:
@@ -228,6 +241,7 @@ def _operator_daily(sim: Simulation, calls_by_day: dict[str, list[Call]],
     for day_rows in rows.values():
         for r in day_rows.values():
             _finish_operator_row(r)
+            r.update(conversion_kpis(r.pop("handled"), placed))
     return rows
 
 

@@ -12,7 +12,8 @@ Usage::
     with psycopg.connect(database_url, autocommit=True) as conn:
         create_mini_marts(conn)                       # marts.daily_kpis, restaurant_daily_kpis, hourly_kpis,
                                                       # operator_daily, calls, ratings, period_kpis,
-                                                      # restaurant_period_kpis, orders, customers (empty)
+                                                      # restaurant_period_kpis, orders, customers,
+                                                      # missed_call_recovery (empty)
         insert_day(conn, dt.date(2026, 11, 2))        # the default day (CHAIN, RESTAURANTS, OPERATORS, ...)
         insert_day(conn, dt.date(2026, 10, 26), orders_count=1173, restaurants={}, hours=())
 
@@ -81,6 +82,7 @@ TABLES: dict[str, dict[str, str]] = {
         "caller_phone": "text", "customer_phone": "text", "order_id": "text", "rating_id": "text",
         "outcome": "text", "is_answered": "boolean", "is_short_abandon": "boolean",
         "is_answered_within_service_level": "boolean", "is_transferred": "boolean", "led_to_order": "boolean",
+        "order_total_amount": "numeric(14,2)",
         "rating_score": "integer", "is_called_back": "boolean", "is_answered_again": "boolean",
         "is_reached_later": "boolean", "callback_attempts_count": "bigint", "wait_seconds": "bigint",
         "hold_seconds": "bigint", "pickup_seconds": "bigint", "talk_seconds": "bigint", "transfer_count": "bigint",
@@ -114,6 +116,15 @@ TABLES: dict[str, dict[str, str]] = {
         "period_kind": "text", "period_start": "date", "period_end": "date", "restaurant_id": "integer",
         **_kpis("restaurant_period_kpis"),
     },
+    "missed_call_recovery": {
+        "business_date": "date", "caller_phone": "text", "is_known_customer": "boolean",
+        "had_ordered_before": "boolean", "home_restaurant_id": "integer", "lifetime_orders_count": "bigint",
+        "last_order_at": "timestamp with time zone", "average_check_amount": "numeric",
+        "first_call_at": "timestamp with time zone", "last_call_at": "timestamp with time zone",
+        "last_call_hour": "integer", "attempts_count": "bigint", "wait_seconds_total": "bigint",
+        "callback_attempts_count": "bigint", "expected_conversion_rate": "numeric", "expected_check_amount": "numeric",
+        "expected_lost_revenue_amount": "numeric",
+    },
     "customers": {
         "customer_phone": "text", "customer_name": "text", "email": "text", "home_restaurant_id": "integer",
         "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
@@ -128,7 +139,7 @@ TABLES: dict[str, dict[str, str]] = {
 # The default day's figures: round enough to assert, awkward enough to test formatting.
 CHAIN: dict[str, Any] = dict(zip(DAILY_KPIS, (
     1234, 17, 1234567.50, 1000.46, 900, 300, 600, 0.6667, 620, 575, 45, 0.0726, 8, 18.4, 0.871,
-    214.2, 0.6412, 5.13, 12, 3.9167, 0.75, 7, 3.8571, 5, 4.0,
+    214.2, 230, 0.4, 860.87, 0.6412, 5.13, 12, 3.9167, 0.75, 7, 3.8571, 5, 4.0,
 ), strict=True))
 RESTAURANTS: dict[int, dict[str, Any]] = {
     1: dict(zip(RESTAURANT_KPIS, (400, 5, 420000.00, 1050.00, 300, 100, 200, 0.6667), strict=True)),
@@ -138,9 +149,9 @@ RESTAURANTS: dict[int, dict[str, Any]] = {
 OPERATORS: list[dict[str, Any]] = [
     {"operator_extension": ext, "operator_name": name, **dict(zip(OPERATOR_KPIS, kpis, strict=True))}
     for ext, name, kpis in (
-        ("101", "O'Brien", (210, 42000, 200.0, 5, 0.0233, 4.2, 28800, 1800, 0.7, 80, 4.4, 0.86, 150)),
-        ("102", "<Иван>", (190, 41800, 220.0, 9, 0.0452, 5.1, 28800, 3600, 0.6, 70, 4.1, 0.78, 140)),
-        ("103", "Анна_Мария*", (175, 39375, 225.0, 2, 0.0113, 3.9, 25200, 1200, 0.64, 65, 4.5, 0.9, 120)),
+        ("101", "O'Brien", (210, 42000, 200.0, 5, 0.0233, 4.2, 28800, 1800, 0.7, 80, 4.4, 0.86, 150, 84, 0.4, 861.9)),
+        ("102", "<Иван>", (190, 41800, 220.0, 9, 0.0452, 5.1, 28800, 3600, 0.6, 70, 4.1, 0.78, 140, 76, 0.4, 880.0)),
+        ("103", "Анна_Мария*", (175, 39375, 225.0, 2, 0.0113, 3.9, 25200, 1200, 0.64, 65, 4.5, 0.9, 120, 70, 0.4, 840.5)),
     )
 ]
 # The day's ratings (marts.ratings), which CHAIN's rating KPIs count: 7 calls, 5 orders.
@@ -189,6 +200,7 @@ def _hour_row(business_date: dt.date, hour: int, tz: ZoneInfo, active: bool) -> 
         "short_abandon_count": 1 if offered else 0,
         "asa_seconds": 15.0 + hour % 5 if answered else None, "service_level": 0.85 if offered else None,
         "avg_talk_seconds": 200.0 if answered else None,
+        "operators_logged_in_count": 3 if active else 0,
     }
 
 

@@ -82,6 +82,11 @@ insert into marts.operator_daily (business_date, operator_extension, operator_na
  ('2026-11-02', '101', 'Анна Петрова', 1, 60, 60, 0, 0, 3, 3600, 0, 0.02, 1, 4, 1, 0),
  ('2026-11-02', '102', 'Борис Иванов', 1, 240, 240, 0, 0, 6, 3600, 0, 0.07, 0, null, null, 1);
 
+insert into marts.missed_call_recovery (business_date, caller_phone, is_known_customer, had_ordered_before,
+    home_restaurant_id, attempts_count, expected_lost_revenue_amount) values
+ ('2026-11-01', '+79169999999', false, false, null, 1, 120),
+ ('2026-11-02', '+79160000002', true, true, 2, 2, 350);
+
 insert into marts.daily_kpis (business_date, orders_count, revenue_amount) values
  ('2026-11-01', 2, 1300), ('2026-11-02', 3, 1250);
 

@@ -52,6 +52,7 @@ ROW_KEY = {
     "daily_kpis": "business_date::text || '/' || coalesce(restaurant_id::text, 'chain')",
     "hourly_kpis": "business_date::text || '/' || hour",
     "my_interactions": "linkedid",
+    "missed_call_recovery": "business_date::text || '/' || caller_phone_masked",
 }
 
 ALL = {
@@ -62,6 +63,7 @@ ALL = {
     "daily_kpis": {f"2026-11-0{d}/{r}" for d in (1, 2) for r in ("chain", "1", "2", "3")},
     "hourly_kpis": {"2026-11-01/10", "2026-11-01/11", "2026-11-02/12"},
     "my_interactions": {"L1", "L3", "L4"},  # the answered calls
+    "missed_call_recovery": {"2026-11-01/*** ***-**-99", "2026-11-02/*** ***-**-02"},
 }
 
 # Logins of the matrix. The manager column is checked twice: limited to restaurant 2, and unscoped.
@@ -89,6 +91,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "hourly_kpis": {"crm_admin": "all", "crm_manager": "all", "crm_analyst": "all", "crm_operator": "none"},
     "my_interactions": {"crm_admin": "all", "crm_manager": "all", "crm_analyst": "all",
                         "crm_operator": "calls they answered"},
+    "missed_call_recovery": {"crm_admin": "all", "crm_manager": "callers at home in their restaurants (all if unscoped)",
+                             "crm_analyst": "all", "crm_operator": "none"},
 }
 
 EXPECTED: dict[tuple[str, str], set[str]] = {}
@@ -103,6 +107,7 @@ EXPECTED[("operator_101", "orders")] = {"ORD-1"}
 EXPECTED[("operator_101", "calls")] = {"L1", "L4"}
 EXPECTED[("operator_101", "operator_daily")] = {"2026-11-01/101", "2026-11-02/101"}
 EXPECTED[("operator_101", "my_interactions")] = {"L1", "L4"}
+EXPECTED[("manager_r2", "missed_call_recovery")] = {"2026-11-02/*** ***-**-02"}  # home 2; the unknown caller has none
 
 CLOSED_TABLES = ("raw.orders", "staging.stg_orders", "intermediate.int_orders", "marts.customers",
                  "marts.orders", "access.users", "access.audit_log", "access.install_secret")
@@ -182,7 +187,7 @@ def test_masked_phones_show_at_most_their_last_two_digits(warehouse, principal):
     """Issue #17: with the salt, a key and four visible digits left 10^6 numbers to try (1.3 s);
     two visible digits leave 10^8, and no other digit (not even the country code) is shown."""
     _, logins = warehouse
-    assert {view for view, _ in MASKED_COLUMNS} == {"customers", "orders", "calls"}
+    assert {view for view, _ in MASKED_COLUMNS} == {"customers", "orders", "calls", "missed_call_recovery"}
     shown = []
     for view, column in MASKED_COLUMNS:
         shown += [r[0] for r in fetch(logins[principal].dsn, f"select {column} from reporting.{view}") if r[0]]

@@ -24,13 +24,15 @@ DAILY_KPIS = (
     "unique_customers_count", "new_customers_count", "repeat_customers_count", "repeat_customer_share",
     "calls_offered_count", "calls_answered_count", "calls_unanswered_count", "missed_call_rate",
     "short_abandon_count", "asa_seconds", "service_level", "avg_talk_seconds", "occupancy",
-    "calls_per_operator_hour", "ratings_count", "csat_mean", "csat_share", "call_ratings_count", "call_csat_mean",
+    "calls_per_operator_hour", "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call",
+    "ratings_count", "csat_mean", "csat_share", "call_ratings_count", "call_csat_mean",
     "order_ratings_count", "order_csat_mean",
 )
 OPERATOR_KPIS = (
     "calls_handled_count", "talk_seconds_total", "avg_talk_seconds", "missed_rings_count",
     "missed_ring_rate", "avg_pickup_seconds", "logged_in_seconds", "paused_seconds", "occupancy",
     "ratings_count", "rating_mean", "rating_share_4_5", "phone_orders_count",
+    "calls_converted_count", "call_conversion_rate", "revenue_per_answered_call",
 )
 TOLERANCE = 1e-6
 SEEDS = (11, 29)
@@ -145,3 +147,27 @@ def test_calls_mart_has_one_row_per_simulated_call(warehouse: WarehouseInfo) -> 
     assert row["n"] == warehouse.truth["counts"]["calls"]
     assert row["open_calls"] == 0
 
+
+
+RECOVERY_COLUMNS = ("is_known_customer", "had_ordered_before", "lifetime_orders_count", "average_check_amount",
+                    "first_call_at", "last_call_at", "last_call_hour", "attempts_count", "wait_seconds_total",
+                    "callback_attempts_count", "expected_conversion_rate", "expected_check_amount",
+                    "expected_lost_revenue_amount")
+
+
+def test_missed_call_recovery_equals_the_truth(warehouse: WarehouseInfo) -> None:
+    rows = fetch(warehouse.database_url, """
+        select r.*, right(regexp_replace(caller_phone, '[^0-9]', '', 'g'), 10) as phone_key,
+               extract(epoch from first_call_at)::bigint as first_epoch,
+               extract(epoch from last_call_at)::bigint as last_epoch
+        from marts.missed_call_recovery as r""")
+    actual = {(r["business_date"].isoformat(), r["phone_key"]):
+              {**r, "first_call_at": r["first_epoch"], "last_call_at": r["last_epoch"]} for r in rows}
+    expected = {(day, phone[-10:]): row for day, callers in warehouse.truth["missed_call_recovery"].items()
+                for phone, row in callers.items()}
+    assert expected, "the simulated days have no caller left unreached: the test would check nothing"
+    assert sorted(actual) == sorted(expected)
+    problems = [f"{key} {column}: truth {expected[key][column]!r}, mart {actual[key][column]!r}"
+                for key in sorted(expected) for column in RECOVERY_COLUMNS
+                if not same(expected[key][column], actual[key][column])]
+    assert not problems, f"{len(problems)} differences, first ones:\n" + "\n".join(problems[:25])

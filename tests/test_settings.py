@@ -147,3 +147,11 @@ def test_restaurant_ids_take_ranges_and_lists_and_reach_dbt():
     assert s.restaurant_ids == (1, 2, 3, 7)
     assert s.dbt_vars["known_restaurant_ids"] == [1, 2, 3, 7]
     assert load_settings(env={}, dotenv_path=None).dbt_vars["known_restaurant_ids"] == []
+
+
+def test_the_service_level_target_is_a_share_between_0_and_1():
+    assert load_settings(env={}, dotenv_path=None).service_level_target == 0.8
+    assert load_settings(env={"SERVICE_LEVEL_TARGET": "0.9"}, dotenv_path=None).service_level_target == 0.9
+    for raw in ("80", "0", "1", "eighty"):
+        with pytest.raises(SettingsError, match="SERVICE_LEVEL_TARGET"):
+            load_settings(env={"SERVICE_LEVEL_TARGET": raw}, dotenv_path=None)

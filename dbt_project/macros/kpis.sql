@@ -35,7 +35,9 @@
     sum(short_abandon_count)::bigint as short_abandon_count,
     sum(answered_within_service_level_count)::bigint as answered_within_service_level_count,
     sum(hold_seconds_total) as hold_seconds_total,
-    sum(talk_seconds_total) as talk_seconds_total
+    sum(talk_seconds_total) as talk_seconds_total,
+    sum(calls_converted_count)::bigint as calls_converted_count,
+    sum(converted_revenue_amount) as converted_revenue_amount
 {%- endmacro %}
 
 {#- The call KPI columns from int_calls_aggregated_to_hours' figures (summed to the grain) joined as
@@ -50,7 +52,17 @@
     {{ safe_divide(figures ~ '.hold_seconds_total', figures ~ '.calls_answered_count') }} as asa_seconds,
     {{ safe_divide(figures ~ '.answered_within_service_level_count',
                    figures ~ '.calls_offered_count - ' ~ figures ~ '.short_abandon_count') }} as service_level,
-    {{ safe_divide(figures ~ '.talk_seconds_total', figures ~ '.calls_answered_count') }} as avg_talk_seconds
+    {{ safe_divide(figures ~ '.talk_seconds_total', figures ~ '.calls_answered_count') }} as avg_talk_seconds,
+    {{ conversion_kpis(figures ~ '.calls_converted_count', figures ~ '.converted_revenue_amount',
+                       figures ~ '.calls_answered_count') }}
+{%- endmacro %}
+
+{#- Call-to-order conversion from the answered calls, those of them that placed an order and the
+    revenue of those orders (null figures: no calls): the chain's per day and hour, an operator's. -#}
+{% macro conversion_kpis(converted, revenue, answered) -%}
+    coalesce({{ converted }}, 0) as calls_converted_count,
+    {{ safe_divide(converted, answered) }} as call_conversion_rate,
+    {{ safe_divide('coalesce(' ~ revenue ~ ', 0)', answered) }} as revenue_per_answered_call
 {%- endmacro %}
 
 {#- Rating figures of a group of marts.ratings rows: all of them, then the call and the order ratings. -#}

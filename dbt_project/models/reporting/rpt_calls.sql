@@ -10,7 +10,8 @@ select
     {{ customer_key('coalesce(c.customer_phone, c.caller_phone)') }} as customer_key,
     cu.segment as customer_segment,
     -- what came of it
-    c.led_to_order, c.order_id, c.rating_score, c.is_called_back, c.is_answered_again, c.is_reached_later
+    c.led_to_order, c.order_id, c.order_total_amount, c.rating_score,
+    c.is_called_back, c.is_answered_again, c.is_reached_later
 from {{ ref('calls') }} as c
 left join {{ ref('customers') }} as cu on cu.customer_phone = c.customer_phone
 where {{ role_in(['crm_admin', 'crm_analyst', 'crm_manager']) }}

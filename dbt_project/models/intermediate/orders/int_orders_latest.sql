@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', unique_key='order_id', indexes=[
     {'columns': ['order_id'], 'unique': True}, {'columns': ['last_landed_at']},
-    {'columns': ['customer_phone']},
+    {'columns': ['customer_phone']}, {'columns': ['call_linkedid']},
 ]) }}
 
 {#- Latest state is a max over (status_rank, event_at, event_id), so an incremental run only

@@ -22,16 +22,11 @@ call_cdrs as (
 
 ),
 
--- the order a phone call placed (the first, should a call place several)
+-- the order a phone call placed
 call_orders as (
 
-    select distinct on (call_linkedid)
-        call_linkedid as linkedid,
-        order_id
-    from {{ ref('orders') }}
-    where call_linkedid in (select linkedid from calls)
-      and not is_cancelled
-    order by call_linkedid, created_at, order_id
+    select * from {{ ref('int_calls_orders') }}
+    where linkedid in (select linkedid from calls)
 
 ),
 
@@ -79,6 +74,7 @@ final as (
         calls.is_answered_within_service_level,
         calls.is_transferred,
         call_orders.order_id is not null as led_to_order,
+        call_orders.order_total_amount,
         call_ratings.rating_score,
         coalesce(callbacks.is_called_back, false) as is_called_back,
         coalesce(callbacks.is_answered_again, false) as is_answered_again,

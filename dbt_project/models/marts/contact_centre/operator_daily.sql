@@ -32,7 +32,9 @@ handled as (
         answered_by_extension as operator_extension,
         count(*) as calls_handled_count,
         coalesce(sum(talk_seconds), 0) as talk_seconds_total,
-        sum(pickup_seconds) as pickup_seconds_total
+        sum(pickup_seconds) as pickup_seconds_total,
+        count(*) filter (where led_to_order) as calls_converted_count,
+        sum(order_total_amount) as converted_revenue_amount
     from calls
     where is_answered
     group by 1, 2
@@ -135,7 +137,9 @@ final as (
         {{ safe_divide('call_ratings.ratings_4_5_count', 'call_ratings.ratings_count') }} as rating_share_4_5,
 
         -- orders
-        coalesce(phone_orders.phone_orders_count, 0) as phone_orders_count
+        coalesce(phone_orders.phone_orders_count, 0) as phone_orders_count,
+        {{ conversion_kpis('handled.calls_converted_count', 'handled.converted_revenue_amount',
+                           'handled.calls_handled_count') }}
 
     from operator_days
     left join handled using (business_date, operator_extension)
