@@ -42,6 +42,9 @@ APPLICATION_NAME_ENV = "PANTAO_DBT_APPLICATION_NAME"
 APPLICATION_NAME = "pantao-dbt-build"
 # One build at a time owns the shadow schemas (session advisory lock, released if the process dies).
 BUILD_LOCK_KEY = 0x7761705F6C6B  # "wap_lk" in ASCII, apart from access setup's key ("pantao")
+# How long a build waits for another one to finish before giving up: builds queue (a hand-run
+# `pantao dbt build` or `pantao prepare` beside the pipeline's); a dead build's lock goes with its session.
+BUILD_LOCK_WAIT_SECONDS = 1800
 # dbt commands that write models; only these are built in the shadow.
 WRITING_COMMANDS = frozenset({"build", "run"})
 SELECTION_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
@@ -243,14 +246,29 @@ class ShadowBuild:
         self.published = False
         self._conn: psycopg.Connection | None = None
 
+    def _lock(self) -> None:
+        """Take the build lock, waiting in line behind a build that holds it (up to BUILD_LOCK_WAIT_SECONDS)."""
+        import psycopg
+
+        conn = self._conn
+        if conn.execute("select pg_try_advisory_lock(%s)", (BUILD_LOCK_KEY,)).fetchone()[0]:
+            return
+        log.info("another dbt build is writing the shadow schemas; waiting for it to finish")
+        try:
+            conn.execute(f"set lock_timeout = '{BUILD_LOCK_WAIT_SECONDS}s'")
+            conn.execute("select pg_advisory_lock(%s)", (BUILD_LOCK_KEY,))
+        except psycopg.errors.LockNotAvailable:
+            raise BuildInProgress(
+                f"another dbt build has been writing the shadow schemas (marts__build, ...) for over "
+                f"{BUILD_LOCK_WAIT_SECONDS // 60} minutes; see `pantao stack status` and the Dagster UI, "
+                f"and run again when it has finished") from None
+        finally:
+            conn.execute("reset lock_timeout")
+
     def __enter__(self) -> ShadowBuild:
         self._conn = connect(self.database_url, autocommit=True)
         try:
-            locked = self._conn.execute("select pg_try_advisory_lock(%s)", (BUILD_LOCK_KEY,)).fetchone()[0]
-            if not locked:
-                raise BuildInProgress(
-                    "another dbt build is writing the shadow schemas (marts__build, ...); wait for it to "
-                    "finish (`pantao stack status`, the Dagster UI) and run again")
+            self._lock()
             orphans = end_orphaned_sessions(self._conn)
             if orphans:
                 log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
