@@ -40,8 +40,8 @@ from typing import Any
 
 import psycopg
 
-from bench.dbt_incremental import START, _age_landed_rows, _land, _settings
-from pantao.db import with_database
+from bench.dbt_incremental import START, _land, drop_history, landed_history
+from bench.servers import bench_servers
 from pantao.dbt_runner import run_dbt
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -172,20 +172,11 @@ def analyst_queries(admin_url: str, database_url: str, end: dt.date) -> dict[str
 
 
 def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap: str, work: Path) -> dict[str, Any]:
-    suffix = uuid.uuid4().hex[:8]
-    name = f"bench_chain_{days}_{suffix}"
-    database_url = with_database(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
     history = SimConfig(days=days, restaurants=restaurants, seed=days, scale=scale, start=START, malformed_share=0.0)
-    out = work / "history"
     result: dict[str, Any] = {"days": days, "restaurants": restaurants, "scale": scale}
     started = time.perf_counter()
-    write_outputs(generate(history), out)
-    settings = _settings(database_url, bootstrap, work, out / "pbx", suffix)
-    publish_to_kafka(out, bootstrap, settings.topics)
-    _land(settings, database_url)
-    _age_landed_rows(database_url, history.timezone)
+    database_url, settings = landed_history(f"bench_chain_{days}", history, admin_url, bootstrap, work,
+                                            work / "history")
     result["prepare_seconds"] = time.perf_counter() - started
     target = work / "target"
     runs: dict[str, tuple[float, dict[str, float]]] = {"full": dbt_run(settings, database_url, target)}
@@ -209,8 +200,7 @@ def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap
             result[table] = conn.execute(f"select count(*) from marts.{table}").fetchone()[0]
         result["order_messages"] = conn.execute("select count(*) from raw.orders").fetchone()[0]
     result["queries"] = analyst_queries(admin_url, database_url, next_day - dt.timedelta(days=1))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    drop_history(admin_url, database_url)
     return result
 
 
@@ -279,32 +269,15 @@ def main() -> None:
     # a `kill` stops the embedded PostgreSQL and broker too (the `finally` below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from pantao.settings import load_settings
-    from pantao.stack import EmbeddedKafka, EmbeddedPostgres
-
-    env = load_settings()
     with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
         work = Path(tmp)
         sampler = PeakRss(work)
         sampler.start()
-        pg = kafka = None
-        admin_url, bootstrap = env.database_url, env.kafka_bootstrap_servers
-        if not admin_url:
-            pg = EmbeddedPostgres(work / "pg")
-            pg.start()
-            admin_url = pg.dsn("postgres")
-        if not bootstrap:
-            kafka = EmbeddedKafka(work / "kafka")
-            kafka.start()
-            bootstrap = kafka.bootstrap
         try:
-            result = measure(days, args.restaurants, args.scale, admin_url, bootstrap, work)
+            with bench_servers(work) as (admin_url, bootstrap):
+                result = measure(days, args.restaurants, args.scale, admin_url, bootstrap, work)
         finally:
             sampler.stopped.set()
-            if kafka is not None:
-                kafka.stop()
-            if pg is not None:
-                pg.stop()
     command = "python -m bench.chain_scale" + (" --quick" if args.quick else "") + (
         f" --days {args.days}" if args.days else "")
     table = markdown(result, sampler.peaks, command)

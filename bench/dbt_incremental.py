@@ -27,7 +27,8 @@ from pathlib import Path
 
 import psycopg
 
-from pantao.db import with_database
+from bench.servers import bench_servers
+from pantao.db import libpq_params, with_database
 from pantao.dbt_runner import run_dbt
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
@@ -78,6 +79,30 @@ def _age_landed_rows(database_url: str, timezone: str) -> None:
         conn.execute("update raw.pbx_extensions set landed_at = %s", (dt.datetime.combine(START, dt.time(), dt.UTC),))
 
 
+def landed_history(prefix: str, config: SimConfig, admin_url: str, bootstrap: str, work: Path,
+                   out: Path) -> tuple[str, Settings]:
+    """A new database `<prefix>_<random>` holding the simulated history of `config`, landed (Kafka
+    and PBX files) and aged as continuous landing would have left it; its DSN and settings."""
+    suffix = uuid.uuid4().hex[:8]
+    name = f"{prefix}_{suffix}"
+    database_url = with_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    write_outputs(generate(config), out)
+    settings = _settings(database_url, bootstrap, work, out / "pbx", suffix)
+    publish_to_kafka(out, bootstrap, settings.topics)
+    _land(settings, database_url)
+    _age_landed_rows(database_url, config.timezone)
+    return database_url, settings
+
+
+def drop_history(admin_url: str, database_url: str) -> None:
+    """Drop the database `landed_history` made, whoever is still connected."""
+    name = libpq_params(database_url)["dbname"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 def _timed(label: str, args: list[str], settings: Settings, database_url: str, target: Path,
            wap_seconds: dict[str, float] | None = None) -> float:
     """Seconds of the whole `run_dbt` (write–audit–publish included); `wap_seconds` gets its parts."""
@@ -90,19 +115,10 @@ def _timed(label: str, args: list[str], settings: Settings, database_url: str, t
 
 def bench_history(days: int, scale: float, restaurants: int, admin_url: str, bootstrap: str, work: Path) -> dict:
     """Full build after `days` days, then the incremental run after day days+1; seconds and row counts."""
-    suffix = uuid.uuid4().hex[:8]
-    name = f"bench_dbt_{days}_{suffix}"
-    database_url = with_database(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
     history = SimConfig(days=days, restaurants=restaurants, seed=days, scale=scale, start=START, malformed_share=0.0)
-    out = work / f"history-{days}"
     started = time.perf_counter()
-    write_outputs(generate(history), out)
-    settings = _settings(database_url, bootstrap, work, out / "pbx", suffix)
-    publish_to_kafka(out, bootstrap, settings.topics)
-    _land(settings, database_url)
-    _age_landed_rows(database_url, history.timezone)
+    database_url, settings = landed_history(f"bench_dbt_{days}", history, admin_url, bootstrap, work,
+                                            work / f"history-{days}")
     prepare_seconds = time.perf_counter() - started
     target = work / f"target-{days}"
     result = {"days": days, "prepare_seconds": prepare_seconds}
@@ -128,8 +144,7 @@ def bench_history(days: int, scale: float, restaurants: int, admin_url: str, boo
     result["copy_seconds"], result["publish_seconds"] = wap_seconds["prepare"], wap_seconds["publish"]
     result["tables_copied"] = int(wap_seconds["tables_copied"])
     result["incremental_build_seconds"] = _timed(f"{days}+1 days", ["build"], settings, database_url, target)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    drop_history(admin_url, database_url)
     return result
 
 
@@ -167,29 +182,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from pantao.settings import load_settings
-    from pantao.stack import EmbeddedKafka, EmbeddedPostgres
-
-    env = load_settings()
-    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp:
-        work = Path(tmp)
-        pg = kafka = None
-        admin_url, bootstrap = env.database_url, env.kafka_bootstrap_servers
-        if not admin_url:
-            pg = EmbeddedPostgres(work / "pg")
-            pg.start()
-            admin_url = pg.dsn("postgres")
-        if not bootstrap:
-            kafka = EmbeddedKafka(work / "kafka")
-            kafka.start()
-            bootstrap = kafka.bootstrap
-        try:
-            results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, work) for d in args.days]
-        finally:
-            if kafka is not None:
-                kafka.stop()
-            if pg is not None:
-                pg.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp, bench_servers(Path(tmp)) as (admin_url, bootstrap):
+        results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, Path(tmp)) for d in args.days]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(markdown(results, args.scale, args.restaurants))

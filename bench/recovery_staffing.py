@@ -22,18 +22,17 @@ import logging
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.dbt_incremental import START, _age_landed_rows, _land, _settings
-from pantao.db import with_database
+from bench.dbt_incremental import START, drop_history, landed_history
+from bench.servers import bench_servers
 from pantao.dbt_runner import run_dbt
 from reports.recovery import recovery_figures
 from reports.staffing import Target, staffing_figures
-from simulator import SimConfig, generate, publish_to_kafka, write_outputs
+from simulator import SimConfig
 
 log = logging.getLogger("bench.recovery_staffing")
 MODELS = ("int_calls_orders", "int_calls_aggregated_to_hours", "calls", "operator_daily", "hourly_kpis",
@@ -50,18 +49,9 @@ def _median_seconds(fn, repeats: int = 5) -> float:
 
 
 def bench_history(days: int, scale: float, restaurants: int, admin_url: str, bootstrap: str, work: Path) -> dict:
-    suffix = uuid.uuid4().hex[:8]
-    name = f"bench_rs_{days}_{suffix}"
-    database_url = with_database(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
     config = SimConfig(days=days, restaurants=restaurants, seed=days, scale=scale, start=START, malformed_share=0.0)
-    out = work / f"history-{days}"
-    write_outputs(generate(config), out)
-    settings = _settings(database_url, bootstrap, work, out / "pbx", suffix)
-    publish_to_kafka(out, bootstrap, settings.topics)
-    _land(settings, database_url)
-    _age_landed_rows(database_url, config.timezone)
+    database_url, settings = landed_history(f"bench_rs_{days}", config, admin_url, bootstrap, work,
+                                            work / f"history-{days}")
     target = work / f"target-{days}"
     started = time.perf_counter()
     run_dbt(["run"], settings, database_url, target_dir=target)
@@ -76,8 +66,7 @@ def bench_history(days: int, scale: float, restaurants: int, admin_url: str, boo
         result["recovery_read_seconds"] = _median_seconds(lambda: recovery_figures(conn, last))
         result["staffing_read_seconds"] = _median_seconds(
             lambda: staffing_figures(conn, last + dt.timedelta(days=1), Target()))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    drop_history(admin_url, database_url)
     return result
 
 
@@ -103,29 +92,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from pantao.settings import load_settings
-    from pantao.stack import EmbeddedKafka, EmbeddedPostgres
-
-    env = load_settings()
-    with tempfile.TemporaryDirectory(prefix="bench-rs-") as tmp:
-        work = Path(tmp)
-        pg = kafka = None
-        admin_url, bootstrap = env.database_url, env.kafka_bootstrap_servers
-        if not admin_url:
-            pg = EmbeddedPostgres(work / "pg")
-            pg.start()
-            admin_url = pg.dsn("postgres")
-        if not bootstrap:
-            kafka = EmbeddedKafka(work / "kafka")
-            kafka.start()
-            bootstrap = kafka.bootstrap
-        try:
-            results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, work) for d in args.days]
-        finally:
-            if kafka is not None:
-                kafka.stop()
-            if pg is not None:
-                pg.stop()
+    with tempfile.TemporaryDirectory(prefix="bench-rs-") as tmp, bench_servers(Path(tmp)) as (admin_url, bootstrap):
+        results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, Path(tmp)) for d in args.days]
     print(markdown(results, args.scale, args.restaurants))
 
 

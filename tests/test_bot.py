@@ -3,62 +3,28 @@ from a real PostgreSQL with the mini marts and people registered in the real acc
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import threading
 import time
 
 import psycopg
 import pytest
 
-from notifications.bot import build_application
-from pantao.settings import Settings
-from reports.schema import ensure_reports_schema
-from tests.reports_marts import create_small_marts, insert_unusual_friday, register_users, remove_users
+from tests.bot_support import (
+    ADMIN,
+    ALLOWED_GROUPS,
+    ANALYST,
+    CHAT_IDS,
+    MANAGER,
+    OPERATOR_101,
+    OPERATOR_102,
+    STRANGER,
+    ask,
+    running_bot,
+    text_of,
+)
+from tests.reports_marts import insert_unusual_friday
 from tests.telegram_standin import Call, TelegramStandIn
 
-ADMIN, MANAGER, OPERATOR_101, OPERATOR_102, ANALYST, STRANGER = 501, 502, 503, 504, 505, 666
-USERS = [
-    {"username": "boss", "role": "crm_admin", "telegram_id": ADMIN},
-    {"username": "mgr", "role": "crm_manager", "restaurant_ids": [1, 3], "telegram_id": MANAGER},
-    {"username": "op101", "role": "crm_operator", "operator_extension": "101", "telegram_id": OPERATOR_101},
-    {"username": "op102", "role": "crm_operator", "operator_extension": "102", "telegram_id": OPERATOR_102},
-    {"username": "ana", "role": "crm_analyst", "telegram_id": ANALYST},
-]
-_chats = itertools.count(-1001, -1)
-# Groups listed in TELEGRAM_BOT_GROUP_IDS, one per test that uses one; any other group is closed.
-ALLOWED_GROUPS = tuple(range(-100_900, -100_910, -1))
-_allowed = iter(ALLOWED_GROUPS)
-
-
-class RunningBot:
-    """The Application polling in its own thread and event loop, as `pantao bot` runs it."""
-
-    def __init__(self, settings: Settings, database_url: str) -> None:
-        self.app = build_application(settings, database_url)
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._started = threading.Event()
-        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),), daemon=True)
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with self.app:
-            await self.app.start()
-            await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
-            self._started.set()
-            await self._stop.wait()
-            await self.app.updater.stop()
-            await self.app.stop()
-
-    def start(self) -> RunningBot:
-        self._thread.start()
-        assert self._started.wait(20), "the bot did not start polling"
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(20)
+_allowed = iter(ALLOWED_GROUPS)  # one listed group per test that uses one
 
 
 @pytest.fixture(scope="module")
@@ -69,42 +35,7 @@ def bot_db(new_database):
 
 @pytest.fixture(scope="module")
 def bot(bot_db, tmp_path_factory):
-    standin = TelegramStandIn().start()
-    settings = Settings(data_dir=tmp_path_factory.mktemp("botdata"), telegram_bot_token=standin.token,
-                        telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0,
-                        telegram_bot_group_ids=ALLOWED_GROUPS)
-    ensure_reports_schema(settings, bot_db)
-    create_small_marts(bot_db)
-    insert_unusual_friday(bot_db)
-    logins = register_users(settings, bot_db, USERS)
-    running = RunningBot(settings, bot_db).start()
-    yield standin
-    running.stop()
-    standin.stop()
-    remove_users(bot_db, logins)
-
-
-def ask(standin: TelegramStandIn, user_id: int, text: str, *, replies: int = 1, methods=("sendMessage",),
-        timeout: float = 20.0, chat_type: str = "private", chat_id: int | None = None) -> list[Call]:
-    """Send `text` as `user_id` from a fresh chat (or `chat_id`); wait for the bot's `replies` calls
-    to that chat."""
-    chat_id = chat_id or next(_chats)
-    if text.startswith("button:"):
-        standin.push_callback(user_id, text.removeprefix("button:"), chat_id=chat_id, chat_type=chat_type)
-    else:
-        standin.push_command(user_id, text, chat_id=chat_id, chat_type=chat_type)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = [c for c in standin.calls_of(*methods) if str(c.params.get("chat_id")) == str(chat_id)]
-        if len(got) >= replies:
-            time.sleep(0.2)  # let anything extra arrive, so tests also see unexpected replies
-            return [c for c in standin.calls_of(*methods) if str(c.params.get("chat_id")) == str(chat_id)]
-        time.sleep(0.05)
-    raise AssertionError(f"no reply to {text!r} from user {user_id} within {timeout} s")
-
-
-def text_of(calls: list[Call]) -> str:
-    return "\n".join(c.params.get("text", "") for c in calls)
+    yield from running_bot(bot_db, tmp_path_factory.mktemp("botdata"), ALLOWED_GROUPS, insert_unusual_friday)
 
 
 def test_report_command_answers_with_the_detailed_report_and_the_html(bot):
@@ -301,7 +232,7 @@ def test_group_chatter_gets_no_reply_and_no_log_row(bot, bot_db):
 def test_a_group_not_listed_gets_no_answer_and_the_attempt_is_logged(bot, bot_db, command):
     """Issue #17: an administrator's /report in a group posted the report HTML with operator names
     to everyone in it; /mystats too."""
-    group = next(_chats)
+    group = next(CHAT_IDS)
     user = OPERATOR_101 if command.startswith("/mystats") else ADMIN
     if command.startswith("button:"):
         bot.push_callback(user, command.removeprefix("button:"), chat_id=group, chat_type="group")
@@ -395,7 +326,7 @@ def test_a_day_without_data_is_explained(bot):
 
 def test_an_unknown_user_pressing_the_button_gets_a_refusal_alert(bot):
     before = len(bot.calls_of("answerCallbackQuery"))
-    bot.push_callback(STRANGER, "report:2026-11-02", chat_id=next(_chats))
+    bot.push_callback(STRANGER, "report:2026-11-02", chat_id=next(CHAT_IDS))
     deadline = time.monotonic() + 20
     while len(bot.calls_of("answerCallbackQuery")) <= before and time.monotonic() < deadline:
         time.sleep(0.05)

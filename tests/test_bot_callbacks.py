@@ -9,11 +9,8 @@ import time
 import psycopg
 import pytest
 
-from pantao.settings import Settings
-from reports.schema import ensure_reports_schema
-from tests.reports_marts import DAY, create_small_marts, register_users, remove_users
-from tests.telegram_standin import TelegramStandIn
-from tests.test_bot import ADMIN, ANALYST, MANAGER, OPERATOR_101, USERS, RunningBot, ask, text_of
+from tests.bot_support import ADMIN, ANALYST, MANAGER, OPERATOR_101, ask, running_bot, text_of
+from tests.reports_marts import DAY
 
 # DAY's callers nobody reached back: at home in restaurant 2, 1, and an unknown number (the manager
 # of USERS has restaurants 1 and 3)
@@ -27,15 +24,8 @@ def callbacks_db(new_database):
         yield url
 
 
-@pytest.fixture(scope="module")
-def bot(callbacks_db, tmp_path_factory):
-    standin = TelegramStandIn().start()
-    settings = Settings(data_dir=tmp_path_factory.mktemp("botcb"), telegram_bot_token=standin.token,
-                        telegram_api_base_url=standin.base_url, http_timeout_seconds=5.0,
-                        telegram_bot_group_ids=(GROUP,))
-    ensure_reports_schema(settings, callbacks_db)
-    create_small_marts(callbacks_db)
-    with psycopg.connect(callbacks_db, autocommit=True) as conn:
+def _fill(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
         for phone, home, amount, attempts in CALLERS:
             conn.execute(
                 "insert into marts.missed_call_recovery (business_date, caller_phone, is_known_customer, "
@@ -46,12 +36,11 @@ def bot(callbacks_db, tmp_path_factory):
         # the Tuesday a week before 2026-11-03: 200 calls at 10:00 answered in 180 s, 12 operators
         conn.execute("insert into marts.hourly_kpis (business_date, hour, calls_offered_count, calls_answered_count, "
                      "avg_talk_seconds, operators_logged_in_count) values ('2026-10-27', 10, 200, 200, 180, 12)")
-    logins = register_users(settings, callbacks_db, USERS)
-    running = RunningBot(settings, callbacks_db).start()
-    yield standin
-    running.stop()
-    standin.stop()
-    remove_users(callbacks_db, logins)
+
+
+@pytest.fixture(scope="module")
+def bot(callbacks_db, tmp_path_factory):
+    yield from running_bot(callbacks_db, tmp_path_factory.mktemp("botcb"), (GROUP,), _fill)
 
 
 def _listed(calls) -> list[str]:
