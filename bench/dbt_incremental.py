@@ -16,18 +16,16 @@ temporary folder. Prints a Markdown table for docs/performance.md.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
 
-from bench.servers import bench_servers
+from bench.servers import run_histories
 from pantao.db import libpq_params, with_database
 from pantao.dbt_runner import run_dbt
 from pantao.settings import Settings
@@ -174,16 +172,8 @@ def markdown(results: list[dict], scale: float, restaurants: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, nargs="+", default=[30, 180])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--restaurants", type=int, default=8)
-    parser.add_argument("--json", type=Path, help="also write the raw figures here")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp, bench_servers(Path(tmp)) as (admin_url, bootstrap):
-        results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, Path(tmp)) for d in args.days]
+    args, results = run_histories(__doc__.splitlines()[0], [30, 180], bench_history, lambda parser: parser.add_argument(
+        "--json", type=Path, help="also write the raw figures here"))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(markdown(results, args.scale, args.restaurants))

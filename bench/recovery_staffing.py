@@ -15,12 +15,10 @@ Prints a Markdown table for docs/performance.md.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bench.dbt_incremental import START, drop_history, landed_history
-from bench.servers import bench_servers
+from bench.servers import run_histories
 from pantao.dbt_runner import run_dbt
 from reports.recovery import recovery_figures
 from reports.staffing import Target, staffing_figures
@@ -85,15 +83,7 @@ def markdown(results: list[dict], scale: float, restaurants: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, nargs="+", default=[28, 56])
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--restaurants", type=int, default=8)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    with tempfile.TemporaryDirectory(prefix="bench-rs-") as tmp, bench_servers(Path(tmp)) as (admin_url, bootstrap):
-        results = [bench_history(d, args.scale, args.restaurants, admin_url, bootstrap, Path(tmp)) for d in args.days]
+    args, results = run_histories(__doc__.splitlines()[0], [28, 56], bench_history)
     print(markdown(results, args.scale, args.restaurants))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -95,13 +96,24 @@ async def _asked(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_
     return extension, start, end, _period_text(bot.msg, start, end)
 
 
+def _about_an_operator(handler):
+    """A command about one operator's period: the wrapped command reads whose and which period from
+    the arguments (`_asked`) and hands the handler (extension, first day, last day, period text)."""
+
+    @functools.wraps(handler)
+    async def command(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
+                      parse_period) -> None:
+        asked = await _asked(bot, update, context, user, parse_period)
+        if asked is not None:
+            await handler(bot, update, context, user, *asked)
+
+    return command
+
+
+@_about_an_operator
 async def mystats(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
-                  parse_period) -> None:
+                  extension: str, start: dt.date, end: dt.date, period: str) -> None:
     msg = bot.msg
-    asked = await _asked(bot, update, context, user, parse_period)
-    if asked is None:
-        return
-    extension, start, end, period = asked
     own, medians, rated = await asyncio.to_thread(overview, bot.database_url, extension, start, end)
     if own is None:
         key = "mystats_empty" if extension == user.operator_extension else "unknown_extension"
@@ -122,13 +134,10 @@ async def mystats(bot: BotContext, update: Update, context: ContextTypes.DEFAULT
     await bot.reply(update, context, "\n".join(lines))
 
 
+@_about_an_operator
 async def myratings(bot: BotContext, update: Update, context: ContextTypes.DEFAULT_TYPE, user: BotUser,
-                    parse_period) -> None:
+                    extension: str, start: dt.date, end: dt.date, period: str) -> None:
     msg = bot.msg
-    asked = await _asked(bot, update, context, user, parse_period)
-    if asked is None:
-        return
-    extension, start, end, period = asked
     total, rows = await asyncio.to_thread(ratings, bot.database_url, extension, start, end)
     if not total:
         await bot.reply(update, context, msg.t("myratings_empty", period=period))

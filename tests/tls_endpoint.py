@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.http_standin import BackgroundServer
+
 KEY_PASSWORD = "client-key-passphrase-7"
 
 
@@ -80,7 +82,7 @@ def make_certificates(folder: Path) -> Certificates:
 
 
 @dataclass
-class TlsEndpoint:
+class TlsEndpoint(BackgroundServer):
     """A TLS server that does the handshake and hangs up (it speaks no Kafka). `handshakes` holds
     ("ok", the client's certificate's common name or None) or ("failed", the server's reason)."""
 
@@ -104,11 +106,7 @@ class TlsEndpoint:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> TlsEndpoint:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
+    def _shutdown(self) -> None:
         self._stop.set()
         self._thread.join(5)
         self.listener.close()
