@@ -20,8 +20,8 @@ from reports.render import (
     chart_items,
     operator_table,
     page,
+    render_files,
     restaurant_table,
-    write_atomically,
     write_common_csv,
     write_csv,
 )
@@ -124,13 +124,6 @@ def render_period_html(report: PeriodReport, directory: Path, msg: Messages, cha
 
 def render_period_report(report: PeriodReport, directory: Path, tz: str) -> dict[str, Path]:
     """Write the week's or month's PNG, CSV and HTML files into `directory` (replacing an older version's)."""
-    msg = Messages(report.lang)
-
-    def render(staging: Path) -> list[Path]:
-        charts = render_period_charts(report, staging, msg)
-        tables = render_period_csv(report, staging, msg)
-        return [*charts.values(), *tables.values(), render_period_html(report, staging, msg, charts, tz)]
-
-    write_atomically(directory, report.version, render)
+    render_files(report, directory, tz, render_period_charts, render_period_csv, render_period_html)
     log.debug("rendered %s report %s v%d into %s", report.period.kind, report.period.start, report.version, directory)
     return expected_period_files(directory)

@@ -126,7 +126,8 @@ def build_period_report(settings: Settings, database_url: str, period: Period) -
         _lock(conn, period)
         version, generated_at = _store(conn, period, figures, freshness, settings.report_lang)
     log.info("%s report %s version %d stored", period.kind, period.start, version)
-    return _render(settings, PeriodReport(period, version, figures, freshness, generated_at, settings.report_lang))
+    return _render(settings, PeriodReport(period, version=version, figures=figures, data_freshness=freshness,
+                                          generated_at=generated_at, lang=settings.report_lang))
 
 
 def current_period_report(settings: Settings, database_url: str, period: Period) -> PeriodReport:
@@ -143,11 +144,13 @@ def current_period_report(settings: Settings, database_url: str, period: Period)
         if not unchanged:
             version, generated_at = _store(conn, period, figures, freshness, settings.report_lang)
     if unchanged:
-        report = PeriodReport(period, latest["version"], latest["figures"], latest["data_freshness"],
-                              latest["generated_at"], latest["lang"])
+        report = PeriodReport(period, version=latest["version"], figures=latest["figures"],
+                              data_freshness=latest["data_freshness"], generated_at=latest["generated_at"],
+                              lang=latest["lang"])
         directory = period_dir(settings, period)
         files = expected_period_files(directory)
         if all(p.is_file() for p in files.values()) and rendered_version(directory) == report.version:
             return dataclasses.replace(report, files=files)
         return _render(settings, report)
-    return _render(settings, PeriodReport(period, version, figures, freshness, generated_at, settings.report_lang))
+    return _render(settings, PeriodReport(period, version=version, figures=figures, data_freshness=freshness,
+                                          generated_at=generated_at, lang=settings.report_lang))

@@ -196,15 +196,21 @@ def write_atomically(directory: Path, version: int, render: Callable[[Path], lis
             os.replace(path, directory / path.name)
 
 
-def render_report(report: DailyReport, directory: Path, tz: str) -> dict[str, Path]:
-    """Write the report's PNG, CSV and HTML files into `directory` (replacing an older version's)."""
+def render_files(report, directory: Path, tz: str, charts_of, csv_of, html_of) -> None:
+    """Render a report of any period into `directory` at once (`write_atomically`): its charts
+    (`charts_of`), CSV tables (`csv_of`) and the HTML page that embeds the charts (`html_of`)."""
     msg = Messages(report.lang)
 
     def render(staging: Path) -> list[Path]:
-        charts = render_charts(report, staging, msg)
-        tables = render_csv(report, staging, msg)
-        return [*charts.values(), *tables.values(), render_html(report, staging, msg, charts, tz)]
+        charts = charts_of(report, staging, msg)
+        tables = csv_of(report, staging, msg)
+        return [*charts.values(), *tables.values(), html_of(report, staging, msg, charts, tz)]
 
     write_atomically(directory, report.version, render)
+
+
+def render_report(report: DailyReport, directory: Path, tz: str) -> dict[str, Path]:
+    """Write the report's PNG, CSV and HTML files into `directory` (replacing an older version's)."""
+    render_files(report, directory, tz, render_charts, render_csv, render_html)
     log.debug("rendered report %s v%d into %s", report.business_date, report.version, directory)
     return expected_files(directory)

@@ -33,11 +33,17 @@ class ReportError(RuntimeError):
     """A report cannot be built; the message says what is missing and how to get it."""
 
 
+@dataclass(frozen=True, kw_only=True)
 class _StoredFigures:
-    """What a stored report of any period offers over its `figures` and `files`."""
+    """A stored version of a report of any period, and what it offers over its `figures` and `files`;
+    its subclasses add what the report is of, their one positional field."""
 
+    version: int
     figures: dict[str, Any]
-    files: dict[str, Path]
+    data_freshness: dict[str, Any]
+    generated_at: dt.datetime
+    lang: str
+    files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def chain(self) -> dict[str, Any]:
@@ -57,12 +63,6 @@ class DailyReport(_StoredFigures):
     """One stored version of a day's report and where its rendered files are."""
 
     business_date: dt.date
-    version: int
-    figures: dict[str, Any]
-    data_freshness: dict[str, Any]
-    generated_at: dt.datetime
-    lang: str
-    files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def period(self) -> Period:
@@ -74,12 +74,6 @@ class PeriodReport(_StoredFigures):
     """One stored version of a week's or a month's report (reports.period_report) and its files."""
 
     period: Period
-    version: int
-    figures: dict[str, Any]
-    data_freshness: dict[str, Any]
-    generated_at: dt.datetime
-    lang: str
-    files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def business_date(self) -> dt.date:

@@ -200,8 +200,8 @@ def build_daily_report(settings: Settings, database_url: str, business_date: dt.
     with connect(database_url, row_factory=dict_row) as conn:
         _lock_day(conn, business_date)
         version, generated_at = _store(conn, business_date, figures, freshness, settings.report_lang)
-    report = _render(settings, DailyReport(business_date, version, figures, freshness, generated_at,
-                                           settings.report_lang))
+    report = _render(settings, DailyReport(business_date, version=version, figures=figures, data_freshness=freshness,
+                                           generated_at=generated_at, lang=settings.report_lang))
     log.info("daily report %s version %d stored and rendered to %s", business_date, version,
              report_dir(settings, business_date))
     return report
@@ -234,13 +234,13 @@ def current_report(settings: Settings, database_url: str, business_date: dt.date
     if latest is not None:
         log.info("daily report %s: the marts changed since version %d; stored version %d",
                  business_date, latest["version"], version)
-    return _render(settings, DailyReport(business_date, version, figures, freshness, generated_at,
-                                         settings.report_lang))
+    return _render(settings, DailyReport(business_date, version=version, figures=figures, data_freshness=freshness,
+                                         generated_at=generated_at, lang=settings.report_lang))
 
 
 def _fromplain_row(business_date: dt.date, row: dict[str, Any]) -> DailyReport:
-    return DailyReport(business_date, row["version"], row["figures"], row["data_freshness"],
-                       row["generated_at"], row["lang"])
+    return DailyReport(business_date, version=row["version"], figures=row["figures"],
+                       data_freshness=row["data_freshness"], generated_at=row["generated_at"], lang=row["lang"])
 
 
 def _with_files(settings: Settings, report: DailyReport) -> DailyReport:

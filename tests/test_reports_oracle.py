@@ -37,9 +37,11 @@ def report(warehouse, report_day, tmp_path_factory):
     with psycopg.connect(warehouse.database_url, row_factory=dict_row) as conn:
         figures = collect_figures(conn, report_day)
         freshness = collect_freshness(conn)
-    snapshot = DailyReport(report_day, 1, figures, freshness, dt.datetime.now(dt.UTC), "ru")
+    snapshot = DailyReport(report_day, version=1, figures=figures, data_freshness=freshness,
+                           generated_at=dt.datetime.now(dt.UTC), lang="ru")
     files = render_report(snapshot, tmp_path_factory.mktemp("oracle-report"), "Europe/Moscow")
-    return DailyReport(report_day, 1, figures, freshness, snapshot.generated_at, "ru", files)
+    return DailyReport(report_day, version=1, figures=figures, data_freshness=freshness,
+                       generated_at=snapshot.generated_at, lang="ru", files=files)
 
 
 def _close(a, b) -> bool:
