@@ -26,6 +26,7 @@ from pantao.settings_values import (
     _http_url,
     _instant,
     _mysql_url,
+    _positive_float,
     _postgres_url,
     _restaurant_ids,
     _secret,
@@ -219,16 +220,6 @@ def _int_range(lo: int, hi: int):
         return value
 
     return parse
-
-
-def _positive_float(var: str, raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{var}={raw!r} is not a number; expected seconds, e.g. 10") from None
-    if value <= 0:
-        raise SettingsError(f"{var}={value} must be greater than 0")
-    return value
 
 
 def _choice(options: tuple[str, ...]):

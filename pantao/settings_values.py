@@ -43,12 +43,23 @@ def _instant(var: str, raw: str) -> dt.datetime:
     return parsed
 
 
+def _number(var: str, raw: str, expected: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a number; expected {expected}") from None
+
+
+def _positive_float(var: str, raw: str) -> float:
+    value = _number(var, raw, "seconds, e.g. 10")
+    if value <= 0:
+        raise SettingsError(f"{var}={value} must be greater than 0")
+    return value
+
+
 def _share(var: str, raw: str) -> float:
     """A share strictly between 0 and 1 (0.8 is 80 %)."""
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise SettingsError(f"{var}={raw!r} is not a number; expected a share between 0 and 1, e.g. 0.8") from None
+    value = _number(var, raw, "a share between 0 and 1, e.g. 0.8")
     if not 0 < value < 1:
         raise SettingsError(f"{var}={value} is out of range; expected a share between 0 and 1, e.g. 0.8 for 80 %")
     return value

@@ -22,14 +22,7 @@ from pantao.db import connect
 from pantao.settings import Settings
 from reports.anomalies import history_dates
 from reports.recovery import recovery_figures
-from reports.report import (
-    DailyReport,
-    ReportError,
-    expected_files,
-    plain_value,
-    rendered_version,
-    report_dir,
-)
+from reports.report import DailyReport, ReportError, expected_files, plain_value, rendered_version, report_dir
 from reports.staffing import DEFAULT_TARGET, Target, staffing_figures
 
 log = logging.getLogger(__name__)
