@@ -16,6 +16,9 @@
   {%- if views and execute %}
     {%- set missing = missing_upstream(views) -%}
     {%- if missing -%}
+      {#- named as readers know them: marts.orders, not the shadow build's marts__build.orders -#}
+      {%- set suffix = env_var('PANTAO_DBT_SCHEMA_SUFFIX', '') -%}
+      {%- set missing = missing | map('replace', suffix ~ '.', '.') | list if suffix else missing -%}
       {{ exceptions.raise_compiler_error(
           "marts " ~ missing | join(', ') ~ " do not exist yet, and the reporting views read them: build them "
           ~ "first (`pantao run` or `pantao dbt build`), then the views (`pantao dbt run --select path:models/reporting`)") }}
