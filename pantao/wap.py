@@ -111,6 +111,8 @@ begin
     execute format('insert into %I.%I select * from %I.%I', {shadow}, {table}, {live}, {table});
     execute format('alter table %I.%I owner to %I', {shadow}, {table},
                    (select relowner::regrole::text from pg_class where oid = {oid}));
+    -- `like ... including all` copies the columns' comments, not the table's own
+    execute format('comment on table %I.%I is %L', {shadow}, {table}, obj_description({oid}, 'pg_class'));
     for grant_row in
         select a.privilege_type, coalesce(r.rolname, 'public') as grantee, r.rolname is not null as named
         from pg_class c, aclexplode(c.relacl) a left join pg_roles r on r.oid = a.grantee
