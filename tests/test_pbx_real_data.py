@@ -101,7 +101,7 @@ def warehouse(new_database, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             settings = _settings(url, root / "data", paths, pbx_timezone=inst.pbx_timezone, pbx_cdr_times=inst.cdr_times)
             wh.landed[inst.name] = land_pbx(settings, url)
         target = root / "dbt_target"
-        run_dbt(["build", "--select", "+daily_kpis +restaurant_daily_kpis +hourly_kpis +operator_daily"], base, url,
+        run_dbt(["build", "--select", "+daily_kpis +restaurant_daily_kpis +hourly_kpis +operator_daily +missed_call_recovery"], base, url,
                 target_dir=target)
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
         wh.dbt_results = {r["unique_id"]: r["status"] for r in results}
