@@ -220,13 +220,8 @@ if __name__ == "__main__":
 
 
 class Served:
-    """A server object with start() and stop(): `with server:` starts it for the block and stops it after."""
-
-    def start(self) -> object:
-        raise NotImplementedError
-
-    def stop(self) -> bool:
-        raise NotImplementedError
+    """Mixed into a server class that has start() and stop(): `with server:` starts it for the block
+    and stops it after."""
 
     def __enter__(self):
         self.start()
