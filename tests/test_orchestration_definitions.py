@@ -154,13 +154,33 @@ def test_schedules_run_by_default_at_the_intended_times(defs):
         Settings.business_timezone}
 
 
-@pytest.mark.parametrize(("name", "tick", "partition"), [
-    ("weekly_report_monday_0800", dt.datetime(2026, 11, 23, 8, 0), "2026-11-16"),  # Monday: the week just ended
-    ("monthly_report_0800", dt.datetime(2026, 11, 1, 8, 0), "2026-10-01"),  # the 1st: the month just ended
-])
-def test_period_schedules_report_the_period_just_ended(defs, name, tick, partition):
+def _period_ticks() -> dict[str, tuple[dt.datetime, str]]:
+    """The next weekly and monthly tick after today, with the period each must report.
+
+    Relative to today because the partitions start REPORTS_START_DATE (default 30 days ago) and the
+    definitions are imported once: a fixed tick falls before the first partition as the calendar moves
+    (on 2026-12-01 a tick of 2026-11-01 had no month before it).
+    """
     from zoneinfo import ZoneInfo
 
+    today = dt.datetime.now(ZoneInfo(Settings.business_timezone)).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    first = today.replace(day=1)
+    next_first = (first + dt.timedelta(days=32)).replace(day=1)
+    return {
+        # Monday: the week just ended (Monday to Sunday)
+        "weekly_report_monday_0800": (dt.datetime.combine(monday + dt.timedelta(weeks=1), dt.time(8)),
+                                      monday.isoformat()),
+        # the 1st: the month just ended
+        "monthly_report_0800": (dt.datetime.combine(next_first, dt.time(8)), first.isoformat()),
+    }
+
+
+@pytest.mark.parametrize("name", ["weekly_report_monday_0800", "monthly_report_0800"])
+def test_period_schedules_report_the_period_just_ended(defs, name):
+    from zoneinfo import ZoneInfo
+
+    tick, partition = _period_ticks()[name]
     schedule = next(s for s in defs.get_repository_def().schedule_defs if s.name == name)
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
