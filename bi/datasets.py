@@ -115,6 +115,10 @@ def calculated_columns(view: str, lang: str) -> tuple[CalculatedColumn, ...]:
         "missed_call_recovery": (
             CalculatedColumn("restaurant_label", restaurant.replace("restaurant_id", "home_restaurant_id")),
         ),
+        "staffing_advice": (
+            CalculatedColumn("hour_label", "lpad(hour::text, 2, '0') || ':00'"),
+            CalculatedColumn("weekday_label", weekday.replace("business_date", "advised_date")),
+        ),
     }
     return by_view[view]
 
@@ -209,6 +213,17 @@ DATASETS: tuple[Dataset, ...] = (
         Metric("expected_lost_revenue_sum", "sum(expected_lost_revenue_amount)", MONEY,
                {"ru": "Ожидаемая потерянная выручка", "en": "Expected lost revenue"}),
         Metric("attempts_sum", "sum(attempts_count)", COUNT, {"ru": "Попыток дозвониться", "en": "Attempts"}),
+    )),
+    Dataset("staffing_advice", "advised_date", (
+        Metric("forecast_calls_sum", "sum(forecast_calls_offered)", ",.1f",
+               {"ru": "Прогноз звонков", "en": "Calls expected"}),
+        Metric("operators_needed_max", "max(operators_needed_count)", COUNT,
+               {"ru": "Нужно операторов (пик)", "en": "Operators needed (peak)"}),
+        Metric("short_hours_count", "count(*) filter (where is_short_of_staff)", COUNT,
+               {"ru": "Часов с нехваткой", "en": "Hours short of staff"},
+               "Hours where fewer operators were logged in a week before than the advice needs."),
+        Metric("operator_hours_short_sum", "sum(operators_short_count)", COUNT,
+               {"ru": "Не хватает операторо-часов", "en": "Operator-hours short"}),
     )),
     Dataset("my_interactions", "business_date", (
         Metric("calls_answered_count", "count(*)", COUNT),

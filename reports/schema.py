@@ -4,6 +4,11 @@ Created by `pantao prepare` before anything writes a report. Every statement is 
 if not exists`, so the step can run on every deploy. It only creates what is missing: it does
 not alter an existing table, so a change to a column here needs its own `alter table` statement
 added below (written to be re-runnable) for databases created before it.
+
+dbt reads `reports.daily_report` back (source `reports`, dbt_project/models/staging/reports/): the
+staffing advice the reports store is what marts.staffing_advice and reporting.staffing_advice show,
+through a staging view that depends on the table — a change to its columns or to the `staffing`
+figures' keys needs those models changed with it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Usage::
         create_mini_marts(conn)                       # marts.daily_kpis, restaurant_daily_kpis, hourly_kpis,
                                                       # operator_daily, calls, ratings, period_kpis,
                                                       # restaurant_period_kpis, orders, customers,
-                                                      # missed_call_recovery (empty)
+                                                      # missed_call_recovery, staffing_advice (empty)
         insert_day(conn, dt.date(2026, 11, 2))        # the default day (CHAIN, RESTAURANTS, OPERATORS, ...)
         insert_day(conn, dt.date(2026, 10, 26), orders_count=1173, restaurants={}, hours=())
 
@@ -124,6 +124,14 @@ TABLES: dict[str, dict[str, str]] = {
         "last_call_hour": "integer", "attempts_count": "bigint", "wait_seconds_total": "bigint",
         "callback_attempts_count": "bigint", "expected_conversion_rate": "numeric", "expected_check_amount": "numeric",
         "expected_lost_revenue_amount": "numeric",
+    },
+    # a view over the reports' stored figures in dbt; a table here
+    "staffing_advice": {
+        "business_date": "date", "advised_date": "date", "hour": "integer", "forecast_calls_offered": "numeric",
+        "aht_seconds": "numeric", "operators_needed_count": "integer", "expected_service_level": "numeric",
+        "expected_asa_seconds": "numeric", "operators_logged_in_last_week_count": "integer",
+        "is_short_of_staff": "boolean", "operators_short_count": "integer", "target_service_level": "numeric",
+        "target_answer_seconds": "integer", "report_version": "integer", "reported_at": "timestamp with time zone",
     },
     "customers": {
         "customer_phone": "text", "customer_name": "text", "email": "text", "home_restaurant_id": "integer",

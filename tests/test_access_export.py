@@ -253,13 +253,15 @@ def test_daily_extracts_write_one_file_per_dated_view_with_that_days_rows(wareho
     url, _ = warehouse
     paths = export_daily_extracts(Settings(data_dir=tmp_path), url, "2026-11-02", tmp_path / "extracts")
     assert [p.name for p in paths] == ["orders.csv", "calls.csv", "operator_daily.csv", "daily_kpis.csv",
-                                       "hourly_kpis.csv", "my_interactions.csv", "missed_call_recovery.csv"]
+                                       "hourly_kpis.csv", "my_interactions.csv", "missed_call_recovery.csv",
+                                       "staffing_advice.csv"]
     assert all(p.parent == tmp_path / "extracts" / "2026-11-02" for p in paths)
     by_name = {p.stem: _csv(p.read_text(encoding="utf-8")) for p in paths}
     assert [r["order_id"] for r in by_name["orders"]] == ["ORD-3", "ORD-4", "ORD-5", "ORD-6"]
     assert [r["linkedid"] for r in by_name["calls"]] == ["L3", "L4"]
     assert len(by_name["daily_kpis"]) == 4 and len(by_name["hourly_kpis"]) == 1
     assert [r["caller_phone_masked"] for r in by_name["missed_call_recovery"]] == ["*** ***-**-02"]
+    assert [(r["advised_date"], r["hour"]) for r in by_name["staffing_advice"]] == [("2026-11-03", "12")]
     assert {r["business_date"] for rows in by_name.values() for r in rows} == {"2026-11-02"}
     assert not list((tmp_path / "extracts").rglob("*.partial"))
     assert exposed(tmp_path / "extracts") == []  # 0600 files, 0700 folders, whatever this process's umask

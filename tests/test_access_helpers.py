@@ -99,6 +99,14 @@ insert into marts.hourly_kpis (business_date, hour, hour_start_at, orders_count,
  ('2026-11-01', 10, '2026-11-01 10:00+03', 1, 600, 1, 1, 0, 12, 1),
  ('2026-11-01', 11, '2026-11-01 11:00+03', 1, 700, 1, 0, 1, null, 0),
  ('2026-11-02', 12, '2026-11-02 12:00+03', 1, 500, 1, 1, 0, 25, 0);
+
+insert into marts.staffing_advice (business_date, advised_date, hour, forecast_calls_offered, aht_seconds,
+    operators_needed_count, expected_service_level, expected_asa_seconds, operators_logged_in_last_week_count,
+    is_short_of_staff, operators_short_count, target_service_level, target_answer_seconds, report_version,
+    reported_at) values
+ ('2026-11-01', '2026-11-02', 12, 20.5, 180, 3, 0.86, 9.2, 2, true, 1, 0.8, 20, 1, '2026-11-02 08:00+03'),
+ ('2026-11-01', '2026-11-02', 13, 12.25, 175, 2, 0.81, 14.7, 2, false, 0, 0.8, 20, 1, '2026-11-02 08:00+03'),
+ ('2026-11-02', '2026-11-03', 12, 19.75, 182, 3, 0.85, 9.9, 3, false, 0, 0.8, 20, 2, '2026-11-03 08:05+03');
 """
 
 RAW_PHONES = ("+79160000001", "+79160000002", "+79160000003", "+79160000004", "+79169999999")

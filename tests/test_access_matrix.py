@@ -53,6 +53,7 @@ ROW_KEY = {
     "hourly_kpis": "business_date::text || '/' || hour",
     "my_interactions": "linkedid",
     "missed_call_recovery": "business_date::text || '/' || caller_phone_masked",
+    "staffing_advice": "advised_date::text || '/' || hour",
 }
 
 ALL = {
@@ -64,6 +65,7 @@ ALL = {
     "hourly_kpis": {"2026-11-01/10", "2026-11-01/11", "2026-11-02/12"},
     "my_interactions": {"L1", "L3", "L4"},  # the answered calls
     "missed_call_recovery": {"2026-11-01/*** ***-**-99", "2026-11-02/*** ***-**-02"},
+    "staffing_advice": {"2026-11-02/12", "2026-11-02/13", "2026-11-03/12"},
 }
 
 # Logins of the matrix. The manager column is checked twice: limited to restaurant 2, and unscoped.
@@ -93,6 +95,7 @@ MATRIX: dict[str, dict[str, str]] = {
                         "crm_operator": "calls they answered"},
     "missed_call_recovery": {"crm_admin": "all", "crm_manager": "callers at home in their restaurants (all if unscoped)",
                              "crm_analyst": "all", "crm_operator": "none"},
+    "staffing_advice": {"crm_admin": "all", "crm_manager": "all", "crm_analyst": "all", "crm_operator": "none"},
 }
 
 EXPECTED: dict[tuple[str, str], set[str]] = {}

@@ -25,6 +25,9 @@ VIEW_NAMES = view_names()
 # The rows a view shows (as superuser): a mart's, two marts', or an operator's page's answered calls.
 VIEW_MARTS = {"daily_kpis": ("marts.daily_kpis", "marts.restaurant_daily_kpis"),
               "my_interactions": ("marts.calls where is_answered",)}
+# Views over what the daily reports stored: rows once a report is made, which this shared warehouse
+# never is (tests/test_staffing_oracle.py makes one on its own warehouse and checks the view).
+FROM_STORED_REPORTS = {"staffing_advice"}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_every_reporting_view_exists_over_the_built_marts_and_has_rows(built_war
     url = built_warehouse.database_url
     for view in VIEW_NAMES:
         marts = VIEW_MARTS.get(view, (f"marts.{view}",))
-        assert _count(url, f"select count(*) from reporting.{view}") > 0, view
+        assert _count(url, f"select count(*) from reporting.{view}") > 0 or view in FROM_STORED_REPORTS, view
         assert _count(url, f"select count(*) from reporting.{view}") == sum(
             _count(url, f"select count(*) from {mart}") for mart in marts), view
 

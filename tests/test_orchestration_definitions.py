@@ -119,7 +119,8 @@ def test_the_reporting_views_are_dbt_assets_after_their_marts_and_before_the_ext
     graph = defs.resolve_asset_graph()
     views = {key.to_user_string() for key in graph.get_all_asset_keys() if key.path[0] == "reporting"}
     assert views == {f"reporting/{v}" for v in ("customers", "orders", "calls", "operator_daily", "daily_kpis",
-                                                 "hourly_kpis", "my_interactions", "missed_call_recovery")}
+                                                 "hourly_kpis", "my_interactions", "missed_call_recovery",
+                                                 "staffing_advice")}
     daily = graph.get(dg.AssetKey(["reporting", "daily_kpis"]))
     assert {k.to_user_string() for k in daily.parent_keys} == {"marts/daily_kpis", "marts/restaurant_daily_kpis"}
     assert {dg.AssetKey(v.split("/")) for v in views} <= graph.get(dg.AssetKey("csv_extracts")).parent_keys

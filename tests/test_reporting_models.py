@@ -28,10 +28,10 @@ MARTS = {n["name"]: n for n in NODES.values() if n["resource_type"] == "model" a
 def test_the_views_analysts_know_are_dbt_models_in_their_listing_order():
     assert [v.name for v in reporting_views()] == [
         "customers", "orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis", "my_interactions",
-        "missed_call_recovery"]
+        "missed_call_recovery", "staffing_advice"]
     assert {v.model for v in reporting_views()} == set(REPORTING)
     assert daily_extract_views() == ("orders", "calls", "operator_daily", "daily_kpis", "hourly_kpis",
-                                     "my_interactions", "missed_call_recovery")
+                                     "my_interactions", "missed_call_recovery", "staffing_advice")
 
 
 @pytest.mark.parametrize("model", sorted(REPORTING))

@@ -100,7 +100,7 @@ def _mart_columns(database_url: str) -> dict[str, dict[str, str]]:
         rows = conn.execute(
             "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
             "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
-            "where n.nspname = 'marts' and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped "
+            "where n.nspname = 'marts' and c.relkind in ('r', 'p', 'v') and a.attnum > 0 and not a.attisdropped "
             "order by c.relname, a.attnum").fetchall()
     tables: dict[str, dict[str, str]] = {}
     for table, column, type_name in rows:
