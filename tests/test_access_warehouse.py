@@ -102,9 +102,13 @@ def test_an_analyst_sees_no_phone_number_or_name_of_the_built_customers(built_wa
 
 
 def _access_state(url: str) -> list[tuple]:
-    """Everything a build of the reporting views decides: view SQL, owners, grants, comments, and the marts' grants."""
+    """Everything a build of the reporting views decides: view SQL, owners, grants, comments, and the marts' grants.
+
+    Grants as a sorted list of ACL items: their order in relacl is the order they were granted in,
+    which a re-apply may change without changing who may do what."""
     return fetch(url, """
-        select n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner), c.relacl::text,
+        select n.nspname, c.relname, c.relkind::text, pg_get_userbyid(c.relowner),
+               array(select a::text from unnest(c.relacl) as a order by 1),
                obj_description(c.oid, 'pg_class'), case when c.relkind = 'v' then pg_get_viewdef(c.oid) end
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname in ('reporting', 'marts', 'access') and c.relkind in ('r', 'v', 'p')
