@@ -101,17 +101,25 @@ def with_database(database_url: str, dbname: str) -> str:
 
 
 @contextmanager
-def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
-    """A new empty database `<prefix>_<random>` on the server of `admin_url` (a superuser DSN),
-    yielded as a DSN and dropped, whoever is still connected, when the block ends.
+def scratch_database(admin_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database `<prefix>_<random>` on the server of `admin_url` (a superuser DSN), empty or
+    a copy of the database `template`, yielded as a DSN and dropped, whoever is still connected,
+    when the block ends.
 
-    For tests and benchmarks, which each need a database of their own on a shared server.
+    For tests and benchmarks, which each need a database of their own on a shared server. A copy
+    holds the template's schemas, rows and object grants; not its database-level grants or settings.
     """
     import uuid
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
+        if template is None:
+            conn.execute(f'create database "{name}"')
+        else:
+            # a database is copied only while nobody is connected to it
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                         "where datname = %s and pid <> pg_backend_pid()", (template,))
+            conn.execute(f'create database "{name}" template "{template}"')
     try:
         yield with_database(admin_url, name)
     finally:

@@ -27,8 +27,8 @@ PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
 # `bi_stack`: one Superset server on it for the BI tests; `pg15_server` and `access_server`
-# (the access tests on PostgreSQL 18 and 15).
-pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15"]
+# (the access tests on PostgreSQL 18 and 15); `small_warehouse` (the monitoring tests' hand-made one).
+pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15", "tests.monitoring_support"]
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +46,8 @@ def database_url(pg_server: EmbeddedPostgres) -> str:
 @pytest.fixture(scope="session")
 def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextManager[str]]:
     """The one way tests get a database of their own: `with new_database("t_bot") as url:` is an
-    empty database (superuser DSN) named `<prefix>_<random>`, dropped when the block ends.
+    empty database (superuser DSN) named `<prefix>_<random>`, dropped when the block ends;
+    `new_database("t", template=name)` a copy of the database `name` (built once, copied per test).
 
     Session-scoped so that module- and session-scoped fixtures can use it too.
     """
@@ -55,7 +56,7 @@ def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextMa
 
 def database_factory(admin: str) -> Callable[..., AbstractContextManager[str]]:
     """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too)."""
-    return lambda prefix="t": scratch_database(admin, prefix)
+    return lambda prefix="t", template=None: scratch_database(admin, prefix, template)
 
 
 @pytest.fixture

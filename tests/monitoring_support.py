@@ -9,14 +9,19 @@ exporter's SQL and the dashboards' SQL are under test here, not the pipeline.
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -131,6 +136,54 @@ def build_small_warehouse(
         conn.execute(MART_GRANTS)
     apply_reporting_layer(settings, database_url)
     return truth
+
+
+@dataclass(frozen=True)
+class _Template:
+    database: str
+    topics: dict[str, str] | None
+    truth: SmallWarehouse
+
+
+def _topic_settings(topics: dict[str, str] | None) -> dict[str, str]:
+    return {f"topic_{stream}": topic for stream, topic in (topics or {}).items()}
+
+
+@pytest.fixture(scope="session")
+def _small_warehouse_templates(new_database, tmp_path_factory: pytest.TempPathFactory,
+                               request: pytest.FixtureRequest) -> Iterator[Callable[[bool], _Template]]:
+    """`build_small_warehouse` once per session and kind (with Kafka topics, or without a broker),
+    in a database that `small_warehouse` copies for each test: building it runs dbt for the
+    reporting views (about 20 s), copying a database takes a fraction of a second."""
+    built: dict[bool, _Template] = {}
+    with ExitStack() as stack:
+        def template(with_kafka: bool) -> _Template:
+            if with_kafka not in built:
+                suffix = uuid.uuid4().hex[:8]
+                topics = {name: f"{name}-{suffix}" for name in ("orders", "customers", "feedback")} if with_kafka else None
+                bootstrap = request.getfixturevalue("kafka_bootstrap") if with_kafka else None
+                settings = Settings(data_dir=tmp_path_factory.mktemp("small-warehouse") / "data",
+                                    **_topic_settings(topics))  # type: ignore[arg-type]
+                url = stack.enter_context(new_database("smallwh"))
+                truth = build_small_warehouse(settings, url, bootstrap, topics)
+                built[with_kafka] = _Template(urlparse(url).path.lstrip("/"), topics, truth)
+            return built[with_kafka]
+
+        yield template
+
+
+@pytest.fixture
+def small_warehouse(_small_warehouse_templates, new_database, make_settings
+                    ) -> Iterator[Callable[..., tuple[Settings, str, SmallWarehouse]]]:
+    """`small_warehouse(with_kafka=True)`: (settings, database URL, truth) of a test's own copy of
+    the small warehouse; its topics are the template's (tests read them, never publish to them)."""
+    with ExitStack() as stack:
+        def copy_of(with_kafka: bool = True) -> tuple[Settings, str, SmallWarehouse]:
+            template = _small_warehouse_templates(with_kafka)
+            url = stack.enter_context(new_database("small", template=template.database))
+            return make_settings(**_topic_settings(template.topics)), url, copy.deepcopy(template.truth)
+
+        yield copy_of
 
 
 def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:

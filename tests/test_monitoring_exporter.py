@@ -38,11 +38,9 @@ def one(samples: dict, name: str, **labels: object) -> float:
 
 
 @pytest.fixture
-def warehouse(make_settings, fresh_database_url, kafka_bootstrap, unique_topics, tmp_path):
-    settings = make_settings(topic_orders=unique_topics["orders"], topic_customers=unique_topics["customers"],
-                             topic_feedback=unique_topics["feedback"])
-    truth = support.build_small_warehouse(settings, fresh_database_url, kafka_bootstrap, unique_topics)
-    return settings, fresh_database_url, kafka_bootstrap, truth, tmp_path / "dbt_target"
+def warehouse(small_warehouse, kafka_bootstrap, tmp_path):
+    settings, url, truth = small_warehouse(with_kafka=True)
+    return settings, url, kafka_bootstrap, truth, tmp_path / "dbt_target"
 
 
 def registry_for(settings, database_url, bootstrap, dbt_dir, now=support.NOW):

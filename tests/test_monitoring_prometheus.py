@@ -22,7 +22,6 @@ from prometheus_client import start_http_server
 from monitoring import dashboards as dash
 from monitoring.exporter import collect
 from pantao.stack import free_port
-from tests import monitoring_support as support
 
 PROMETHEUS_DIR = Path(dash.__file__).resolve().parent / "prometheus"
 RULES = PROMETHEUS_DIR / "rules" / "pantao.yml"
@@ -87,11 +86,9 @@ def _wait_for(port: int, expr: str, seconds: float = 60) -> list[dict]:
 
 
 @pytest.fixture
-def prometheus_scraping_exporter(make_settings, fresh_database_url, kafka_bootstrap, unique_topics, tmp_path):
-    settings = make_settings(topic_orders=unique_topics["orders"], topic_customers=unique_topics["customers"],
-                             topic_feedback=unique_topics["feedback"])
-    truth = support.build_small_warehouse(settings, fresh_database_url, kafka_bootstrap, unique_topics)
-    registry = collect(settings, fresh_database_url, kafka_bootstrap, dbt_target_dir=tmp_path / "target")
+def prometheus_scraping_exporter(small_warehouse, kafka_bootstrap, tmp_path):
+    settings, url, truth = small_warehouse(with_kafka=True)
+    registry = collect(settings, url, kafka_bootstrap, dbt_target_dir=tmp_path / "target")
     exporter_port = free_port()
     server, thread = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
 

@@ -44,12 +44,10 @@ def add_orders(url: str, count: int) -> None:
 
 
 @pytest.fixture
-def small(make_settings, fresh_database_url, tmp_path):
-    settings = make_settings()
-    truth = support.build_small_warehouse(settings, fresh_database_url, None)
-    registry = collect(settings, fresh_database_url, None, clock=lambda: support.NOW.timestamp(),
-                       dbt_target_dir=tmp_path / "target")
-    return fresh_database_url, truth, registry
+def small(small_warehouse, tmp_path):
+    settings, url, truth = small_warehouse(with_kafka=False)
+    registry = collect(settings, url, None, clock=lambda: support.NOW.timestamp(), dbt_target_dir=tmp_path / "target")
+    return url, truth, registry
 
 
 def test_each_scrape_adds_exactly_the_rows_landed_since_the_last(small):
