@@ -23,6 +23,7 @@ demo: system-packages-demo $(STAMP)
 
 test: system-packages-test $(STAMP)
 	$(BIN)/pantao prepare --dbt-only
+	$(BIN)/pantao bi install
 	$(BIN)/python -m pytest -q
 
 ui: $(STAMP)

@@ -72,6 +72,23 @@ def up(no_provision: bool) -> None:
     click.echo("Sign in with your own database login and password (`pantao users add NAME --role crm_analyst`).")
 
 
+@bi.command("install")
+def install() -> None:
+    """Install Superset's own environment (.venv-bi/) if it is missing or outdated; nothing else.
+
+    `pantao bi up` does this on first use; `make test` runs it during set-up, so the BI tests find
+    it installed.
+    """
+    log_file = Path(load_settings().data_dir) / "logs" / "bi-install.log"
+    try:
+        if environment.ensure_installed(log_file):
+            click.echo(f"installed Superset into {environment.VENV} (log {log_file})")
+        else:
+            click.echo(f"Superset is installed in {environment.VENV}")
+    except environment.BiEnvironmentError as exc:
+        _fail(exc)
+
+
 @bi.command("down")
 def down() -> None:
     """Stop the Superset server and all its workers."""

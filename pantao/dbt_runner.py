@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 DBT_PROFILES_DIR = DBT_PROJECT_DIR
 DEFAULT_TARGET_DIR = DBT_PROJECT_DIR / "target"
+# dbt's saved parse in a target folder; a run reuses it when project, vars and connection are unchanged
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # dbt commands that never connect: they need no database, so the embedded stack is not started.
 OFFLINE_COMMANDS = frozenset({"parse", "ls", "list", "clean", "--version", "--help", "-h"})
 PLACEHOLDER_DATABASE_URL = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
@@ -134,11 +136,13 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
         return _invoke(args, settings, database_url, capture=capture, target=target)
     partial = wap.is_partial(args)
     with wap.ShadowBuild(database_url, copy_tables=partial or not wap.is_full_refresh(args)) as shadow:
-        if partial:  # the views the selection needs, over the copied tables
-            build_shadow_views(settings, database_url, target)
+        # the views the selection needs, over the copied tables
+        views_built = build_shadow_views(settings, database_url, target) if partial else True
         output = _invoke(args, settings, database_url, capture=capture, target=target, extra_env=wap.shadow_env())
-        if partial:  # and the views a rebuilt table dropped with it
-            build_shadow_views(settings, database_url, target)
+        if partial:
+            # and the views a rebuilt table dropped with it, or that could not be built before it
+            if not views_built or shadow.missing_views():
+                build_shadow_views(settings, database_url, target)
             require_views(shadow)
         shadow.publish()
     if wap_seconds is not None:
@@ -146,22 +150,31 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     return output
 
 
-def build_shadow_views(settings: Settings, database_url: str, target: Path) -> None:
+def build_shadow_views(settings: Settings, database_url: str, target: Path) -> bool:
     """(Re)build every view in the shadow schemas: what a partial build needs around its selection.
+    True when every view was built.
 
     A view that cannot be built (its raw table does not exist yet, say) is left out here; the
     selection's own build reports what it needs, and `require_views` what a publish would lose.
+    The parse dbt saves is handed back to `target`: it is valid for the selection's run too (same
+    project, vars and connection), which then skips a full parse (dbt reparses whenever the
+    connection's database, port or user differ from the saved parse's).
     """
     views_target = target / "views"  # its own run_results.json: the caller reads the selection's
     views_target.mkdir(parents=True, exist_ok=True)
-    saved_parse = target / "partial_parse.msgpack"
+    saved_parse = target / PARTIAL_PARSE_FILE
     if saved_parse.is_file():
-        shutil.copy2(saved_parse, views_target / saved_parse.name)
+        shutil.copy2(saved_parse, views_target / PARTIAL_PARSE_FILE)
     try:
         _invoke(["run", *wap.VIEW_SELECTION], settings, database_url, capture=True, target=views_target,
                 extra_env=wap.shadow_env())
+        return True
     except DbtError as exc:
         log.info("some views could not be built in the shadow: %s", exc)
+        return False
+    finally:
+        if (views_target / PARTIAL_PARSE_FILE).is_file():
+            shutil.copy2(views_target / PARTIAL_PARSE_FILE, saved_parse)
 
 
 def require_views(shadow: wap.ShadowBuild) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from app.prepare import prepare_database
-from pantao.dbt_runner import DEFAULT_TARGET_DIR, run_dbt
+from pantao.dbt_runner import DEFAULT_TARGET_DIR, PARTIAL_PARSE_FILE, run_dbt
 from pantao.settings import Settings
 from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
@@ -69,12 +69,14 @@ def pipeline_settings(database_url: str, kafka_bootstrap: str, work_dir: Path, o
 def seeded_target_dir(path: Path) -> Path:
     """A dbt target folder that starts from the parse `pantao prepare --dbt-only` saved.
 
-    dbt reuses a saved parse (partial parsing) across databases: its check covers the project
-    files, the --vars and the connection's field names, not their values. So each test's own
-    target folder (concurrent runs must not share one) skips a full parse of the project.
+    dbt reuses a saved parse only while the project files, the --vars and the connection (host,
+    port, database, user) are those it was saved with, so in a test's own database the first run
+    still parses in full; from then on the folder's own saved parse serves the runs after it
+    (pantao.dbt_runner hands a partial build's parse on to its selection). Concurrent runs must
+    not share a folder.
     """
     path.mkdir(parents=True, exist_ok=True)
-    saved = DEFAULT_TARGET_DIR / "partial_parse.msgpack"
+    saved = DEFAULT_TARGET_DIR / PARTIAL_PARSE_FILE
     if saved.is_file() and not (path / saved.name).exists():
         shutil.copy2(saved, path / saved.name)
     return path

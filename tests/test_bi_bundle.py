@@ -64,3 +64,20 @@ def test_a_missing_reporting_view_is_a_clear_error():
     del columns["calls"]
     with pytest.raises(ValueError, match="no reporting view.*calls.*pantao dbt build"):
         build_bundle(columns, {"host": "h", "port": "1", "dbname": "d"}, "ru")
+
+
+def test_bi_install_is_done_by_the_test_set_up_and_is_then_a_no_op(tmp_path):
+    """`make test` runs `pantao bi install` before pytest (the install is set-up, not test time);
+    run again it finds the environment up to date and installs nothing."""
+    import os
+    import subprocess
+
+    from bi import environment
+    from tests.conftest import PANTAO_CLI
+
+    assert "$(BIN)/pantao bi install" in (environment.REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    env = {**os.environ, "PANTAO_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([*PANTAO_CLI, "bi", "install"], capture_output=True, text=True, env=env, timeout=1200)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert environment.is_installed()
+    assert f"Superset is installed in {environment.VENV}" in result.stdout, result.stdout
