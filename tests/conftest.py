@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from pantao.db import scratch_database
+from pantao.db import scratch_database, with_database
 from pantao.settings import Settings
 from pantao.stack import EmbeddedKafka, EmbeddedPostgres
 
@@ -44,19 +45,60 @@ def database_url(pg_server: EmbeddedPostgres) -> str:
 
 
 @pytest.fixture(scope="session")
-def new_database(pg_server: EmbeddedPostgres) -> Callable[..., AbstractContextManager[str]]:
+def new_database(pg_server: EmbeddedPostgres) -> Iterator[DatabaseFactory]:
     """The one way tests get a database of their own: `with new_database("t_bot") as url:` is an
     empty database (superuser DSN) named `<prefix>_<random>`, dropped when the block ends;
-    `new_database("t", template=name)` a copy of the database `name` (built once, copied per test).
+    `new_database("t", template=new_database.template(key, build))` a copy of a database built once.
 
     Session-scoped so that module- and session-scoped fixtures can use it too.
     """
-    return database_factory(pg_server.dsn("postgres"))
+    factory = DatabaseFactory(pg_server.dsn("postgres"))
+    yield factory
+    factory.close()
 
 
-def database_factory(admin: str) -> Callable[..., AbstractContextManager[str]]:
-    """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too)."""
-    return lambda prefix="t", template=None: scratch_database(admin, prefix, template)
+class DatabaseFactory:
+    """`new_database` on the server whose superuser DSN is `admin` (tests/pg15.py uses it too).
+
+    `template(key, build)` builds a database once with `build(url)` and keeps it until `close()`;
+    copying it (`factory(prefix, template=name)`, CREATE DATABASE ... TEMPLATE) takes a fraction
+    of a second where building it runs dbt. A copy holds the template's schemas, rows and object
+    grants, not its database-level grants (CONNECT): whoever copies re-applies those.
+    """
+
+    def __init__(self, admin: str):
+        self.admin = admin
+        self._templates: dict[str, str] = {}
+
+    def __call__(self, prefix: str = "t", template: str | None = None) -> AbstractContextManager[str]:
+        return scratch_database(self.admin, prefix, template)
+
+    def template(self, key: str, build: Callable[[str], object]) -> str:
+        if key not in self._templates:
+            name = f"tmpl_{key}_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(self.admin, autocommit=True) as conn:
+                conn.execute(f'create database "{name}"')
+            try:
+                build(with_database(self.admin, name))
+            except BaseException:
+                self._drop(name)
+                raise
+            self._templates[key] = name
+        return self._templates[key]
+
+    def close(self) -> None:
+        for name in self._templates.values():
+            self._drop(name)
+        self._templates.clear()
+
+    def _drop(self, name: str) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def database_factory(admin: str) -> DatabaseFactory:
+    """`new_database` on the server whose superuser DSN is `admin`."""
+    return DatabaseFactory(admin)
 
 
 @pytest.fixture

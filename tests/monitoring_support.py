@@ -17,7 +17,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -138,52 +137,45 @@ def build_small_warehouse(
     return truth
 
 
-@dataclass(frozen=True)
-class _Template:
-    database: str
-    topics: dict[str, str] | None
-    truth: SmallWarehouse
-
-
 def _topic_settings(topics: dict[str, str] | None) -> dict[str, str]:
     return {f"topic_{stream}": topic for stream, topic in (topics or {}).items()}
 
 
 @pytest.fixture(scope="session")
-def _small_warehouse_templates(new_database, tmp_path_factory: pytest.TempPathFactory,
-                               request: pytest.FixtureRequest) -> Iterator[Callable[[bool], _Template]]:
-    """`build_small_warehouse` once per session and kind (with Kafka topics, or without a broker),
-    in a database that `small_warehouse` copies for each test: building it runs dbt for the
-    reporting views (about 20 s), copying a database takes a fraction of a second."""
-    built: dict[bool, _Template] = {}
-    with ExitStack() as stack:
-        def template(with_kafka: bool) -> _Template:
-            if with_kafka not in built:
-                suffix = uuid.uuid4().hex[:8]
-                topics = {name: f"{name}-{suffix}" for name in ("orders", "customers", "feedback")} if with_kafka else None
-                bootstrap = request.getfixturevalue("kafka_bootstrap") if with_kafka else None
-                settings = Settings(data_dir=tmp_path_factory.mktemp("small-warehouse") / "data",
-                                    **_topic_settings(topics))  # type: ignore[arg-type]
-                url = stack.enter_context(new_database("smallwh"))
-                truth = build_small_warehouse(settings, url, bootstrap, topics)
-                built[with_kafka] = _Template(urlparse(url).path.lstrip("/"), topics, truth)
-            return built[with_kafka]
-
-        yield template
+def _small_warehouse_topics() -> dict[str, str]:
+    """The Kafka topics of the small warehouse with a broker (tests read them, never publish to them)."""
+    suffix = uuid.uuid4().hex[:8]
+    return {name: f"{name}-{suffix}" for name in ("orders", "customers", "feedback")}
 
 
 @pytest.fixture
-def small_warehouse(_small_warehouse_templates, new_database, make_settings
-                    ) -> Iterator[Callable[..., tuple[Settings, str, SmallWarehouse]]]:
+def small_warehouse(new_database, make_settings, tmp_path_factory: pytest.TempPathFactory,
+                    request: pytest.FixtureRequest) -> Iterator[Callable[..., tuple[Settings, str, SmallWarehouse]]]:
     """`small_warehouse(with_kafka=True)`: (settings, database URL, truth) of a test's own copy of
-    the small warehouse; its topics are the template's (tests read them, never publish to them)."""
+    `build_small_warehouse`, built once per session and kind (with Kafka topics, or without a
+    broker): building it runs dbt for the reporting views, copying the database does not."""
     with ExitStack() as stack:
         def copy_of(with_kafka: bool = True) -> tuple[Settings, str, SmallWarehouse]:
-            template = _small_warehouse_templates(with_kafka)
-            url = stack.enter_context(new_database("small", template=template.database))
-            return make_settings(**_topic_settings(template.topics)), url, copy.deepcopy(template.truth)
+            topics = request.getfixturevalue("_small_warehouse_topics") if with_kafka else None
+            bootstrap = request.getfixturevalue("kafka_bootstrap") if with_kafka else None
+            truths: list[SmallWarehouse] = []
+
+            def build(url: str) -> None:
+                settings = Settings(data_dir=tmp_path_factory.mktemp("small-warehouse") / "data",
+                                    **_topic_settings(topics))  # type: ignore[arg-type]
+                truths.append(build_small_warehouse(settings, url, bootstrap, topics))
+
+            template = new_database.template("small_kafka" if with_kafka else "small", build)
+            if truths:
+                _SMALL_TRUTHS[template] = truths[0]
+            url = stack.enter_context(new_database("small", template=template))
+            return make_settings(**_topic_settings(topics)), url, copy.deepcopy(_SMALL_TRUTHS[template])
 
         yield copy_of
+
+
+# what each small-warehouse template holds, by template database name
+_SMALL_TRUTHS: dict[str, SmallWarehouse] = {}
 
 
 def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:

@@ -16,14 +16,13 @@ password cannot fail there, and `checks_passwords` says so to the few tests abou
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from pantao.db import redact, with_database
-from tests.conftest import database_factory
+from tests.conftest import DatabaseFactory, database_factory
 
 PG15_URL_VAR = "PANTAO_TEST_PG15_URL"
 DEFAULT_PG15_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -76,9 +75,11 @@ def access_server(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="session")
-def access_new_database(access_server) -> Callable[..., AbstractContextManager[str]]:
+def access_new_database(access_server) -> Iterator[DatabaseFactory]:
     """`new_database` on `access_server`: databases of their own on 18, then on 15."""
-    return database_factory(access_server.dsn("postgres"))
+    factory = database_factory(access_server.dsn("postgres"))
+    yield factory
+    factory.close()
 
 
 def checks_passwords(server) -> bool:
