@@ -36,6 +36,8 @@ MART_KEYS = {
     "orders": "order_id",
     "calls": "linkedid",
     "customers": "customer_phone",
+    "period_kpis": "period_kind, period_start",
+    "restaurant_period_kpis": "period_kind, period_start, restaurant_id",
 }
 ORDER_FIGURES = ("orders_count", "cancelled_orders_count", "revenue_amount", "unique_customers_count",
                  "new_customers_count", "repeat_customers_count")

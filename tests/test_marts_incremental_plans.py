@@ -90,7 +90,8 @@ def plans(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict
 
 
 def test_every_incremental_model_is_compiled_as_an_incremental_run(plans):
-    assert {"int_orders_latest", "int_ratings_deduplicated", "int_customer_profiles_latest", "orders"} <= set(plans)
+    assert {"int_orders_latest", "int_ratings_deduplicated", "int_customer_profiles_latest", "orders",
+            "period_kpis", "restaurant_period_kpis"} <= set(plans)
     assert "max(customer_last_landed_at)" in plans["orders"]["sql"]  # the incremental branch, not the full one
 
 
@@ -135,3 +136,17 @@ def test_the_old_or_in_scope_is_what_the_check_catches(plans):
         where order_id in (select order_id from changed)
            or customer_phone in (select customer_phone from changed where customer_phone is not null)"""
     assert non_hashed_subplans(plan(plans[""]["url"], old)) != []
+
+
+@pytest.mark.parametrize("view", ["stg_kafka__order_events", "stg_kafka__customer_events", "stg_kafka__ratings"])
+def test_each_kafka_staging_view_parses_a_message_once(plans, view):
+    """`payload::jsonb as doc` in a CTE was inlined into every `doc ->> ...`: the document parsed once
+    per column, 18 times per order event (most of int_orders_latest's full build, issue #15). Parsed
+    once, the parse is a plan node of its own whose only output is the document (EXPLAIN's text
+    shows the expression at each use either way, so the plan's shape is what tells them apart)."""
+    with psycopg.connect(plans[""]["url"]) as conn:
+        [[found]] = conn.execute(f"explain (verbose, format json) select * from staging.{view}").fetchall()
+    root = (found if isinstance(found, list) else json.loads(found))[0]["Plan"]
+    parses = [node for node in nodes(root)
+              if len(node.get("Output", [])) == 1 and node["Output"][0].endswith(".payload)::jsonb")]
+    assert len(parses) == 1

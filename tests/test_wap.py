@@ -199,3 +199,25 @@ def test_writing_commands_and_partial_selections_are_told_apart() -> None:
     assert wap.is_partial(["build", "--exclude=orders"])
     assert not wap.is_partial(["build", "--full-refresh"])
     assert wap.is_full_refresh(["build", "--full-refresh"]) and not wap.is_full_refresh(["build"])
+
+
+def test_the_shadow_copies_each_live_table_with_its_rows_and_indexes(warehouse: WarehouseInfo) -> None:
+    """The copy inserts the rows first and builds each index once from them (issue #15): the same
+    indexes as the live tables' (named by PostgreSQL, as `like ... including indexes` names them),
+    and the same rows."""
+    indexes = r"""
+        select c.relname, regexp_replace(pg_get_indexdef(x.indexrelid), 'INDEX \S+ ON \S+ ', 'INDEX ON ')
+        from pg_index x join pg_class c on c.oid = x.indrelid
+        join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s order by 1, 2"""
+    with psycopg.connect(warehouse.database_url, autocommit=True) as conn:
+        wap.prepare_shadow(conn)
+        try:
+            found = {schema: conn.execute(indexes, (schema,)).fetchall()
+                     for live in ("intermediate", "marts") for schema in (live, live + wap.BUILD_SUFFIX)}
+            [counts] = conn.execute(f"select (select count(*) from marts.orders),"
+                                    f" (select count(*) from marts{wap.BUILD_SUFFIX}.orders)").fetchall()
+        finally:
+            wap.drop_leftovers(conn)
+    for live in ("intermediate", "marts"):
+        assert found[live + wap.BUILD_SUFFIX] == found[live] != [], live
+    assert counts[0] == counts[1] > 0

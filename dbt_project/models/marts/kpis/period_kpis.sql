@@ -1,10 +1,12 @@
-{{ config(materialized='table', indexes=[{'columns': ['period_kind', 'period_start'], 'unique': True}]) }}
+{{ config(unique_key=['period_kind', 'period_start'],
+          indexes=[{'columns': ['period_kind', 'period_start'], 'unique': True}]) }}
 
 {#- One row per week (Monday to Sunday) and per calendar month holding a day of daily_kpis: the
     chain's KPIs over the whole period with the daily definitions, computed again from the facts
     rather than from the days' figures (a customer who ordered on three days of the week is one
     customer; a new customer's first order ever falls in the period). Only the days of daily_kpis
-    count, so a record with a broken clock stays out here too. Rebuilt whole on every run. -#}
+    count, so a record with a broken clock stays out here too. Incremental: a run rebuilds the
+    periods its late-data window reaches (in_period_lookback_window). -#}
 
 with
 
@@ -20,6 +22,7 @@ periods as (
     from days
     cross join lateral {{ periods_of('days.business_date') }}
     group by 1, 2, 3
+    having {{ in_period_lookback_window('p.period_end', period_end=true) }}
 
 ),
 
@@ -29,6 +32,7 @@ orders as (
     from {{ ref('orders') }} as orders
     cross join lateral {{ periods_of('orders.business_date') }}
     where orders.business_date in (select business_date from days)
+      and {{ in_period_lookback_window('orders.business_date') }}
 
 ),
 
@@ -52,6 +56,7 @@ call_figures as (
     from {{ ref('int_calls_aggregated_to_hours') }} as hours
     cross join lateral {{ periods_of('hours.business_date') }}
     where hours.business_date in (select business_date from days)
+      and {{ in_period_lookback_window('hours.business_date') }}
     group by 1, 2
 
 ),
@@ -66,6 +71,7 @@ operator_figures as (
     from {{ ref('operator_daily') }} as operator_days
     cross join lateral {{ periods_of('operator_days.business_date') }}
     where operator_days.business_date in (select business_date from days)
+      and {{ in_period_lookback_window('operator_days.business_date') }}
     group by 1, 2
 
 ),
@@ -79,6 +85,7 @@ rating_figures as (
     from {{ ref('ratings') }} as ratings
     cross join lateral {{ periods_of('ratings.business_date') }}
     where ratings.business_date in (select business_date from days)
+      and {{ in_period_lookback_window('ratings.business_date') }}
     group by 1, 2
 
 ),

@@ -1,16 +1,44 @@
-{{ config(materialized='table', indexes=[
+{{ config(unique_key=['period_kind', 'period_start'], indexes=[
     {'columns': ['period_kind', 'period_start', 'restaurant_id'], 'unique': True},
 ]) }}
 
 {#- One row per restaurant and period of period_kpis (weeks Monday to Sunday, calendar months): the
     order and customer KPIs of restaurant_daily_kpis over the whole period, from the facts
     (customers distinct over the period; "first order ever" stays chain-wide). Every restaurant
-    seen in the orders has a row for every period. Rebuilt whole on every run. -#}
+    seen in the orders has a row for every period. Incremental: a run rebuilds the periods its
+    late-data window reaches (in_period_lookback_window), and every period when a restaurant the
+    table does not hold yet appears. -#}
+
+{%- set every_period = '(select has_new_restaurant from new_restaurants)' if is_incremental() else 'false' %}
 
 with
 
-periods as (select period_kind, period_start, period_end from {{ ref('period_kpis') }}),
 days as (select business_date from {{ ref('daily_kpis') }}),
+
+restaurants as (
+
+    select distinct restaurant_id
+    from {{ ref('orders') }}
+    where business_date in (select business_date from days)
+
+),
+{% if is_incremental() %}
+new_restaurants as (
+
+    select exists (
+        select from restaurants
+        where not exists (select from {{ this }} as stored where stored.restaurant_id = restaurants.restaurant_id)
+    ) as has_new_restaurant
+
+),
+{% endif %}
+periods as (
+
+    select period_kind, period_start, period_end
+    from {{ ref('period_kpis') }}
+    where {{ in_period_lookback_window('period_end', period_end=true) }} or {{ every_period }}
+
+),
 
 orders as (
 
@@ -18,10 +46,9 @@ orders as (
     from {{ ref('orders') }} as orders
     cross join lateral {{ periods_of('orders.business_date') }}
     where orders.business_date in (select business_date from days)
+      and ({{ in_period_lookback_window('orders.business_date') }} or {{ every_period }})
 
 ),
-
-restaurants as (select distinct restaurant_id from orders),
 
 order_figures as (
 

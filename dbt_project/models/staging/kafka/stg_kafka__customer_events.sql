@@ -9,9 +9,10 @@ source as (
 parsed as (
 
     select
-        landed_at,
-        payload::jsonb as doc
+        source.landed_at,
+        parsed_payload.doc
     from source
+    {{ parse_once('source.payload') }}
 
 ),
 

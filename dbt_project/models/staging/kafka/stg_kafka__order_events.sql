@@ -9,11 +9,12 @@ source as (
 parsed as (
 
     select
-        kafka_partition,
-        kafka_offset,
-        landed_at,
-        payload::jsonb as doc
+        source.kafka_partition,
+        source.kafka_offset,
+        source.landed_at,
+        parsed_payload.doc
     from source
+    {{ parse_once('source.payload') }}
 
 ),
 
