@@ -19,6 +19,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # Charts render asynchronously; a dashboard is ready when no chart shows a loading spinner.
 CHART_TIMEOUT_MS = 90_000
+MENU_ATTEMPTS = 3  # opening a chart's menu and its «Сохранить» submenu, as a person retries
 
 
 class BrowserError(RuntimeError):
@@ -106,13 +107,25 @@ def chart_text(page, title: str) -> str:  # noqa: ANN001
 
 def export_csv(page, title: str) -> str:  # noqa: ANN001
     """Download a chart's data as CSV through its menu («Сохранить» → «Экспорт в CSV»); returns the text."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     chart = page.locator(".dashboard-component-chart-holder", has_text=title).first
-    chart.hover()
-    chart.locator(".ant-dropdown-trigger").first.click()
-    page.locator(".ant-dropdown-menu-submenu-title", has_text="Сохранить").first.hover()
-    with page.expect_download() as download:
-        page.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first.click()
-    return Path(download.value.path()).read_text(encoding="utf-8-sig")
+    item = page.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first
+    for attempt in range(MENU_ATTEMPTS):
+        # the submenu opens on hover after a delay and closes when the pointer leaves it: on a busy
+        # machine it can close before it is reached, and a person would open the menu again
+        chart.hover()
+        chart.locator(".ant-dropdown-trigger").first.click()
+        page.locator(".ant-dropdown-menu-submenu-title", has_text="Сохранить").first.hover()
+        try:
+            with page.expect_download() as download:
+                item.click(timeout=10_000)
+            return Path(download.value.path()).read_text(encoding="utf-8-sig")
+        except PlaywrightTimeout:
+            if attempt == MENU_ATTEMPTS - 1:
+                raise
+            page.keyboard.press("Escape")
+    raise AssertionError("unreachable")
 
 
 def screenshot_dashboard(page, address: str, slug: str, path: Path) -> Path:  # noqa: ANN001
