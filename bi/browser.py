@@ -111,7 +111,7 @@ def export_csv(page, title: str) -> str:  # noqa: ANN001
 
     chart = page.locator(".dashboard-component-chart-holder", has_text=title).first
     item = page.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first
-    for attempt in range(MENU_ATTEMPTS):
+    for attempt in range(1, MENU_ATTEMPTS + 1):
         # the submenu opens on hover after a delay and closes when the pointer leaves it: on a busy
         # machine it can close before it is reached, and a person would open the menu again
         chart.hover()
@@ -120,12 +120,12 @@ def export_csv(page, title: str) -> str:  # noqa: ANN001
         try:
             with page.expect_download() as download:
                 item.click(timeout=10_000)
-            return Path(download.value.path()).read_text(encoding="utf-8-sig")
+            break
         except PlaywrightTimeout:
-            if attempt == MENU_ATTEMPTS - 1:
+            if attempt == MENU_ATTEMPTS:
                 raise
             page.keyboard.press("Escape")
-    raise AssertionError("unreachable")
+    return Path(download.value.path()).read_text(encoding="utf-8-sig")
 
 
 def screenshot_dashboard(page, address: str, slug: str, path: Path) -> Path:  # noqa: ANN001

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -48,13 +49,16 @@ def database_url(pg_server: EmbeddedPostgres) -> str:
 def new_database(pg_server: EmbeddedPostgres) -> Iterator[DatabaseFactory]:
     """The one way tests get a database of their own: `with new_database("t_bot") as url:` is an
     empty database (superuser DSN) named `<prefix>_<random>`, dropped when the block ends;
-    `new_database("t", template=new_database.template(key, build))` a copy of a database built once.
+    `new_database("t", template=new_database.template(key, build)[0])` a copy of a database built once.
 
     Session-scoped so that module- and session-scoped fixtures can use it too.
     """
     factory = DatabaseFactory(pg_server.dsn("postgres"))
     yield factory
     factory.close()
+
+
+T = TypeVar("T")
 
 
 class DatabaseFactory:
@@ -68,26 +72,27 @@ class DatabaseFactory:
 
     def __init__(self, admin: str):
         self.admin = admin
-        self._templates: dict[str, str] = {}
+        self._templates: dict[str, tuple[str, Any]] = {}
 
     def __call__(self, prefix: str = "t", template: str | None = None) -> AbstractContextManager[str]:
         return scratch_database(self.admin, prefix, template)
 
-    def template(self, key: str, build: Callable[[str], object]) -> str:
+    def template(self, key: str, build: Callable[[str], T]) -> tuple[str, T]:
+        """(name, what `build` returned) of the template `key`, built on first use."""
         if key not in self._templates:
             name = f"tmpl_{key}_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(self.admin, autocommit=True) as conn:
                 conn.execute(f'create database "{name}"')
             try:
-                build(with_database(self.admin, name))
+                built = build(with_database(self.admin, name))
             except BaseException:
                 self._drop(name)
                 raise
-            self._templates[key] = name
+            self._templates[key] = (name, built)
         return self._templates[key]
 
     def close(self) -> None:
-        for name in self._templates.values():
+        for name, _ in self._templates.values():
             self._drop(name)
         self._templates.clear()
 

@@ -158,24 +158,16 @@ def small_warehouse(new_database, make_settings, tmp_path_factory: pytest.TempPa
         def copy_of(with_kafka: bool = True) -> tuple[Settings, str, SmallWarehouse]:
             topics = request.getfixturevalue("_small_warehouse_topics") if with_kafka else None
             bootstrap = request.getfixturevalue("kafka_bootstrap") if with_kafka else None
-            truths: list[SmallWarehouse] = []
-
-            def build(url: str) -> None:
+            def build(url: str) -> SmallWarehouse:
                 settings = Settings(data_dir=tmp_path_factory.mktemp("small-warehouse") / "data",
                                     **_topic_settings(topics))  # type: ignore[arg-type]
-                truths.append(build_small_warehouse(settings, url, bootstrap, topics))
+                return build_small_warehouse(settings, url, bootstrap, topics)
 
-            template = new_database.template("small_kafka" if with_kafka else "small", build)
-            if truths:
-                _SMALL_TRUTHS[template] = truths[0]
+            template, truth = new_database.template("small_kafka" if with_kafka else "small", build)
             url = stack.enter_context(new_database("small", template=template))
-            return make_settings(**_topic_settings(topics)), url, copy.deepcopy(_SMALL_TRUTHS[template])
+            return make_settings(**_topic_settings(topics)), url, copy.deepcopy(truth)
 
         yield copy_of
-
-
-# what each small-warehouse template holds, by template database name
-_SMALL_TRUTHS: dict[str, SmallWarehouse] = {}
 
 
 def _write_marts(conn: psycopg.Connection, truth: SmallWarehouse) -> None:

@@ -206,7 +206,7 @@ def mini_warehouse(new_database, data_dir: Path, logins: Mapping[str, tuple[str,
     the build runs dbt, the copy takes a fraction of a second.
     """
     settings = Settings(data_dir=data_dir)
-    template = new_database.template("mini", lambda url: build_mini_warehouse(url, Settings(data_dir=data_dir / "tmpl")))
+    template, _ = new_database.template("mini", lambda url: build_mini_warehouse(url, Settings(data_dir=data_dir / "tmpl")))
     with new_database("t_access", template=template) as url:
         users = Users(url)
         try:
