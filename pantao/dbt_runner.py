@@ -134,8 +134,10 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
     if not wap.writes_models(args):
         return _invoke(args, settings, database_url, capture=capture, target=target)
-    partial = wap.is_partial(args)
-    with wap.ShadowBuild(database_url, copy_tables=partial or not wap.is_full_refresh(args)) as shadow:
+    partial, full_refresh = wap.is_partial(args), wap.is_full_refresh(args)
+    # a build of the whole project replaces its `table` models: no copy of them (pantao/wap.py)
+    rebuilt = frozenset() if partial or full_refresh else wap.rebuilt_whole(newest_manifest(target), DBT_PROJECT_DIR)
+    with wap.ShadowBuild(database_url, copy_tables=partial or not full_refresh, rebuilt=rebuilt) as shadow:
         # the views the selection needs, over the copied tables
         views_built = build_shadow_views(settings, database_url, target) if partial else True
         output = _invoke(args, settings, database_url, capture=capture, target=target, extra_env=wap.shadow_env())
@@ -148,6 +150,13 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     if wap_seconds is not None:
         wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied)
     return output
+
+
+def newest_manifest(target: Path) -> Path | None:
+    """The newer of `target`'s manifest.json (the last dbt run there) and the one `pantao prepare`
+    writes, or None when neither exists."""
+    found = [path for path in (target / "manifest.json", DEFAULT_TARGET_DIR / "manifest.json") if path.is_file()]
+    return max(found, key=lambda path: path.stat().st_mtime, default=None)
 
 
 def build_shadow_views(settings: Settings, database_url: str, target: Path) -> bool:

@@ -4,7 +4,10 @@ A build writes into shadow schemas (`marts__build`, ...): dbt's generate_schema_
 suffix when the runner sets the variables of `shadow_env()`. Before dbt starts, `ShadowBuild`
 creates those schemas with the live ones' owner, privileges and comment, and copies the live
 tables into them (structure, indexes, rows, owner, grants), so incremental models find their
-previous state and a partial build leaves the models it does not select as they were. dbt builds
+previous state and a partial build leaves the models it does not select as they were. A build of
+the whole project does not copy the tables it replaces without reading them (`rebuilt_whole`:
+models materialized `table` that never name `{{ this }}`): dbt creates those in the shadow anew,
+with their grants, indexes and comments from the project, as it would over a copy. dbt builds
 and tests there; only when the whole build succeeded does `publish` rename every live schema to
 `<name>__old` and every shadow schema to `<name>` in ONE transaction, then drop the old ones.
 
@@ -17,10 +20,13 @@ drops the leftover shadow (and any `__old` left by a crash right after a publish
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pantao.db import connect
 
@@ -45,6 +51,8 @@ BUILD_LOCK_KEY = 0x7761705F6C6B  # "wap_lk" in ASCII, apart from access setup's 
 # How long a build waits for another one to finish before giving up: builds queue (a hand-run
 # `pantao dbt build` or `pantao prepare` beside the pipeline's); a dead build's lock goes with its session.
 BUILD_LOCK_WAIT_SECONDS = 1800
+# The dbt project's name: its own models and macros in the manifest.
+PROJECT = "pantao"
 # dbt commands that write models; only these are built in the shadow.
 WRITING_COMMANDS = frozenset({"build", "run"})
 SELECTION_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
@@ -75,6 +83,81 @@ def is_partial(args: Sequence[str]) -> bool:
 
 def is_full_refresh(args: Sequence[str]) -> bool:
     return any(arg in ("--full-refresh", "-f") for arg in args)
+
+
+# A Jinja expression or statement of a model, its hooks or its project macros ({# comments #} are not).
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_THIS = re.compile(r"\bthis\b")
+
+
+def _names_this(text: str) -> bool:
+    return any(_THIS.search(block) for block in _JINJA.findall(_JINJA_COMMENT.sub("", text or "")))
+
+
+def _reads_previous_build(node: Mapping[str, Any], macros: Mapping[str, Any]) -> bool:
+    """True when a model's code, hooks or any project macro it calls (transitively) names `this`:
+    it may read its own previous build (data_issues carries first_seen_at over), so it is copied."""
+    config = node.get("config") or {}
+    hooks = [hook.get("sql", "") if isinstance(hook, Mapping) else str(hook)
+             for key in ("pre-hook", "post-hook", "pre_hook", "post_hook") for hook in (config.get(key) or [])]
+    if _names_this(node.get("raw_code") or "") or any(_names_this(hook) for hook in hooks):
+        return True
+    pending, seen = list((node.get("depends_on") or {}).get("macros") or []), set()
+    while pending:
+        name = pending.pop()
+        if name in seen or not name.startswith(f"macro.{PROJECT}."):
+            continue
+        seen.add(name)
+        macro = macros.get(name)
+        if macro is None or _names_this(macro.get("macro_sql") or ""):
+            return True  # unknown: copy
+        pending += (macro.get("depends_on") or {}).get("macros") or []
+    return False
+
+
+def _newer_source(project_dir: Path, than: float) -> Path | None:
+    """A model, macro or the project file changed after `than` (a manifest's mtime), if any."""
+    candidates = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros"):
+        candidates += (project_dir / folder).rglob("*")
+    return next((path for path in candidates if path.is_file() and path.stat().st_mtime > than), None)
+
+
+def rebuilt_whole(manifest_path: Path | None, project_dir: Path | None = None) -> frozenset[tuple[str, str]]:
+    """The live tables (schema, name) that a build of the whole project replaces without reading
+    them: its models materialized `table` whose code never names `this`. A build of the whole
+    project need not copy them into the shadow. From dbt's manifest; an empty set (copy every
+    table, as before) when there is none, it cannot be read, or (with `project_dir`) a model,
+    macro or dbt_project.yml changed after it was written: a stale manifest could call a model
+    `table` that now reads its previous build.
+    """
+    if manifest_path is None:
+        return frozenset()
+    try:
+        manifest_path = Path(manifest_path)
+        if project_dir is not None:
+            newer = _newer_source(Path(project_dir), manifest_path.stat().st_mtime)
+            if newer is not None:
+                log.info("every live table is copied into the shadow: %s changed after %s", newer, manifest_path)
+                return frozenset()
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        nodes, macros = manifest["nodes"], manifest.get("macros") or {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("every live table is copied into the shadow: no readable dbt manifest (%s)", exc)
+        return frozenset()
+    found = set()
+    for node in nodes.values():
+        config = node.get("config") or {}
+        if (node.get("resource_type") != "model" or node.get("package_name") != PROJECT
+                or config.get("materialized") != "table" or not config.get("enabled", True)
+                or _reads_previous_build(node, macros)):
+            continue
+        schema = node.get("schema") or ""
+        schema = schema.removesuffix(BUILD_SUFFIX)  # a manifest written by a shadow build
+        if schema in SHADOWED_SCHEMAS:
+            found.add((schema, node.get("alias") or node["name"]))
+    return frozenset(found)
 
 
 def _schemas(conn: psycopg.Connection) -> set[str]:
@@ -172,9 +255,11 @@ def end_orphaned_sessions(conn: psycopg.Connection) -> int:
     return len(rows)
 
 
-def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True) -> int:
-    """Fresh shadow schemas shaped like the live ones, with copies of their tables; returns the
-    number of tables copied. Runs in one transaction: a crash leaves no half-copied shadow."""
+def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
+                   skip: Collection[tuple[str, str]] = frozenset()) -> int:
+    """Fresh shadow schemas shaped like the live ones, with copies of their tables except those in
+    `skip` ((schema, table) the build replaces whole: `rebuilt_whole`); returns the number of
+    tables copied. Runs in one transaction: a crash leaves no half-copied shadow."""
     with conn.transaction():
         leftovers = drop_leftovers(conn)
         if leftovers:
@@ -194,6 +279,8 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True) -> int
                 "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 2",
                 (live,)).fetchall()
             for oid, table in tables:
+                if (live, table) in skip:
+                    continue
                 conn.execute(_literal(_COPY_TABLE, live=live, shadow=shadow, table=table, oid=oid))
                 copied += 1
     return copied
@@ -259,9 +346,13 @@ class ShadowBuild:
     stays in the `__build` schemas for inspection until the next build drops it.
     """
 
-    def __init__(self, database_url: str, *, copy_tables: bool = True) -> None:
+    def __init__(self, database_url: str, *, copy_tables: bool = True,
+                 rebuilt: Collection[tuple[str, str]] = frozenset()) -> None:
+        """`rebuilt`: the tables the build replaces whole, not copied (`rebuilt_whole`); only for a
+        build of the whole project — a partial one keeps what it does not select from the copy."""
         self.database_url = database_url
         self.copy_tables = copy_tables
+        self.rebuilt = frozenset(rebuilt)
         self.seconds: dict[str, float] = {}
         self.tables_copied = 0
         self.published = False
@@ -294,7 +385,7 @@ class ShadowBuild:
             if orphans:
                 log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
             started = time.monotonic()
-            self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables)
+            self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables, skip=self.rebuilt)
             self.seconds["prepare"] = time.monotonic() - started
         except BaseException:
             self._conn.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 import time
 import uuid
@@ -21,8 +22,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from pantao import wap
-from pantao.dbt_runner import DbtError, run_dbt
+from pantao.dbt_runner import DBT_PROJECT_DIR, DEFAULT_TARGET_DIR, DbtError, newest_manifest, run_dbt
 from pantao.local_postgres import EmbeddedPostgres
+from pantao.manifest import load_models
 from simulator import SimConfig, publish_to_kafka
 from tests.conftest import database_factory
 from tests.pipeline import WarehouseInfo, build_simulated_warehouse
@@ -221,3 +223,96 @@ def test_the_shadow_copies_each_live_table_with_its_rows_and_indexes(warehouse: 
     for live in ("intermediate", "marts"):
         assert found[live + wap.BUILD_SUFFIX] == found[live] != [], live
     assert counts[0] == counts[1] > 0
+
+
+def _model(name: str, materialized: str, code: str, *, schema: str = "marts", macros: tuple[str, ...] = (),
+           hooks: tuple[str, ...] = ()) -> tuple[str, dict]:
+    return f"model.pantao.{name}", {
+        "resource_type": "model", "package_name": "pantao", "name": name, "alias": name, "schema": schema,
+        "raw_code": code, "depends_on": {"macros": list(macros)},
+        "config": {"materialized": materialized, "enabled": True, "post-hook": [{"sql": h} for h in hooks]}}
+
+
+def test_a_whole_build_does_not_copy_the_tables_it_replaces_without_reading_them(tmp_path: Path) -> None:
+    """Only `table` models that never name `this` (in their code, hooks or the project macros they
+    call) are left out of the copy; whatever is unsure is copied."""
+    nodes = dict([
+        _model("plain", "table", "{#- rebuilt from {{ this }}'s inputs, says a comment -#} select 1"),
+        _model("shadowed", "table", "select 1", schema="marts__build"),
+        _model("carries_over", "table", "select * from {{ this }}"),
+        _model("carries_in_a_macro", "table", "select {{ carry() }}", macros=("macro.pantao.carry",)),
+        _model("carries_deeper", "table", "select {{ outer() }}", macros=("macro.pantao.outer",)),
+        _model("unknown_macro", "table", "select {{ gone() }}", macros=("macro.pantao.gone",)),
+        _model("hooked", "table", "select 1", hooks=("delete from {{ this }} where false",)),
+        _model("merged", "incremental", "select 1"),
+        _model("viewed", "view", "select 1", schema="staging"),
+        _model("elsewhere", "table", "select 1", schema="public"),
+    ])
+    macros = {"macro.pantao.carry": {"macro_sql": "{% macro carry() %}(select 1 from {{ this }}){% endmacro %}",
+                                     "depends_on": {"macros": []}},
+              "macro.pantao.outer": {"macro_sql": "{% macro outer() %}{{ carry() }}{% endmacro %}",
+                                     "depends_on": {"macros": ["macro.pantao.carry"]}},
+              "macro.dbt.is_incremental": {"macro_sql": "{{ this }}", "depends_on": {"macros": []}}}
+    manifest = tmp_path / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text(json.dumps({"nodes": nodes, "macros": macros}), encoding="utf-8")
+    assert wap.rebuilt_whole(manifest) == {("marts", "plain"), ("marts", "shadowed")}
+
+    # no manifest, an unreadable one, or a project changed after it: copy everything
+    assert wap.rebuilt_whole(None) == wap.rebuilt_whole(tmp_path / "missing.json") == frozenset()
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: pantao\n", encoding="utf-8")
+    model = project / "models" / "plain.sql"
+    model.write_text("select 1", encoding="utf-8")
+    old = manifest.stat().st_mtime - 60
+    os.utime(project / "dbt_project.yml", (old, old))
+    os.utime(model, (old, old))
+    assert wap.rebuilt_whole(manifest, project) == {("marts", "plain"), ("marts", "shadowed")}
+    os.utime(model, (old + 120, old + 120))
+    assert wap.rebuilt_whole(manifest, project) == frozenset()
+    manifest.write_text("{", encoding="utf-8")
+    assert wap.rebuilt_whole(manifest) == frozenset()
+
+
+def test_the_projects_carry_over_models_are_always_copied() -> None:
+    """data_issues reads its previous build (first_seen_at): it must never be left out of the copy."""
+    rebuilt = wap.rebuilt_whole(newest_manifest(DEFAULT_TARGET_DIR))
+    models = {doc.relation: doc for doc in load_models().values()}
+    assert ("marts", "data_issues") not in rebuilt
+    assert all(f"{schema}.{table}" in models for schema, table in rebuilt)
+
+
+def test_an_incremental_whole_build_copies_only_the_tables_it_does_not_replace(
+        warehouse: WarehouseInfo, admin: str) -> None:
+    before_relations, before_figures = relations(warehouse.database_url), reporting_figures(admin)
+    with psycopg.connect(warehouse.database_url) as conn:
+        live = set(conn.execute("select n.nspname, c.relname from pg_class c join pg_namespace n"
+                                " on n.oid = c.relnamespace where n.nspname = any(%s) and c.relkind = 'r'",
+                                (list(wap.SHADOWED_SCHEMAS),)).fetchall())
+    rebuilt = wap.rebuilt_whole(newest_manifest(warehouse.dbt_target_dir), DBT_PROJECT_DIR) & live
+    seconds: dict[str, float] = {}
+    run_dbt(["build"], warehouse.settings, warehouse.database_url, target_dir=warehouse.dbt_target_dir,
+            wap_seconds=seconds)
+    assert seconds["tables_copied"] == len(live) - len(rebuilt)
+    assert relations(warehouse.database_url) == before_relations
+    assert reporting_figures(admin) == before_figures
+    # the tables it did not copy were rebuilt with their indexes and grants
+    with psycopg.connect(warehouse.database_url) as conn:
+        for schema, table in rebuilt:
+            assert conn.execute("select has_table_privilege('crm_reporting_owner', %s, 'select')",
+                                (f"{schema}.{table}",)).fetchone()[0], (schema, table)
+
+
+def test_a_shadow_leaves_out_the_tables_it_is_told_the_build_replaces(warehouse: WarehouseInfo) -> None:
+    with psycopg.connect(warehouse.database_url, autocommit=True) as conn:
+        copied_all = wap.prepare_shadow(conn)
+        wap.drop_leftovers(conn)
+        copied = wap.prepare_shadow(conn, skip={("marts", "customers")})
+        try:
+            [[customers, orders]] = conn.execute(
+                f"select to_regclass('marts{wap.BUILD_SUFFIX}.customers') is null,"
+                f" to_regclass('marts{wap.BUILD_SUFFIX}.orders') is not null").fetchall()
+        finally:
+            wap.drop_leftovers(conn)
+    assert copied == copied_all - 1 and customers and orders

@@ -26,6 +26,7 @@ from orchestration.lib.resources import PantaoResource
 from pantao import wap
 from pantao.dbt_runner import (
     DBT_PROFILES_DIR,
+    DBT_PROJECT_DIR,
     build_shadow_views,
     dbt_args,
     dbt_env,
@@ -47,7 +48,9 @@ translator = PantaoDbtTranslator()
 def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: PantaoResource):
     settings = pantao.settings()
     database_url = pantao.database_url()
-    with wap.ShadowBuild(database_url) as shadow:
+    # a build of every model replaces the `table` models whole: they are not copied (pantao/wap.py)
+    rebuilt = frozenset() if context.is_subset else wap.rebuilt_whole(dbt_project.manifest_path, DBT_PROJECT_DIR)
+    with wap.ShadowBuild(database_url, rebuilt=rebuilt) as shadow:
         with tempfile.TemporaryDirectory(prefix="pantao-dbt-views-") as views_target:
             if context.is_subset:  # the views around a subset, over the copied tables (pantao/wap.py)
                 build_shadow_views(settings, database_url, Path(views_target))
