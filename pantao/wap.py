@@ -53,6 +53,9 @@ BUILD_LOCK_KEY = 0x7761705F6C6B  # "wap_lk" in ASCII, apart from access setup's 
 BUILD_LOCK_WAIT_SECONDS = 1800
 # The dbt project's name: its own models and macros in the manifest.
 PROJECT = "pantao"
+# Sessions that copy the live tables into the shadow at once (the copy is most of an incremental
+# run's fixed cost; PostgreSQL copies and indexes each table on one core).
+COPY_CONNECTIONS = 2
 # dbt commands that write models; only these are built in the shadow.
 WRITING_COMMANDS = frozenset({"build", "run"})
 SELECTION_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
@@ -256,16 +259,25 @@ def end_orphaned_sessions(conn: psycopg.Connection) -> int:
 
 
 def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
-                   skip: Collection[tuple[str, str]] = frozenset()) -> int:
+                   skip: Collection[tuple[str, str]] = frozenset(), database_url: str | None = None,
+                   connections: int = 1) -> int:
     """Fresh shadow schemas shaped like the live ones, with copies of their tables except those in
     `skip` ((schema, table) the build replaces whole: `rebuilt_whole`); returns the number of
-    tables copied. Runs in one transaction: a crash leaves no half-copied shadow."""
+    tables copied.
+
+    With one connection it all runs in one transaction on `conn`: a crash leaves no half-copied
+    shadow. With `connections` > 1 (and `database_url`), the schemas are committed first and the
+    tables are copied over that many sessions at once, largest first, each in its own transaction;
+    a copy that fails drops the shadow and raises. Either way nothing is published before dbt has
+    built in the shadow, and the next build drops whatever a crash left (`drop_leftovers`). The
+    live tables do not change meanwhile: only a build writes them, and the caller holds the build lock.
+    """
     with conn.transaction():
         leftovers = drop_leftovers(conn)
         if leftovers:
             log.info("dropped %s left by an earlier build that did not publish", ", ".join(leftovers))
         existing = _schemas(conn)
-        copied = 0
+        to_copy: list[tuple[int, str, str, int]] = []  # (oid, live schema, table, size in bytes)
         for live in SHADOWED_SCHEMAS:
             shadow = live + BUILD_SUFFIX
             conn.execute(f'create schema "{shadow}"')
@@ -275,15 +287,44 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
             if not copy_tables:
                 continue
             tables = conn.execute(
-                "select c.oid, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                "where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 2",
+                "select c.oid, c.relname, pg_total_relation_size(c.oid) from pg_class c"
+                " join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 2",
                 (live,)).fetchall()
-            for oid, table in tables:
-                if (live, table) in skip:
-                    continue
-                conn.execute(_literal(_COPY_TABLE, live=live, shadow=shadow, table=table, oid=oid))
-                copied += 1
-    return copied
+            to_copy += [(oid, live, table, size) for oid, table, size in tables if (live, table) not in skip]
+        if connections <= 1 or database_url is None or len(to_copy) <= 1:
+            for oid, live, table, _ in to_copy:
+                conn.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
+            return len(to_copy)
+    try:
+        _copy_in_parallel(database_url, to_copy, connections)
+    except BaseException:
+        with conn.transaction():
+            drop_leftovers(conn)
+        raise
+    return len(to_copy)
+
+
+def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, int]], connections: int) -> None:
+    """Copy `tables` into the shadow over `connections` sessions: largest first, each to the least
+    loaded session (by bytes), each session in one transaction."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shares: list[list[tuple[int, str, str, int]]] = [[] for _ in range(min(connections, len(tables)))]
+    loads = [0] * len(shares)
+    for entry in sorted(tables, key=lambda entry: -entry[3]):
+        least = loads.index(min(loads))
+        shares[least].append(entry)
+        loads[least] += entry[3]
+
+    def copy(share: list[tuple[int, str, str, int]]) -> None:
+        with connect(database_url, autocommit=True) as session, session.transaction():
+            for oid, live, table, _ in share:
+                session.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
+
+    with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="wap-copy") as pool:
+        for future in [pool.submit(copy, share) for share in shares]:
+            future.result()
 
 
 def missing_views(conn: psycopg.Connection) -> list[str]:
@@ -385,7 +426,8 @@ class ShadowBuild:
             if orphans:
                 log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
             started = time.monotonic()
-            self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables, skip=self.rebuilt)
+            self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables, skip=self.rebuilt,
+                                              database_url=self.database_url, connections=COPY_CONNECTIONS)
             self.seconds["prepare"] = time.monotonic() - started
         except BaseException:
             self._conn.close()

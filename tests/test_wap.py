@@ -203,26 +203,34 @@ def test_writing_commands_and_partial_selections_are_told_apart() -> None:
     assert wap.is_full_refresh(["build", "--full-refresh"]) and not wap.is_full_refresh(["build"])
 
 
-def test_the_shadow_copies_each_live_table_with_its_rows_and_indexes(warehouse: WarehouseInfo) -> None:
+@pytest.mark.parametrize("connections", [1, 2], ids=["one transaction", "two sessions"])
+def test_the_shadow_copies_each_live_table_with_its_rows_and_indexes(warehouse: WarehouseInfo, connections: int) -> None:
     """The copy inserts the rows first and builds each index once from them (issue #15): the same
     indexes as the live tables' (named by PostgreSQL, as `like ... including indexes` names them),
-    and the same rows."""
+    the same rows, owners and grants, whether one session copies every table or two share them."""
     indexes = r"""
         select c.relname, regexp_replace(pg_get_indexdef(x.indexrelid), 'INDEX \S+ ON \S+ ', 'INDEX ON ')
         from pg_index x join pg_class c on c.oid = x.indrelid
         join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s order by 1, 2"""
+    tables = """select c.relname, c.relowner::regrole::text, array(select unnest(c.relacl)::text order by 1)
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = %s and c.relkind = 'r' order by 1"""
     with psycopg.connect(warehouse.database_url, autocommit=True) as conn:
-        wap.prepare_shadow(conn)
+        copied = wap.prepare_shadow(conn, database_url=warehouse.database_url, connections=connections)
         try:
-            found = {schema: conn.execute(indexes, (schema,)).fetchall()
+            found = {schema: (conn.execute(indexes, (schema,)).fetchall(), conn.execute(tables, (schema,)).fetchall())
                      for live in ("intermediate", "marts") for schema in (live, live + wap.BUILD_SUFFIX)}
             [counts] = conn.execute(f"select (select count(*) from marts.orders),"
                                     f" (select count(*) from marts{wap.BUILD_SUFFIX}.orders)").fetchall()
+            [[live_tables]] = conn.execute(
+                "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = any(%s) and c.relkind = 'r'", (list(wap.SHADOWED_SCHEMAS),)).fetchall()
         finally:
             wap.drop_leftovers(conn)
     for live in ("intermediate", "marts"):
-        assert found[live + wap.BUILD_SUFFIX] == found[live] != [], live
+        assert found[live + wap.BUILD_SUFFIX] == found[live] != ([], []), live
     assert counts[0] == counts[1] > 0
+    assert copied == live_tables
 
 
 def _model(name: str, materialized: str, code: str, *, schema: str = "marts", macros: tuple[str, ...] = (),
