@@ -318,7 +318,9 @@ def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, i
         loads[least] += entry[3]
 
     def copy(share: list[tuple[int, str, str, int]]) -> None:
-        with connect(database_url, autocommit=True) as session, session.transaction():
+        # named as the build's dbt sessions: if this process dies mid-copy, the next build ends them
+        with connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as session, \
+                session.transaction():
             for oid, live, table, _ in share:
                 session.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
 
