@@ -7,11 +7,13 @@ fixture exercise what production runs. Load as a pytest plugin (`pytest_plugins 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,9 @@ from simulator import SimConfig, generate, publish_to_kafka, write_outputs
 
 # The small simulation behind the shared `built_warehouse` fixture.
 SMALL_SIM = SimConfig(days=5, restaurants=3, seed=11, scale=0.25, start=None)
+# The warehouse the data-issue and outlier tests each plant their bad rows in (a copy each, built once:
+# `simulated_warehouse_copy`): three days of May, two restaurants, no malformed messages of its own.
+PLANTED_SIM = SimConfig(days=3, restaurants=2, seed=7, scale=0.1, start=dt.date(2026, 5, 4), malformed_share=0.0)
 # Behind `long_warehouse`: five whole weeks (Monday 2026-09-28 to Sunday 11-01, so all of October)
 # and Monday 11-02, the day with the planted anomaly (one operator per queue), which has the four
 # Mondays before it as its history. Small (2 restaurants, scale 0.15) to keep its build quick.
@@ -118,6 +123,25 @@ def build_simulated_warehouse(database_url: str, tmp_dir: Path, kafka_bootstrap:
     run_dbt(dbt_args or ["build"], settings, database_url, target_dir=target_dir)
     timings["dbt_build"] = time.perf_counter() - mark
     return WarehouseInfo(database_url, settings, out_dir, truth, config, kafka_bootstrap, target_dir, timings)
+
+
+@contextmanager
+def simulated_warehouse_copy(new_database, prefix: str, tmp_path_factory: pytest.TempPathFactory,
+                             kafka_bootstrap: str, sim_config: SimConfig, *,
+                             dbt_args: list[str] | None = None) -> Iterator[WarehouseInfo]:
+    """`build_simulated_warehouse` in a database of the caller's own, which it may change: the
+    simulation is landed and built once per test session (a template database, tests/conftest.py
+    `DatabaseFactory`) and each caller gets a copy, with its own data folder and dbt target folder.
+    Modules with the same `sim_config` and `dbt_args` share the build (tests/scheduling.py puts
+    them on one worker)."""
+    key = f"sim{sim_config.seed}_{uuid.uuid5(uuid.NAMESPACE_OID, repr((sim_config, dbt_args))).hex[:8]}"
+    name, template = new_database.template(key, lambda url: build_simulated_warehouse(
+        url, tmp_path_factory.mktemp(key), kafka_bootstrap, sim_config, dbt_args=dbt_args))
+    own = tmp_path_factory.mktemp(prefix)
+    with new_database(prefix, template=name) as url:
+        settings = template.settings.with_overrides(database_url=url, data_dir=own / "data")
+        yield dataclasses.replace(template, database_url=url, settings=settings,
+                                  dbt_target_dir=seeded_target_dir(own / "dbt_target"), timings={})
 
 
 @pytest.fixture(scope="session")

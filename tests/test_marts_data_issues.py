@@ -31,11 +31,10 @@ from pantao.dbt_runner import run_dbt
 from reports.messages import Messages
 from reports.render import data_issues_footer
 from reports.snapshot import build_daily_report
-from simulator import SimConfig
-from tests.pipeline import WarehouseInfo, build_simulated_warehouse
+from tests.pipeline import PLANTED_SIM, WarehouseInfo, simulated_warehouse_copy
 from tests.test_marts_oracle import fetch
 
-SIM = SimConfig(days=3, restaurants=2, seed=7, scale=0.1, start=dt.date(2026, 5, 4), malformed_share=0.0)
+SIM = PLANTED_SIM
 DAY = SIM.start + dt.timedelta(days=SIM.days - 1)
 AT = f"{DAY.isoformat()}T12:00:00.000+03:00"
 LATER = f"{DAY.isoformat()}T13:00:00.000+03:00"
@@ -98,9 +97,9 @@ def issues(database_url: str) -> dict[tuple[str, str], dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def run(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    with new_database("data_issues") as url:
-        warehouse = build_simulated_warehouse(url, tmp_path_factory.mktemp("data_issues"), kafka_bootstrap, SIM,
-                                              dbt_args=["run"])
+    with simulated_warehouse_copy(new_database, "data_issues", tmp_path_factory, kafka_bootstrap, SIM,
+                                  dbt_args=["run"]) as warehouse:
+        url = warehouse.database_url
         settings = warehouse.settings.with_overrides(restaurant_ids=(1, 2))
         [order_template] = fetch(url, "select payload::jsonb as doc from raw.orders limit 1")
         [rating_template] = fetch(url, "select payload::jsonb as doc from raw.feedback limit 1")

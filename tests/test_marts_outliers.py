@@ -22,11 +22,10 @@ import pytest
 from pantao.dbt_runner import run_dbt
 from reports.snapshot import current_report
 from reports.summary import morning_summary, to_plain
-from simulator import SimConfig
-from tests.pipeline import WarehouseInfo, build_simulated_warehouse
+from tests.pipeline import PLANTED_SIM, WarehouseInfo, simulated_warehouse_copy
 from tests.test_marts_oracle import fetch
 
-SIM = SimConfig(days=3, restaurants=2, seed=7, scale=0.1, start=dt.date(2026, 5, 4), malformed_share=0.0)
+SIM = PLANTED_SIM
 DAYS = [SIM.start + dt.timedelta(days=i) for i in range(SIM.days)]
 OUTLIER_ORDERS = {"ORD-OUTLIER-FUTURE": "9999-12-31T12:00:00.000+03:00", "ORD-OUTLIER-PAST": "1900-01-01T12:00:00.000+03:00"}
 OUTLIER_CALL = "OUTLIER.1"
@@ -76,9 +75,9 @@ def _counts(database_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def outliers(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    with new_database("outliers") as url:
-        warehouse = build_simulated_warehouse(url, tmp_path_factory.mktemp("outliers"), kafka_bootstrap, SIM,
-                                              dbt_args=["run"])
+    with simulated_warehouse_copy(new_database, "outliers", tmp_path_factory, kafka_bootstrap, SIM,
+                                  dbt_args=["run"]) as warehouse:
+        url = warehouse.database_url
         before = _counts(url)
         [template] = fetch(url, "select payload::jsonb as doc from raw.orders limit 1")
         _land(url, orders=_order_rows(template["doc"]), calls=_call_rows(OUTLIER_CALL, "9999-12-31T12:00:00+03:00"))
