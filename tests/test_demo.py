@@ -5,6 +5,8 @@ import datetime as dt
 import os
 import re
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,8 +99,10 @@ def test_the_ui_link_is_printed_only_while_pantao_ui_runs(make_settings, capsys)
     endpoints = Endpoints("postgresql://postgres@127.0.0.1:5999/pantao", "127.0.0.1:5998")
     print_where_to_look(settings, endpoints, dt.date(2026, 11, 29), "run-1")
     assert "Dagster UI:     not running; `.venv/bin/pantao ui` starts it (this run: run-1)" in capsys.readouterr().out
-    # this test process stands in for a running `pantao ui` registered at another port
-    entry = runfiles.register(settings.data_dir, "ui", address="http://127.0.0.1:3999", cmd_hint="pytest")
+    # this test process stands in for a running `pantao ui` registered at another port; its command
+    # line names its interpreter (a pytest-xdist worker's does not name pytest)
+    entry = runfiles.register(settings.data_dir, "ui", address="http://127.0.0.1:3999",
+                              cmd_hint=Path(sys.executable).name)
     try:
         print_where_to_look(settings, endpoints, dt.date(2026, 11, 29), "run-1")
     finally:
