@@ -4,8 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pytest workers for `make test`: one per core (tests/scheduling.py says how the suite is spread)
-TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: demo test ui lint bench clean system-packages-test system-packages-demo
 
@@ -26,7 +24,7 @@ demo: system-packages-demo $(STAMP)
 test: system-packages-test $(STAMP)
 	$(BIN)/pantao prepare --dbt-only
 	$(BIN)/pantao bi install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -q
 
 ui: $(STAMP)
 	$(BIN)/pantao ui

@@ -19,7 +19,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # Charts render asynchronously; a dashboard is ready when no chart shows a loading spinner.
 CHART_TIMEOUT_MS = 90_000
-MENU_ATTEMPTS = 3  # opening a chart's menu and its «Сохранить» submenu, as a person retries
+MENU_ATTEMPTS = 3  # opening a menu (a chart's «Сохранить», the period's range type) again, as a person retries
 
 
 class BrowserError(RuntimeError):
@@ -76,12 +76,23 @@ def wait_for_charts(page) -> None:  # noqa: ANN001
 
 def set_period(page, start: str, end_exclusive: str) -> None:  # noqa: ANN001
     """Set the dashboard's period filter through its own editor (range type «Advanced»), not yet applied."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.locator(".ant-form-item", has_text="Период").locator("[data-test='time-range-trigger'], .ant-tag, span",
                                                             has_text="Без фильтрации").first.click()
     popover = page.locator(".ant-popover").last
-    popover.locator(".ant-select").first.click()
-    page.locator(".ant-select-item-option", has_text="Продвинутая настройка").first.click()
     inputs = popover.locator("input:not(.ant-select-selection-search-input)")
+    for attempt in range(1, MENU_ATTEMPTS + 1):
+        # on a busy machine the choice can be lost while the range-type list is still opening;
+        # a person picks «Продвинутая настройка» again when its date fields do not show
+        popover.locator(".ant-select").first.click()
+        page.locator(".ant-select-item-option", has_text="Продвинутая настройка").first.click()
+        try:
+            inputs.nth(0).wait_for(state="visible", timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == MENU_ATTEMPTS:
+                raise
     inputs.nth(0).fill(start)
     inputs.nth(1).fill(end_exclusive)
     popover.get_by_text(f"{start} ≤ col < {end_exclusive}").wait_for()

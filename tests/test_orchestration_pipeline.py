@@ -254,7 +254,7 @@ def dagster_ui(pipeline):
     services.stop()
 
 
-def _wait_run(ui, run_id, timeout=600):  # generous: another pytest worker may share the cores
+def _wait_run(ui, run_id, timeout=600):  # generous: a deadline, not a timing; the machine may be shared
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = ui.gql(RUN_QUERY, {"id": run_id})["runOrError"].get("status")
