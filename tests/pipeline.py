@@ -132,8 +132,7 @@ def simulated_warehouse_copy(new_database, prefix: str, tmp_path_factory: pytest
     """`build_simulated_warehouse` in a database of the caller's own, which it may change: the
     simulation is landed and built once per test session (a template database, tests/conftest.py
     `DatabaseFactory`) and each caller gets a copy, with its own data folder and dbt target folder.
-    Modules with the same `sim_config` and `dbt_args` share the build (tests/scheduling.py puts
-    them on one worker)."""
+    Modules with the same `sim_config` and `dbt_args` share the build."""
     key = f"sim{sim_config.seed}_{uuid.uuid5(uuid.NAMESPACE_OID, repr((sim_config, dbt_args))).hex[:8]}"
     name, template = new_database.template(key, lambda url: build_simulated_warehouse(
         url, tmp_path_factory.mktemp(key), kafka_bootstrap, sim_config, dbt_args=dbt_args))
