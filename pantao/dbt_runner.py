@@ -40,6 +40,8 @@ PLACEHOLDER_DATABASE_URL = "postgresql://pantao:unused@127.0.0.1:5432/pantao"
 # incremental models' hash joins over a backfill's changed keys stay in memory (issue #15;
 # docs/performance.md). Per sort or hash node and dbt thread, so it bounds a backend's RSS too.
 DBT_WORK_MEM = "32MB"
+# the dbt to run instead of the venv's (dbt_executable)
+DBT_EXECUTABLE_VAR = "PANTAO_DBT_EXECUTABLE"
 
 
 class DbtError(RuntimeError):
@@ -54,8 +56,15 @@ def dbt_executable() -> str:
     """The `dbt` installed next to this interpreter (the project's venv), else the one on PATH.
 
     The only lookup: `run_dbt` and the Dagster dbt resource both start this one, so the dbt that
-    runs is the version this project pins, whatever else is on PATH.
+    runs is the version this project pins, whatever else is on PATH. `PANTAO_DBT_EXECUTABLE`
+    names another one (a wrapper, another install), which must accept dbt's arguments; the test
+    session points it at a dbt that starts without re-importing itself (tests/dbt_forkserver.py).
     """
+    override = os.environ.get(DBT_EXECUTABLE_VAR)
+    if override:
+        if not (os.path.isfile(override) and os.access(override, os.X_OK)):
+            raise DbtError(f"{DBT_EXECUTABLE_VAR}={override} is not an executable file")
+        return override
     candidate = Path(sys.executable).parent / "dbt"
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return str(candidate)

@@ -30,7 +30,7 @@ PANTAO_CLI = [sys.executable, str(Path(sys.executable).with_name("pantao"))]
 # `built_warehouse` and `build_simulated_warehouse`: the whole pipeline on a small simulation;
 # `bi_stack`: one Superset server on it for the BI tests; `pg15_server` and `access_server`
 # (the access tests on PostgreSQL 18 and 15); `small_warehouse` (the monitoring tests' hand-made one).
-pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15", "tests.monitoring_support"]
+pytest_plugins = ["tests.pipeline", "tests.bi_server", "tests.pg15", "tests.monitoring_support", "tests.dbt_forkserver"]
 
 
 @pytest.fixture(scope="session")

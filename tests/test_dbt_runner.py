@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from pantao.dbt_runner import (
+    DBT_EXECUTABLE_VAR,
     DBT_PROFILES_DIR,
     DBT_PROJECT_DIR,
     DbtError,
@@ -50,8 +52,19 @@ def test_dbt_args_add_the_project_and_the_business_vars_unless_given(make_settin
     assert dbt_args(["--version"], settings) == ["--version"]
 
 
-def test_dbt_executable_is_the_venvs_own() -> None:
-    assert Path(dbt_executable()).name == "dbt"
+def test_dbt_executable_is_the_venvs_own_unless_named(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(DBT_EXECUTABLE_VAR, raising=False)  # the test session names its fork server's client
+    assert dbt_executable() == str(Path(sys.executable).parent / "dbt")
+    wrapper = tmp_path / "dbt-wrapper"
+    wrapper.write_text("#!/bin/sh\nexec dbt \"$@\"\n")
+    monkeypatch.setenv(DBT_EXECUTABLE_VAR, str(wrapper))
+    with pytest.raises(DbtError, match="is not an executable file"):
+        dbt_executable()
+    wrapper.chmod(0o755)
+    assert dbt_executable() == str(wrapper)
+    monkeypatch.setenv(DBT_EXECUTABLE_VAR, str(tmp_path / "missing"))
+    with pytest.raises(DbtError, match="missing is not an executable file"):
+        dbt_executable()
 
 
 def test_a_failing_model_raises_dbt_error_naming_it_and_counting_what_it_skipped(

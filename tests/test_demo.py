@@ -12,6 +12,7 @@ import pytest
 
 from app.demo import FIGURES, _progress_line, print_where_to_look, published_summary, simulated_summary
 from pantao import runfiles
+from pantao.dbt_runner import DBT_EXECUTABLE_VAR
 from pantao.stack import Endpoints, LocalStack
 from tests.conftest import PANTAO_CLI
 from tests.private_files import exposed
@@ -25,7 +26,9 @@ def demo_dir(tmp_path):
 
 
 def run_demo(data_dir, extra_env=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "KAFKA_", "TELEGRAM_", "PBX_"))}
+    # the demo runs as on a user's machine: the real dbt executable, not the session's fork server
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABASE_URL", "KAFKA_", "TELEGRAM_", "PBX_", DBT_EXECUTABLE_VAR))}
     env["PANTAO_DATA_DIR"] = str(data_dir)
     env.update(extra_env or {})
     return subprocess.run(
