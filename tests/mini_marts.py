@@ -100,7 +100,6 @@ TABLES: dict[str, dict[str, str]] = {
         "discount_amount": "numeric(14,2)", "total_amount": "numeric(14,2)",
         "created_at": "timestamp with time zone", "business_date": "date", "business_hour": "integer",
         "latest_event_at": "timestamp with time zone", "last_landed_at": "timestamp with time zone",
-        "customer_last_landed_at": "timestamp with time zone",
     },
     "ratings": {
         "rating_id": "text", "subject_type": "text", "call_linkedid": "text", "order_id": "text",
@@ -279,7 +278,7 @@ def insert_day(
             "is_first_order": True, "customer_first_order_date": business_date,
             "subtotal_amount": 950, "discount_amount": 50, "total_amount": 900,
             "created_at": created, "business_date": business_date, "business_hour": created.hour,
-            "latest_event_at": created, "last_landed_at": created, "customer_last_landed_at": created,
+            "latest_event_at": created, "last_landed_at": created,
         })
         _insert(conn, "customers", {
             "customer_phone": phone, "customer_name": f"Клиент {i + 1}", "home_restaurant_id": 1 + i % 3,

@@ -1,9 +1,9 @@
 """Late and duplicate events through the incremental marts, and incremental == full refresh.
 
 Scenario on one simulated chain (5 days): build everything; then re-send a whole day's order
-events (duplicates, same event_id) and two late events for an earlier day — a new order by a
-new customer and the cancellation of an anonymous order — land them with the real landing and
-run dbt incrementally. The late day must change by exactly what those events imply, every other
+events (duplicates, same event_id) and late events for an earlier day — a new order by a new
+customer, the cancellation of an anonymous order, and an order of a returning customer earlier
+than their first one — land them with the real landing and run dbt incrementally. The late day must change by exactly what those events imply, every other
 day must stay as it was, and a full refresh must then produce identical marts.
 """
 
@@ -116,6 +116,24 @@ def late_run(warehouse: WarehouseInfo, tmp_path_factory) -> dict[str, Any]:
                  if k not in ("schema_version", "event_id", "event_type", "event_at", "status")}
     late.append(order_event(cancelled, status="cancelled", event_at=f"{(LATE_DAY + dt.timedelta(days=1)).isoformat()}"
                                                                       "T23:00:00.000+03:00"))
+    # 4. a late order of a returning customer, earlier than their first order: their first order
+    #    moves to LATE_DAY, so each stored order of theirs changes its first-order figures with no
+    #    event of its own (none on DUPLICATED_DAY either, whose orders all land again)
+    [returning] = fetch(url, """
+        select customer_phone, min(business_date) filter (where is_first_order) as first_day
+        from marts.orders where customer_phone is not null
+        group by customer_phone
+        having min(business_date) filter (where is_first_order) > %(late)s
+           and count(*) filter (where business_date in (%(late)s, %(duplicated)s)) = 0
+        order by count(*) desc, customer_phone limit 1""", {"late": LATE_DAY, "duplicated": DUPLICATED_DAY})
+    early_order = new_order | {
+        "order_id": f"ORD-EARLY-{uuid.uuid4().hex[:8]}", "created_at": f"{LATE_DAY.isoformat()}T13:00:00.000+03:00",
+        "customer_phone": returning["customer_phone"],
+        "items": [{"sku": "TEST-2", "name": "Early fries", "qty": 3, "unit_price": 100.0}],
+        "subtotal_amount": 300.0, "discount_amount": 0.0, "total_amount": 300.0,
+    }
+    late += [order_event(early_order, status="created", event_at=early_order["created_at"]),
+             order_event(early_order, status="completed", event_at=f"{LATE_DAY.isoformat()}T13:30:00.000+03:00")]
     messages += [{"key": e["order_id"], "value": json.dumps(e, ensure_ascii=False)} for e in late]
 
     extra = write_messages(tmp_path_factory.mktemp("late"), messages)
@@ -123,7 +141,7 @@ def late_run(warehouse: WarehouseInfo, tmp_path_factory) -> dict[str, Any]:
     land_everything_orders_only(warehouse)
     run_dbt(["run"], warehouse.settings, url, target_dir=warehouse.dbt_target_dir)
     return {"before": before, "daily_before": daily_before, "daily_after": daily_by_key(url),
-            "new_order": new_order, "victim": victim}
+            "new_order": new_order, "victim": victim, "returning": returning}
 
 
 def land_everything_orders_only(warehouse: WarehouseInfo) -> None:
@@ -133,21 +151,22 @@ def land_everything_orders_only(warehouse: WarehouseInfo) -> None:
     assert result.landed > 0
 
 
-def expected_change(row: dict[str, Any], added: Decimal, removed: Decimal, new_customer: bool,
+def expected_change(row: dict[str, Any], added_orders: int, added: Decimal, removed: Decimal,
                     cancelled: bool) -> dict[str, Any]:
+    """Each added order is a new customer's (the new one's, or the returning one's moved first order)."""
     return {
-        "orders_count": row["orders_count"] + (1 if added else 0) - (1 if cancelled else 0),
+        "orders_count": row["orders_count"] + added_orders - (1 if cancelled else 0),
         "cancelled_orders_count": row["cancelled_orders_count"] + (1 if cancelled else 0),
         "revenue_amount": row["revenue_amount"] + added - removed,
-        "unique_customers_count": row["unique_customers_count"] + (1 if new_customer else 0),
-        "new_customers_count": row["new_customers_count"] + (1 if new_customer else 0),
+        "unique_customers_count": row["unique_customers_count"] + added_orders,
+        "new_customers_count": row["new_customers_count"] + added_orders,
         "repeat_customers_count": row["repeat_customers_count"],
     }
 
 
 def test_late_day_changes_by_exactly_the_late_events(late_run: dict[str, Any]) -> None:
     before, after = late_run["daily_before"], late_run["daily_after"]
-    added = Decimal("480.00")
+    added = Decimal("480.00") + Decimal("300.00")  # the new customer's order and the returning one's early order
     removed = Decimal(late_run["victim"]["total_amount"])
     new_rid, victim_rid = late_run["new_order"]["restaurant_id"], late_run["victim"]["restaurant_id"]
     scopes = [(LATE_DAY, "chain", None), (LATE_DAY, "restaurant", new_rid), (LATE_DAY, "restaurant", victim_rid)]
@@ -156,9 +175,9 @@ def test_late_day_changes_by_exactly_the_late_events(late_run: dict[str, Any]) -
         is_chain = scope == "chain"
         expected = expected_change(
             before[key],
+            2 if is_chain or rid == new_rid else 0,
             added if is_chain or rid == new_rid else Decimal(0),
             removed if is_chain or rid == victim_rid else Decimal(0),
-            new_customer=is_chain or rid == new_rid,
             cancelled=is_chain or rid == victim_rid,
         )
         actual = {k: after[key][k] for k in ORDER_FIGURES}
@@ -168,10 +187,20 @@ def test_late_day_changes_by_exactly_the_late_events(late_run: dict[str, Any]) -
 
 
 def test_days_without_late_events_do_not_change(late_run: dict[str, Any]) -> None:
+    """Only the late day and the day the returning customer's first order was on."""
     before, after = late_run["daily_before"], late_run["daily_after"]
     assert set(before) == set(after)
     changed = sorted({key[0] for key in before if before[key] != after[key]})
-    assert changed == [LATE_DAY], f"days that changed: {changed}"
+    assert changed == [LATE_DAY, late_run["returning"]["first_day"]], f"days that changed: {changed}"
+
+
+def test_the_day_of_a_moved_first_order_counts_its_customer_as_repeat(late_run: dict[str, Any]) -> None:
+    key = (late_run["returning"]["first_day"], "chain", None)
+    before, after = late_run["daily_before"][key], late_run["daily_after"][key]
+    expected = {k: before[k] for k in ORDER_FIGURES} | {
+        "new_customers_count": before["new_customers_count"] - 1,
+        "repeat_customers_count": before["repeat_customers_count"] + 1}
+    assert {k: after[k] for k in ORDER_FIGURES} == expected
 
 
 def test_duplicated_events_and_late_orders_leave_contact_centre_marts_unchanged(

@@ -29,9 +29,10 @@ from tests.pipeline import WarehouseInfo, build_simulated_warehouse, seeded_targ
 SIM = SimConfig(days=4, restaurants=3, seed=3, scale=2.0, start=dt.date(2026, 6, 1), malformed_share=0.0)
 TINY_WORK_MEM = "64kB"  # PostgreSQL's minimum; with hash_mem_multiplier 1 a hash table gets no more
 # With every row changed an incremental run does the full build's work plus finding the changed
-# keys and joining on them (marts.orders: 1.7× its full build's cost here); a quadratic plan costs
-# orders of magnitude more than its full build.
-MAX_COST_RATIO = 2.0
+# keys and joining on them, and marts.orders compares its rows with the stored ones as well (2.0×
+# its full build's cost here; the comparison spares the writes, which a plan's cost leaves out); a
+# quadratic plan costs orders of magnitude more than its full build.
+MAX_COST_RATIO = 2.5
 
 
 def compiled_models(warehouse: WarehouseInfo, target: Path, *flags: str) -> dict[str, str]:
@@ -92,14 +93,14 @@ def plans(new_database, kafka_bootstrap: str, tmp_path_factory) -> Iterator[dict
 def test_every_incremental_model_is_compiled_as_an_incremental_run(plans):
     assert {"int_orders_latest", "int_ratings_deduplicated", "int_customer_profiles_latest", "orders",
             "period_kpis", "restaurant_period_kpis"} <= set(plans)
-    assert "max(customer_last_landed_at)" in plans["orders"]["sql"]  # the incremental branch, not the full one
+    assert "max(last_landed_at)" in plans["orders"]["sql"]  # the incremental branch, not the full one
 
 
 def test_the_changed_set_is_the_whole_history(plans):
     """The premise: right after the full build, every order is in the orders' changed set."""
     with psycopg.connect(plans[""]["url"]) as conn:
         [[changed, total]] = conn.execute("""
-            select count(*) filter (where last_landed_at > (select max(customer_last_landed_at) from marts.orders)
+            select count(*) filter (where last_landed_at > (select max(last_landed_at) from marts.orders)
                                                            - interval '60 minutes'),
                    count(*)
             from intermediate.int_orders_latest""").fetchall()
@@ -130,7 +131,7 @@ def test_the_old_or_in_scope_is_what_the_check_catches(plans):
     old = head + """
         , changed as (
             select order_id, customer_phone from latest
-            where last_landed_at > (select max(customer_last_landed_at) from marts.orders) - interval '60 minutes'
+            where last_landed_at > (select max(last_landed_at) from marts.orders) - interval '60 minutes'
         )
         select * from latest
         where order_id in (select order_id from changed)

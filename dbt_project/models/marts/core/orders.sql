@@ -1,14 +1,17 @@
 {{ config(unique_key='order_id', indexes=[
     {'columns': ['order_id'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['customer_phone']},
-    {'columns': ['call_linkedid']}, {'columns': ['customer_last_landed_at']},
+    {'columns': ['call_linkedid']}, {'columns': ['last_landed_at']},
 ], post_hook=[
     "delete from {{ this }} as stored using {{ ref('int_order_issues') }} as issues
      where issues.entity_key = stored.order_id",
 ]) }}
 
 {#- is_first_order depends on the customer's other orders (an earlier order landing late, or the
-    first order being cancelled, moves it), so an incremental run rebuilds every order of each
-    customer whose orders changed since the last run: the "customers affected".
+    first order being cancelled, moves it), so an incremental run recomputes every order of each
+    customer whose orders changed since the last run (the "customers affected") and writes the
+    rows that differ from the stored ones: the changed orders, and those whose first-order figures
+    moved. Writing every order of the customers affected made the run after a backfill dearer than
+    the full build (issue #15): a re-landed day reaches most of the chain's regular customers.
 
     An order breaking a business rule (int_order_issues) is left out, and the post-hook deletes it
     when a later event made a stored order break one: delete+insert only replaces the keys the
@@ -37,7 +40,7 @@ changed_customers as (
 
     select distinct coalesce(customer_phone, order_id) as customer_key
     from latest
-    where last_landed_at > {{ landed_watermark('customer_last_landed_at') }}
+    where last_landed_at > {{ landed_watermark() }}
 
 ),
 
@@ -93,11 +96,18 @@ final as (
         business_date,
         {{ business_hour('created_at') }} as business_hour,
         latest_event_at,
-        last_landed_at,
-        max(last_landed_at) over (partition by coalesce(customer_phone, order_id)) as customer_last_landed_at
+        last_landed_at
 
     from scope
 
 )
 
+{% if is_incremental() %}
+-- what delete+insert writes: a row new or different in any column (a whole-row comparison, so a
+-- column added to final is compared too)
+select final.* from final
+left join {{ this }} as stored on stored.order_id = final.order_id
+where stored.order_id is null or row(final.*) is distinct from row(stored.*)
+{% else %}
 select * from final
+{% endif %}
