@@ -1,6 +1,8 @@
 {{ config(unique_key='order_id', indexes=[
     {'columns': ['order_id'], 'unique': True}, {'columns': ['business_date']}, {'columns': ['customer_phone']},
     {'columns': ['call_linkedid']}, {'columns': ['last_landed_at']},
+], pre_hook=[
+    "alter table if exists {{ this }} drop column if exists customer_last_landed_at",
 ], post_hook=[
     "delete from {{ this }} as stored using {{ ref('int_order_issues') }} as issues
      where issues.entity_key = stored.order_id",
@@ -12,6 +14,8 @@
     rows that differ from the stored ones: the changed orders, and those whose first-order figures
     moved. Writing every order of the customers affected made the run after a backfill dearer than
     the full build (issue #15): a re-landed day reaches most of the chain's regular customers.
+    The pre-hook drops that release's customer_last_landed_at column from a table built before it,
+    so an incremental run can compare whole rows (the index on it goes with it).
 
     An order breaking a business rule (int_order_issues) is left out, and the post-hook deletes it
     when a later event made a stored order break one: delete+insert only replaces the keys the
