@@ -66,24 +66,39 @@ def compute_recovery(sim: Simulation, placed: dict[str, Order],
         if not reached:
             groups[(sim.clock.date_str(call.enter), call.phone)].append((call, len(tries)))
 
-    # each answered call as the conversion sees it: (day, hour, caller had ordered before, its order's total)
-    learning = [(sim.clock.date_str(c.enter), _local_hour(sim, c.enter), ordered_before(c.phone, c.enter),
-                 placed[c.linkedid].total_kop / 100 if c.linkedid in placed else None)
-                for c in sim.calls if c.answered]
+    # the answered calls as the conversion learns from them, summed per business day: per (hour,
+    # caller had ordered before) [calls, calls that placed an order]; and [orders placed, their
+    # kopecks]. A worklist row reads the LEARNING_DAYS days up to its own (a year of calls is
+    # read once, not once per row)
+    slots: dict[str, dict[tuple[int, bool], list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    placed_orders: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for c in sim.calls:
+        if not c.answered:
+            continue
+        day = sim.clock.date_str(c.enter)
+        slot = slots[day][(_local_hour(sim, c.enter), ordered_before(c.phone, c.enter))]
+        slot[0] += 1
+        if c.linkedid in placed:
+            slot[1] += 1
+            placed_orders[day][0] += 1
+            placed_orders[day][1] += placed[c.linkedid].total_kop
+
     rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (day, phone), tries in sorted(groups.items()):
         calls = sorted((c for c, _ in tries), key=lambda c: c.enter)
         last = calls[-1]
         hour, before = _local_hour(sim, last.enter), ordered_before(phone, last.enter)
-        first_day = (dt.date.fromisoformat(day) - dt.timedelta(days=LEARNING_DAYS - 1)).isoformat()
-        learnt = [row for row in learning if first_day <= row[0] <= day]
-        same = [total for _, h, b, total in learnt if h == hour and b == before]
-        rate = sum(1 for total in same if total is not None) / len(same) if same else 0.0
-        phone_orders = [total for *_, total in learnt if total is not None]
+        window_days = [(dt.date.fromisoformat(day) - dt.timedelta(days=back)).isoformat()
+                       for back in range(LEARNING_DAYS)]
+        same_calls = sum(slots[d][(hour, before)][0] for d in window_days if d in slots)
+        same_converted = sum(slots[d][(hour, before)][1] for d in window_days if d in slots)
+        rate = same_converted / same_calls if same_calls else 0.0
+        orders_placed = sum(placed_orders[d][0] for d in window_days if d in placed_orders)
+        kopecks_placed = sum(placed_orders[d][1] for d in window_days if d in placed_orders)
         own = kept.get(phone, [])
         own_check = sum(o.total_kop for o in own) / 100 / len(own) if own else None
         check = own_check if own_check is not None else (
-            sum(phone_orders) / len(phone_orders) if phone_orders else None)
+            kopecks_placed / 100 / orders_placed if orders_placed else None)
         rows[day][phone] = {
             "is_known_customer": phone in known,
             "had_ordered_before": before,
