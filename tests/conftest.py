@@ -162,7 +162,18 @@ def mariadb_admin_url() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Each pytest run gets its own temp root, so concurrent runs (several developers, a benchmark
-    beside the suite) never prune each other's embedded PostgreSQL data folders."""
+    beside the suite) never prune each other's embedded PostgreSQL data folders.
+
+    A suite started as a background job of a non-interactive shell (`make test &` in a script,
+    `nohup … &`) inherits SIGINT and SIGQUIT ignored, and so would every process a test starts:
+    the tests of how processes stop would see children that shrug the interrupt off. The suite
+    takes them back (SIGHUP stays as nohup left it)."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
         config.option.basetemp = str(Path(tempfile.gettempdir()) / f"pantao-pytest-{os.getpid()}")
         config._pantao_own_basetemp = True  # type: ignore[attr-defined]
