@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -33,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-EXECUTABLE_VAR = "PANTAO_DBT_EXECUTABLE"
+from pantao.dbt_runner import DBT_EXECUTABLE_VAR
+
 _HEADER = struct.Struct("!I")
 
 CLIENT = r'''#!{python} -IS
@@ -196,6 +198,7 @@ class ForkServer:
 
     def __init__(self, folder: Path, real_dbt: str):
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         self.socket = str(folder / "dbt.sock")
         self.client = folder / "bin" / "dbt"
         self.client.parent.mkdir(exist_ok=True)
@@ -226,7 +229,7 @@ _SERVER: ForkServer | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _SERVER
-    if os.environ.get(EXECUTABLE_VAR) or hasattr(config, "workerinput"):
+    if os.environ.get(DBT_EXECUTABLE_VAR) or hasattr(config, "workerinput"):
         return
     import tempfile
 
@@ -234,14 +237,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="pantao-dbt-forkserver-"))
     _SERVER = ForkServer(folder, dbt_executable())
-    os.environ[EXECUTABLE_VAR] = str(_SERVER.client)
+    os.environ[DBT_EXECUTABLE_VAR] = str(_SERVER.client)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _SERVER
     if _SERVER is not None:
         _SERVER.stop()
-        os.environ.pop(EXECUTABLE_VAR, None)
+        shutil.rmtree(_SERVER.folder, ignore_errors=True)
+        os.environ.pop(DBT_EXECUTABLE_VAR, None)
         _SERVER = None
 
 

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from pantao.db import libpq_params
-from tests.dbt_forkserver import EXECUTABLE_VAR, ForkServer
+from pantao.dbt_runner import DBT_EXECUTABLE_VAR
+from tests.dbt_forkserver import ForkServer
 
 PROJECT = """
 name: forkcheck
@@ -64,12 +65,12 @@ def executables(tmp_path_factory) -> dict[str, str]:
     """The real dbt and this module's own fork server's client (not the session's: a test stops it)."""
     from pantao.dbt_runner import dbt_executable
 
-    saved = os.environ.pop(EXECUTABLE_VAR, None)
+    saved = os.environ.pop(DBT_EXECUTABLE_VAR, None)
     try:
         real = dbt_executable()
     finally:
         if saved is not None:
-            os.environ[EXECUTABLE_VAR] = saved
+            os.environ[DBT_EXECUTABLE_VAR] = saved
     server = ForkServer(tmp_path_factory.mktemp("forkserver"), real)
     yield {"real": real, "forked": str(server.client), "server": server}
     server.stop()
@@ -77,7 +78,7 @@ def executables(tmp_path_factory) -> dict[str, str]:
 
 def _env(project: Path, url: str, app: str) -> dict[str, str]:
     params = libpq_params(url)
-    env = {k: v for k, v in os.environ.items() if k != EXECUTABLE_VAR}
+    env = {k: v for k, v in os.environ.items() if k != DBT_EXECUTABLE_VAR}
     kind = app.split("_")[1]  # one target folder per executable: its later runs parse partially, as in a session
     env.update(DBT_PROFILES_DIR=str(project), DBT_TARGET_PATH=str(project / f"target-{kind}"),
                DBT_LOG_PATH=str(project / f"logs-{kind}"), DBT_SEND_ANONYMOUS_USAGE_STATS="false",

@@ -14,8 +14,9 @@
     rows that differ from the stored ones: the changed orders, and those whose first-order figures
     moved. Writing every order of the customers affected made the run after a backfill dearer than
     the full build (issue #15): a re-landed day reaches most of the chain's regular customers.
-    The pre-hook drops that release's customer_last_landed_at column from a table built before it,
-    so an incremental run can compare whole rows (the index on it goes with it).
+    The pre-hook drops customer_last_landed_at (the customer's newest landing, which the earlier
+    release stored on every row) from a table built before this change, so an incremental run can
+    compare whole rows; the index on it goes with it.
 
     An order breaking a business rule (int_order_issues) is left out, and the post-hook deletes it
     when a later event made a stored order break one: delete+insert only replaces the keys the
