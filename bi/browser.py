@@ -117,18 +117,35 @@ def chart_text(page, title: str) -> str:  # noqa: ANN001
 
 
 def export_csv(page, title: str) -> str:  # noqa: ANN001
-    """Download a chart's data as CSV through its menu («Сохранить» → «Экспорт в CSV»); returns the text."""
+    """Download a chart's data as CSV through its menu («Сохранить» → «Экспорт в CSV»); returns the text.
+
+    The chart is first scrolled to the top of the window so the menu and its submenu open where they
+    can be reached without scrolling: a scroll while the pointer rests on «Сохранить» moves the
+    pointer off it, and antd closes the submenu 0.1 s later — on a busy machine before the pointer
+    arrives at «Экспорт в CSV». The submenu is opened by pointing at its title until the title says
+    it is expanded (`aria-expanded`), as a person points again at a submenu that did not open.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     chart = page.locator(".dashboard-component-chart-holder", has_text=title).first
-    item = page.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first
+    chart.evaluate("element => element.scrollIntoView({block: 'start'})")
     for attempt in range(1, MENU_ATTEMPTS + 1):
-        # the submenu opens on hover after a delay and closes when the pointer leaves it: on a busy
-        # machine it can close before it is reached, and a person would open the menu again
         chart.hover()
         chart.locator(".ant-dropdown-trigger").first.click()
-        page.locator(".ant-dropdown-menu-submenu-title", has_text="Сохранить").first.hover()
+        menu = page.locator(".ant-dropdown:not(.ant-dropdown-hidden) .ant-dropdown-menu-root").last
+        save = menu.locator(".ant-dropdown-menu-submenu-title", has_text="Сохранить").first
+        popup = page.locator(f"#{save.get_attribute('aria-controls', timeout=10_000)}")
+        item = popup.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first
         try:
+            for _ in range(MENU_ATTEMPTS):
+                menu.locator(".ant-dropdown-menu-item").first.hover()  # off the title, so the next hover enters it
+                save.hover()
+                try:
+                    page.wait_for_function("element => element.getAttribute('aria-expanded') === 'true'",
+                                           arg=save.element_handle(), timeout=3_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
             with page.expect_download() as download:
                 item.click(timeout=10_000)
             break
