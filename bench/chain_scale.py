@@ -13,7 +13,7 @@ after each event, as continuous landing would: bench/dbt_incremental.py) and mea
 - the incremental run right after a 3-day backfill: the last three days' messages land again now
   (a catch-up after an outage: every one of them is in the changed set);
 - the analyst queries through `reporting` as an analyst and as a manager scoped to three
-  restaurants, against the same query on the marts as superuser (best of 3);
+  restaurants, against the same query on the marts as superuser (best of 3 to 50 runs);
 - the peak RSS of every process (this one: simulator and landing; dbt; PostgreSQL backends; the
   broker), sampled from /proc.
 
@@ -50,6 +50,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- chain_scale:begin -->", "<!-- chain_scale:end -->"
 SCENARIOS = ("full", "nothing_new", "new_day", "backfill")
 TARGETS = {"nothing_new": 0.02, "new_day": 0.05, "backfill": 0.15}  # of the full build's total
+QUERY_RUNS_MAX = 50
 QUERIES = {
     "30-day series by restaurant": (
         "select business_date, restaurant_id, orders_count, revenue_amount from reporting.daily_kpis"
@@ -145,7 +146,7 @@ def backfill(database_url: str, last_day: dt.date, days: int = 3) -> int:
 
 
 def analyst_queries(admin_url: str, database_url: str, end: dt.date) -> dict[str, dict[str, float]]:
-    """Best of 3 seconds per query: as an analyst and as a scoped manager through reporting, on the marts."""
+    """Best seconds per query (of 3 to QUERY_RUNS_MAX runs): as an analyst and as a scoped manager through reporting, on the marts."""
     from access.users import add_user
 
     suffix = uuid.uuid4().hex[:6]
@@ -164,11 +165,14 @@ def analyst_queries(admin_url: str, database_url: str, end: dt.date) -> dict[str
         for who, url in logins.items():
             sql = on_marts if who.startswith("superuser") else through_reporting
             with psycopg.connect(url) as conn:
-                best = float("inf")
-                for _ in range(3):
+                best, runs, spent = float("inf"), 0, 0.0
+                # at least 3 runs; a query of milliseconds runs until a second is spent (at most
+                # QUERY_RUNS_MAX), so a scheduler's hiccup does not decide its ratio
+                while runs < 3 or (spent < 1.0 and runs < QUERY_RUNS_MAX):
                     started = time.perf_counter()
                     conn.execute(sql, params).fetchall()
-                    best = min(best, time.perf_counter() - started)
+                    took = time.perf_counter() - started
+                    best, runs, spent = min(best, took), runs + 1, spent + took
             found.setdefault(label, {})[who] = best
     return found
 
@@ -239,7 +243,7 @@ def markdown(r: dict[str, Any], peaks: dict[str, int], command: str) -> str:
         factor = n / r["restaurants"]
         lines.append(f"- {n} restaurants: full build ≈ {full_total * factor / 60:.0f} min, "
                      f"incremental run after one new day ≈ {runs['new_day'][0] * factor:.0f} s")
-    lines += ["", "| analyst query (best of 3, s) | analyst via reporting | scoped manager via reporting "
+    lines += ["", "| analyst query (best of 3–50 runs, s) | analyst via reporting | scoped manager via reporting "
               "| superuser on marts | worst / marts (target ≤ 2×, ≤ 1 s) |", "|---|---:|---:|---:|---:|"]
     for label, by_who in r["queries"].items():
         base = by_who["superuser (marts)"]
