@@ -106,8 +106,13 @@ class PeakRss(threading.Thread):
         while not self.stopped.wait(0.5):
             processes = self._processes()
             roots = {os.getpid()}
-            for pid_file in self.work.rglob("postmaster.pid"):
-                roots.add(int(pid_file.read_text().split()[0]))
+            # the embedded server's data folder sits right under the work folder (bench_servers); a
+            # recursive walk would race PostgreSQL's temporary files and stopped the sampler mid-run
+            for pid_file in self.work.glob("*/postmaster.pid"):
+                try:
+                    roots.add(int(pid_file.read_text().split()[0]))
+                except (OSError, ValueError, IndexError):
+                    continue
             children: dict[int, list[int]] = {}
             for pid, (ppid, _, _) in processes.items():
                 children.setdefault(ppid, []).append(pid)

@@ -1,5 +1,4 @@
-{{ config(indexes=[{'columns': ['business_date']}, {'columns': ['caller_phone']}],
-          pre_hook=["{{ keep_customer_keys('caller_phone') }}"]) }}
+{{ config(indexes=[{'columns': ['business_date']}, {'columns': ['caller_phone']}]) }}
 
 {#- The missed-call recovery worklist (docs/metrics.md, "Missed-call recovery"): per business day,
     every caller whose unanswered calls of that day were not reached back — no answered callback
@@ -144,10 +143,7 @@ final as (
             as expected_check_amount,
         coalesce(conversion.conversion_rate, 0)
             * coalesce(described.average_check_amount, phone_checks.phone_average_check_amount, 0)
-            as expected_lost_revenue_amount,
-
-        -- the caller, pseudonymised (macros/customer_key.sql)
-        {{ customer_key('described.caller_phone') }} as customer_key
+            as expected_lost_revenue_amount
 
     from described
     left join conversion

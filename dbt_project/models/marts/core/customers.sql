@@ -1,6 +1,4 @@
-{#- The unique index lets PostgreSQL drop reporting.orders' join to customers from a query that
-    does not read customer_segment (a join removal), and holds the grain. -#}
-{{ config(materialized='table', indexes=[{'columns': ['customer_phone'], 'unique': True}]) }}
+{{ config(materialized='table') }}
 
 {#- Rebuilt in full on every run: a segment is relative to the data's latest day, so any row may
     change daily. The input is the orders fact grouped by phone, which stays cheap. -#}
@@ -115,7 +113,6 @@ final as (
     select
         -- ids
         customer_phone,
-        {{ customer_key('customer_phone') }} as customer_key,
         customer_name,
         email,
         home_restaurant_id,
