@@ -221,6 +221,11 @@ def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap
     return result
 
 
+def _seconds(seconds: float) -> str:
+    """A query's best time for the table; inf is a query its login's statement timeout canceled."""
+    return "timed out" if seconds == float("inf") else f"{seconds:.3f}"
+
+
 def markdown(r: dict[str, Any], peaks: dict[str, int], command: str) -> str:
     runs = r["runs"]
     full_total = runs["full"][0]
@@ -258,11 +263,8 @@ def markdown(r: dict[str, Any], peaks: dict[str, int], command: str) -> str:
     for label, by_who in r["queries"].items():
         base = by_who["superuser (marts)"]
         worst = max(by_who["analyst"], by_who["manager"])
-        def shown(seconds: float) -> str:
-            return "timed out" if seconds == float("inf") else f"{seconds:.3f}"
-
         ratio = "—" if worst == float("inf") else f"{worst / base:.1f}×"
-        lines.append(f"| {label} | {shown(by_who['analyst'])} | {shown(by_who['manager'])} | {shown(base)} | {ratio} |")
+        lines.append(f"| {label} | {_seconds(by_who['analyst'])} | {_seconds(by_who['manager'])} | {_seconds(base)} | {ratio} |")
     lines += ["", "| process | peak RSS (MB, target ≤ 1024) |", "|---|---:|"]
     lines += [f"| {kind} | {kb / 1024:.0f} |" for kind, kb in sorted(peaks.items())]
     return "\n".join(lines)

@@ -137,15 +137,7 @@ def export_csv(page, title: str) -> str:  # noqa: ANN001
         popup = page.locator(f"#{save.get_attribute('aria-controls', timeout=10_000)}")
         item = popup.locator(".ant-dropdown-menu-item", has_text="Экспорт в CSV").first
         try:
-            for _ in range(MENU_ATTEMPTS):
-                menu.locator(".ant-dropdown-menu-item").first.hover()  # off the title, so the next hover enters it
-                save.hover()
-                try:
-                    page.wait_for_function("element => element.getAttribute('aria-expanded') === 'true'",
-                                           arg=save.element_handle(), timeout=3_000)
-                    break
-                except PlaywrightTimeout:
-                    continue
+            _point_until_expanded(menu, save)
             with page.expect_download() as download:
                 item.click(timeout=10_000)
             break
@@ -154,6 +146,23 @@ def export_csv(page, title: str) -> str:  # noqa: ANN001
                 raise
             page.keyboard.press("Escape")
     return Path(download.value.path()).read_text(encoding="utf-8-sig")
+
+
+def _point_until_expanded(menu, title) -> None:  # noqa: ANN001
+    """Point at a submenu's title until it says it is open (`aria-expanded`); moving off it first, so
+    each try enters it anew. Returns after MENU_ATTEMPTS tries either way: the click that follows
+    waits for the item and fails with what it waited for."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    expanded = menu.locator(".ant-dropdown-menu-submenu-title[aria-expanded='true']", has_text=title.inner_text())
+    for _ in range(MENU_ATTEMPTS):
+        menu.locator(".ant-dropdown-menu-item").first.hover()
+        title.hover()
+        try:
+            expanded.wait_for(timeout=3_000)
+            return
+        except PlaywrightTimeout:
+            continue
 
 
 def screenshot_dashboard(page, address: str, slug: str, path: Path) -> Path:  # noqa: ANN001
