@@ -247,11 +247,33 @@ def dagster_ui(pipeline):
         assert time.monotonic() < deadline, f"the webserver did not load the code location: {log_path.read_text()[-3000:]}"
         time.sleep(1)
     loaded = nodes[0]
+    _wait_for_the_daemons_first_schedule_checkpoint(pipeline.instance, loaded, deadline, log_path)
     # Pause the schedules (as an operator would) so their ticks do not launch runs in the middle
     # of the tests below; `loaded` keeps the state the webserver reported before that.
     paused = [gql(STOP_SCHEDULE, {"id": s["id"]})["stopRunningSchedule"] for s in loaded["schedules"]]
     yield SimpleNamespace(gql=gql, repository=loaded, paused=paused, log=log_path)
     services.stop()
+
+
+def _wait_for_the_daemons_first_schedule_checkpoint(instance, repository, deadline, log_path):
+    """Wait until the scheduler daemon has recorded its first iteration of every schedule.
+
+    Dagster's scheduler reads every schedule's state at the start of an iteration and, for a
+    schedule it has never checkpointed, writes that state back (with its iteration timestamp) from
+    a worker thread afterwards. A pause landing in between is overwritten by the stale "running"
+    state — CI saw exactly that when the fixture paused right after the webserver came up, while
+    the daemon was in its first iteration. Once every schedule is checkpointed the next write is an
+    hour away, so a pause after this stays a pause.
+    """
+    names = {s["name"] for s in repository["schedules"]}
+    while True:
+        checkpointed = {state.instigator_name for state in instance.all_instigator_state()
+                        if getattr(state.instigator_data, "last_iteration_timestamp", None)}
+        if names <= checkpointed:
+            return
+        assert time.monotonic() < deadline, (f"the scheduler daemon did not check schedules {sorted(names - checkpointed)}:"
+                                             f" {log_path.read_text()[-3000:]}")
+        time.sleep(1)
 
 
 def _wait_run(ui, run_id, timeout=600):  # generous: a deadline, not a timing; the machine may be shared
