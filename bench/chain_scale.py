@@ -8,7 +8,8 @@ after each event, as continuous landing would: bench/dbt_incremental.py) and mea
 `dbt run` with the seconds of every model from run_results.json:
 
 - the full build;
-- a run with nothing new;
+- a run with nothing new (this and the two below as the hourly pipeline runs them: skipped when
+  nothing changed since the published build, pantao/build_inputs.py);
 - the incremental run after one new day (simulated, published, landed);
 - the incremental run right after a 3-day backfill: the last three days' messages land again now
   (a catch-up after an outage: every one of them is in the changed set);
@@ -127,13 +128,18 @@ class PeakRss(threading.Thread):
                 self.peaks[kind] = max(self.peaks.get(kind, 0), processes[pid][2])
 
 
-def dbt_run(settings, database_url: str, target: Path) -> tuple[float, dict[str, float], dict[str, float]]:
+def dbt_run(settings, database_url: str, target: Path, *,
+            hourly: bool = False) -> tuple[float, dict[str, float], dict[str, float]]:
     """`dbt run`: its wall seconds, each model's execution_time, and write–audit–publish's parts
-    (`prepare`: the copy of the live tables into the shadow; `publish`; `tables_copied`)."""
+    (`prepare`: the copy of the live tables into the shadow; `publish`; `tables_copied`; `skipped`).
+    `hourly`: as the hourly pipeline runs it, skipped when nothing changed since the published build."""
     wap_seconds: dict[str, float] = {}
     started = time.perf_counter()
-    run_dbt(["run"], settings, database_url, target_dir=target, wap_seconds=wap_seconds)
+    said = run_dbt(["run"], settings, database_url, target_dir=target, wap_seconds=wap_seconds, skip_if_current=hourly)
     seconds = time.perf_counter() - started
+    if wap_seconds.get("skipped"):
+        log.info("dbt run skipped after %.2f s: %s", seconds, said)
+        return seconds, {}, wap_seconds
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
     return seconds, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}, wap_seconds
 
@@ -197,7 +203,7 @@ def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap
     target = work / "target"
     runs: dict[str, tuple[float, dict[str, float], dict[str, float]]] = {
         "full": dbt_run(settings, database_url, target)}
-    runs["nothing_new"] = dbt_run(settings, database_url, target)
+    runs["nothing_new"] = dbt_run(settings, database_url, target, hourly=True)
 
     next_day = START + dt.timedelta(days=days)
     extra = SimConfig(days=1, restaurants=restaurants, seed=days + 1000, scale=scale, start=next_day,
@@ -208,9 +214,9 @@ def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap
     _land(settings.with_overrides(pbx_cdr_csv=extra_out / "pbx" / "Master.csv",
                                   pbx_queue_log=extra_out / "pbx" / "queue_log",
                                   pbx_extensions_file=extra_out / "pbx" / "extensions.json"), database_url, next_day)
-    runs["new_day"] = dbt_run(settings, database_url, target)
+    runs["new_day"] = dbt_run(settings, database_url, target, hourly=True)
     result["backfill_messages"] = backfill(database_url, next_day - dt.timedelta(days=1))
-    runs["backfill"] = dbt_run(settings, database_url, target)
+    runs["backfill"] = dbt_run(settings, database_url, target, hourly=True)
     result["runs"] = runs
     with psycopg.connect(database_url) as conn:
         for table in ("orders", "calls", "customers"):
@@ -246,6 +252,8 @@ def markdown(r: dict[str, Any], peaks: dict[str, int], command: str) -> str:
         lines.append(f"| {model} | " + " | ".join(f"{t:.2f}" for t in times) + f" | {worst:.2f}{flag} |")
     totals = [runs[s][0] for s in SCENARIOS]
     lines.append("| **`dbt run` in all** | " + " | ".join(f"**{t:.1f}**" for t in totals) + " | |")
+    lines.append("| dbt run skipped (nothing changed since the published build) | " + " | ".join(
+        "yes" if runs[s][2].get("skipped") else "no" for s in SCENARIOS) + " | |")
     lines.append("| of which the copy into the shadow (tables) | " + " | ".join(
         f"{runs[s][2].get('prepare', 0.0):.1f} ({runs[s][2].get('tables_copied', 0):.0f})" for s in SCENARIOS) + " | |")
     lines.append("| share of the full build (target) | 100 % | " + " | ".join(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from pantao import wap
+from pantao import build_inputs, wap
 from pantao.db import libpq_params
 from pantao.dbt_results import DbtResultsError, read_run
 from pantao.settings import Settings, load_settings
@@ -130,7 +130,8 @@ def failure_message(args: list[str], results_path: Path) -> DbtError | None:
 
 
 def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: bool = True,
-            target_dir: Path | None = None, wap_seconds: dict[str, float] | None = None) -> str:
+            target_dir: Path | None = None, wap_seconds: dict[str, float] | None = None,
+            skip_if_current: bool = False) -> str:
     """Run `dbt <args>` on the project with the settings' vars; returns dbt's output.
 
     `build` and `run` write–audit–publish (pantao/wap.py): dbt builds and tests in the shadow
@@ -139,6 +140,9 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     (tests, benchmarks) pass their own so they never read each other's run_results.json.
     Raises DbtError naming the failing nodes (from run_results.json) when dbt exits non-zero.
     `wap_seconds`, when given, receives the seconds the shadow's preparation and the publish took.
+    A build of the whole project records its inputs with the publish (pantao/build_inputs.py); with
+    `skip_if_current` (the hourly pipeline's choice), when they are the published build's, dbt does
+    not run: the sentence saying so is returned and `wap_seconds` gets `skipped` = 1.
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
     if not wap.writes_models(args):
@@ -146,7 +150,13 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     partial, full_refresh = wap.is_partial(args), wap.is_full_refresh(args)
     # a build of the whole project replaces its `table` models: no copy of them (pantao/wap.py)
     rebuilt = frozenset() if partial or full_refresh else wap.rebuilt_whole(newest_manifest(target), DBT_PROJECT_DIR)
-    with wap.ShadowBuild(database_url, copy_tables=partial or not full_refresh, rebuilt=rebuilt) as shadow:
+    inputs = None if partial else build_inputs_of(args, settings, newest_manifest(target))
+    with wap.ShadowBuild(database_url, copy_tables=partial or not full_refresh, rebuilt=rebuilt, inputs=inputs,
+                         skip_if_current=skip_if_current and not full_refresh) as shadow:
+        if shadow.current:
+            if wap_seconds is not None:
+                wap_seconds.update(skipped=1.0)
+            return shadow.current
         # the views the selection needs, over the copied tables
         views_built = build_shadow_views(settings, database_url, target) if partial else True
         output = _invoke(args, settings, database_url, capture=capture, target=target, extra_env=wap.shadow_env())
@@ -159,6 +169,11 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     if wap_seconds is not None:
         wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied)
     return output
+
+
+def build_inputs_of(args: list[str], settings: Settings, manifest: Path | None) -> build_inputs.BuildInputs | None:
+    """The inputs of a build of the whole project with `dbt <args>` (pantao/build_inputs.py)."""
+    return build_inputs.BuildInputs.of(dbt_args(args, settings), settings.business_timezone, manifest, DBT_PROJECT_DIR)
 
 
 def newest_manifest(target: Path) -> Path | None:

@@ -24,10 +24,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pantao import build_inputs
 from pantao.db import connect
 
 if TYPE_CHECKING:
@@ -353,7 +354,7 @@ order by 1
 """
 
 
-def publish(conn: psycopg.Connection) -> None:
+def publish(conn: psycopg.Connection, also: Callable[[psycopg.Connection], None] | None = None) -> None:
     """Swap every shadow schema for its live one in one transaction, then drop the old ones.
 
     The renames touch the catalog only; a reader's query in flight keeps the tables it opened, and
@@ -371,6 +372,8 @@ def publish(conn: psycopg.Connection) -> None:
             if name in existing:
                 conn.execute(f'alter schema "{name}" rename to "{name}{OLD_SUFFIX}"')
             conn.execute(f'alter schema "{name}{BUILD_SUFFIX}" rename to "{name}"')
+        if also is not None:  # in the swap's transaction (pantao.build_inputs records what was built)
+            also(conn)
     old_schemas = [name + OLD_SUFFIX for name in SHADOWED_SCHEMAS]
     outside = [row[0] for row in conn.execute(_VIEWS_OUTSIDE, (old_schemas, old_schemas)).fetchall()]
     if outside:
@@ -390,12 +393,21 @@ class ShadowBuild:
     """
 
     def __init__(self, database_url: str, *, copy_tables: bool = True,
-                 rebuilt: Collection[tuple[str, str]] = frozenset()) -> None:
+                 rebuilt: Collection[tuple[str, str]] = frozenset(),
+                 inputs: build_inputs.BuildInputs | None = None, skip_if_current: bool = False) -> None:
         """`rebuilt`: the tables the build replaces whole, not copied (`rebuilt_whole`); only for a
-        build of the whole project — a partial one keeps what it does not select from the copy."""
+        build of the whole project — a partial one keeps what it does not select from the copy.
+        `inputs`: a build of the whole project's inputs (pantao/build_inputs.py), recorded with its
+        publish; with `skip_if_current`, when they are the published build's, `current` says so and
+        the shadow is not prepared — the caller runs no dbt and publishes nothing."""
         self.database_url = database_url
         self.copy_tables = copy_tables
         self.rebuilt = frozenset(rebuilt)
+        self.inputs = inputs
+        self.skip_if_current = skip_if_current
+        self.current: str | None = None
+        self.reason: str | None = None  # why a build with `inputs` runs
+        self._check: build_inputs.Check | None = None
         self.seconds: dict[str, float] = {}
         self.tables_copied = 0
         self.published = False
@@ -427,6 +439,14 @@ class ShadowBuild:
             orphans = end_orphaned_sessions(self._conn)
             if orphans:
                 log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
+            if self.inputs is not None:
+                self._check = build_inputs.check(self._conn, self.inputs)
+                if self.skip_if_current and self._check.current:
+                    self.current = self._check.current
+                    log.info("the published build is current, no dbt run: %s", self.current)
+                    return self
+                self.reason = self._check.reason or "asked to build whatever the inputs"
+                log.info("building: %s", self.reason)
             started = time.monotonic()
             self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables, skip=self.rebuilt,
                                               database_url=self.database_url, connections=COPY_CONNECTIONS)
@@ -442,8 +462,9 @@ class ShadowBuild:
 
     def publish(self) -> None:
         assert self._conn is not None, "publish() outside the with block"
+        assert self.current is None, "publish() of a build skipped as current"
         started = time.monotonic()
-        publish(self._conn)
+        publish(self._conn, also=lambda conn: build_inputs.record(conn, self._check))
         self.seconds["publish"] = time.monotonic() - started
         self.published = True
         log.info("published the build: %d table(s) copied in %.1f s, swapped in %.2f s", self.tables_copied,
@@ -452,5 +473,5 @@ class ShadowBuild:
     def __exit__(self, *exc_info: object) -> None:
         if self._conn is not None and not self._conn.closed:
             self._conn.close()  # ends the session, which releases the build lock
-        if not self.published:
+        if not self.published and self.current is None:
             log.warning("the dbt build did not publish: readers keep the last published build")

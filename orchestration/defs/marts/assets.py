@@ -13,7 +13,10 @@ starts comes from pantao.dbt_runner like every other dbt invocation: the executa
 arguments (project, business vars) and the environment (connection, profiles).
 """
 
+import graphlib
 import tempfile
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import dagster as dg
@@ -27,12 +30,18 @@ from pantao import wap
 from pantao.dbt_runner import (
     DBT_PROFILES_DIR,
     DBT_PROJECT_DIR,
+    build_inputs_of,
     build_shadow_views,
     dbt_args,
     dbt_env,
     dbt_executable,
     require_views,
 )
+
+# A run with this tag "true" builds even when nothing changed since the published build.
+FORCE_BUILD_TAG = "pantao/force_build"
+# The metadata of a materialization that was not rebuilt because its inputs had not changed.
+UNCHANGED_METADATA = "pantao/unchanged"
 
 dbt_project = load_dbt_project()
 translator = PantaoDbtTranslator()
@@ -50,7 +59,18 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
     database_url = pantao.database_url()
     # a build of every model replaces the `table` models whole: they are not copied (pantao/wap.py)
     rebuilt = frozenset() if context.is_subset else wap.rebuilt_whole(dbt_project.manifest_path, DBT_PROJECT_DIR)
-    with wap.ShadowBuild(database_url, rebuilt=rebuilt) as shadow:
+    # a build of every model is skipped when nothing it reads changed since the published one
+    # (pantao/build_inputs.py): its assets are reported current, no dbt test runs on unchanged rows
+    inputs = None if context.is_subset else build_inputs_of(["build"], settings, dbt_project.manifest_path)
+    with wap.ShadowBuild(database_url, rebuilt=rebuilt, inputs=inputs,
+                         skip_if_current=context.run.tags.get(FORCE_BUILD_TAG) != "true") as shadow:
+        if shadow.current:
+            context.log.info(f"no dbt run: {shadow.current}")
+            for key in _upstream_first(context.selected_asset_keys, context.assets_def.asset_deps):
+                yield dg.MaterializeResult(asset_key=key, metadata={UNCHANGED_METADATA: shadow.current})
+            return
+        if shadow.reason:
+            context.log.info(f"dbt build: {shadow.reason}")
         with tempfile.TemporaryDirectory(prefix="pantao-dbt-views-") as views_target:
             if context.is_subset:  # the views around a subset, over the copied tables (pantao/wap.py)
                 build_shadow_views(settings, database_url, Path(views_target))
@@ -63,6 +83,20 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
         shadow.publish()
         context.log.info(f"published the build: {shadow.tables_copied} table(s) copied in "
                          f"{shadow.seconds['prepare']:.1f} s, swapped in {shadow.seconds['publish']:.2f} s")
+
+
+def _upstream_first(keys: AbstractSet[dg.AssetKey],
+                    deps: Mapping[dg.AssetKey, AbstractSet[dg.AssetKey]]) -> list[dg.AssetKey]:
+    """`keys` in an order where each comes after those it depends on (Dagster requires it of the
+    outputs of one multi-asset), ties by name."""
+    sorter = graphlib.TopologicalSorter({key: deps.get(key, set()) & keys for key in keys})
+    sorter.prepare()
+    ordered: list[dg.AssetKey] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=lambda k: k.to_user_string())
+        ordered += ready
+        sorter.done(*ready)
+    return ordered
 
 
 dbt_models = with_marts_freshness(_dbt_models)
