@@ -5,30 +5,35 @@ incremental run — at a year of a 30-restaurant chain about a fifth of a full b
 the same rows. The hourly pipeline skips dbt instead when every input is as the published build
 found it (docs/architecture.md, "Builds that change nothing"):
 
-- **The rows of every dbt source table.** A trigger on each one notes the writing transaction (its
-  `xid8`) in `raw.source_changes`, in that same transaction (per statement on the landing's bulk
-  tables, per row written on the others: `BULK_SOURCES`); a build notes the
-  snapshot (`pg_current_snapshot()`) it started from, before dbt reads anything, and publishes it
-  with the build. A source changed since iff a noted transaction is not visible in that snapshot —
-  commit-safe: a landing still open when the build began is not in its snapshot, so the first check
-  after it commits sees it. Insert, update, delete and truncate all count, whoever writes.
-- **The source tables' columns** (a migration renames one: the build must fail or adapt, not be
-  skipped) — read from the catalog at the check.
-- **Everything else, as a digest:** the dbt command and its vars (the settings), the project's
-  files (models, macros, dbt_project.yml), and the business date — models read `now()` (the
-  plausible window, the lookback windows, the segments' "recent"), so a new day is a new build.
+- **The rows of every dbt source table.** Triggers on each one note the writing transaction (its
+  `xid8`) in `raw.source_changes`, in that same transaction (`TRIGGERS`: per statement on the
+  Kafka tables, per statement that inserted rows on the PBX tables, per row on the small ones; set
+  to fire always, replication and restores included). A build notes the snapshot
+  (`pg_current_snapshot()`) it started from, before dbt reads anything, and records it with its
+  publish. A source changed since iff a noted transaction is not visible in that snapshot —
+  commit-safe: a landing still open when the build began is not in its snapshot, so the first
+  check after it commits sees it.
+- **The published schemas themselves** (their oids: a schema dropped, restored or swapped outside a
+  build is not the published one), **the source tables' columns** and the server's version.
+- **Everything else, as a digest:** the dbt command and its vars, the project's files (models,
+  macros, dbt_project.yml, profiles.yml), the versions of dbt and its adapter, the sessions'
+  `PGOPTIONS`, and the business date — models read `now()` (the plausible window, the lookback
+  windows, the segments' "recent"), so a new day is a new build.
 
-A table the trigger is added to now has unknown changes before it: the check says "build". A
-partial build publishes without a record (what it did not select is older than its snapshot), so
-the next full build runs. Only the hourly pipeline skips (`skip_if_current`); `pantao dbt build`,
-`pantao prepare` and the like always build, and record what they built from.
+A table whose triggers are added now has unknown changes before them: the check says "build", as
+it does whenever it cannot tell. A partial build, and any dbt command that writes outside the
+shadow (seed, snapshot, run-operation, retry, clone), forget the record, so the next full build
+runs. Only the hourly pipeline skips (`skip_if_current`); `pantao dbt build`, `pantao prepare` and
+the like always build, and record what they built from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,20 +46,40 @@ log = logging.getLogger(__name__)
 
 # Noted by the source tables' triggers; pruned when a build is published.
 CHANGES_TABLE = "raw.source_changes"
-# The one published build's snapshot and inputs digest (no row: unknown, build).
+# The one published build's snapshot and inputs (no row: unknown, build).
 PUBLISHED_TABLE = "raw.published_build"
-TRIGGER = "pantao_note_source_change"
-TRUNCATE_TRIGGER = "pantao_note_source_truncate"
-# The landing's bulk tables (COPY of thousands of rows, never a statement that writes none) note
-# each statement: a row-level trigger would run once per landed row. Every other source (the
-# operator directory, upserted whole on each landing; the report versions) notes each row written,
-# so a statement that changes nothing (an upsert whose rows are all current) notes nothing. Either
-# way no write goes unnoted; a bulk statement that wrote no row would only cost a build.
-BULK_SOURCES = frozenset({"raw.orders", "raw.customers", "raw.feedback", "raw.pbx_cdr", "raw.pbx_queue_log"})
 # The project files a build reads (the rest of dbt_project/ is dbt's output and logs).
-PROJECT_PARTS = ("dbt_project.yml", "packages.yml", "models", "macros", "seeds", "snapshots", "tests", "dbt_packages")
+PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "snapshots",
+                 "tests", "dbt_packages")
+# The installed packages whose code turns the project into SQL.
+BUILD_PACKAGES = ("dbt-core", "dbt-postgres", "dbt-adapters", "dagster-dbt")
 # Adding a trigger waits for the landings writing the table; past this the check gives up (and builds).
 TRIGGER_LOCK_TIMEOUT = "30s"
+
+# How each source notes a write: name -> (timing and events, function). The Kafka tables are
+# written by COPY, never by a statement that writes no row: one note per statement. The PBX tables
+# by `insert … select … on conflict do nothing` over a whole batch, which may insert nothing (a file
+# or window read again): a note only when the statement inserted rows (a transition table, one per
+# statement). Every other source (the operator directory, upserted whole on each landing; the report
+# versions) per row written, so an upsert whose rows are all current notes nothing. Truncate always.
+_STATEMENT = {"pantao_note_source_change": "after insert or update or delete on {t} for each statement"
+                                           " execute function raw.note_source_change()"}
+_INSERTED_ROWS = {"pantao_note_source_insert": "after insert on {t} referencing new table as inserted"
+                                               " for each statement execute function raw.note_source_insert()",
+                  "pantao_note_source_change": "after update or delete on {t} for each statement"
+                                               " execute function raw.note_source_change()"}
+_ROWS = {"pantao_note_source_change": "after insert or update or delete on {t} for each row"
+                                      " execute function raw.note_source_change()"}
+_TRUNCATE = {"pantao_note_source_truncate": "after truncate on {t} for each statement"
+                                            " execute function raw.note_source_change()"}
+TRIGGERS = {"raw.orders": _STATEMENT, "raw.customers": _STATEMENT, "raw.feedback": _STATEMENT,
+            "raw.pbx_cdr": _INSERTED_ROWS, "raw.pbx_queue_log": _INSERTED_ROWS}
+
+
+def triggers_of(table: str) -> dict[str, str]:
+    """The triggers (name -> definition after `create trigger <name>`) that note `table`'s writes."""
+    return {**TRIGGERS.get(table, _ROWS), **_TRUNCATE}
+
 
 TRACKING_DDL = f"""
 create table if not exists {CHANGES_TABLE} (
@@ -64,20 +89,29 @@ create table if not exists {CHANGES_TABLE} (
 );
 comment on table {CHANGES_TABLE} is
     'Transactions that wrote a dbt source table (one row per table and transaction), noted by the '
-    'table''s {TRIGGER} trigger; a build is skipped only when none is newer than the published one''s snapshot.';
+    'table''s pantao_note_source_* triggers; a build is skipped only when none is newer than the '
+    'published one''s snapshot (pantao/build_inputs.py).';
 create table if not exists {PUBLISHED_TABLE} (
     only_row boolean primary key default true check (only_row),
     snapshot pg_snapshot not null,
-    inputs text not null,
+    inputs jsonb not null,
     published_at timestamptz not null default now()
 );
 comment on table {PUBLISHED_TABLE} is
-    'The snapshot the published dbt build started from and the digest of its other inputs '
-    '(pantao/build_inputs.py); no row after a partial build.';
+    'The snapshot the published dbt build started from and its other inputs (pantao/build_inputs.py);'
+    ' no row after a partial build.';
 create or replace function raw.note_source_change() returns trigger language plpgsql as $$
 begin
     insert into {CHANGES_TABLE} (source) values (tg_table_schema || '.' || tg_table_name)
     on conflict do nothing;
+    return null;
+end $$;
+create or replace function raw.note_source_insert() returns trigger language plpgsql as $$
+begin
+    if exists (select from inserted) then
+        insert into {CHANGES_TABLE} (source) values (tg_table_schema || '.' || tg_table_name)
+        on conflict do nothing;
+    end if;
     return null;
 end $$;
 """
@@ -85,32 +119,67 @@ end $$;
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """What a full build reads besides its source rows: `digest` (command, vars, project files),
-    `sources` (the source tables, "schema.table") and `timezone` (of the business date)."""
+    """What a full build is run with: `command` (its arguments as dbt gets them), `sources` (the
+    source tables, "schema.table"), `timezone` (of the business date), `project_dir`."""
 
-    digest: str
+    command: tuple[str, ...]
     sources: tuple[str, ...]
     timezone: str
+    project_dir: Path
 
     @classmethod
     def of(cls, dbt_command: Sequence[str], timezone: str, manifest: Path | None,
            project_dir: Path) -> BuildInputs | None:
-        """The inputs of a full build with `dbt_command` (its arguments as dbt gets them); None when
-        the manifest naming the sources is missing (the build cannot be checked: it runs)."""
-        if manifest is None or not manifest.is_file():
+        """The inputs of a full build with `dbt_command`; None when the sources cannot be listed
+        (the build cannot be checked: it runs). The sources are the project files' own (a model
+        may have named a new one since the manifest was written) and the manifest's."""
+        sources = project_sources(project_dir)
+        if sources is None:
             return None
-        sources = source_tables(manifest)
-        digest = hashlib.sha256()
-        digest.update(json.dumps({"command": list(dbt_command), "sources": sources}, sort_keys=True).encode())
-        digest.update(project_digest(project_dir).encode())
-        return cls(digest.hexdigest(), tuple(sources), timezone)
+        if manifest is not None and manifest.is_file():
+            sources |= manifest_sources(manifest)
+        return cls(tuple(dbt_command), tuple(sorted(sources)), _vars_timezone(dbt_command) or timezone, project_dir)
 
 
-def source_tables(manifest: Path) -> list[str]:
-    """The dbt project's source tables ("schema.table"), from its manifest."""
+def _vars_timezone(command: Sequence[str]) -> str | None:
+    """The business_timezone of the command's own --vars, if it passes one."""
+    for i, arg in enumerate(command):
+        text = command[i + 1] if arg == "--vars" and i + 1 < len(command) else (
+            arg.split("=", 1)[1] if arg.startswith("--vars=") else None)
+        if text:
+            try:
+                value = json.loads(text).get("business_timezone")
+            except (ValueError, AttributeError):
+                return None
+            return value if isinstance(value, str) else None
+    return None
+
+
+def project_sources(project_dir: Path) -> set[str] | None:
+    """The source tables ("schema.table") the project's yml files declare; None when one cannot be
+    read or names its schema or table through Jinja."""
+    import yaml
+
+    found: set[str] = set()
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return None
+        for source in doc.get("sources") or [] if isinstance(doc, dict) else []:
+            for table in source.get("tables") or []:
+                name = f"{source.get('schema') or source['name']}.{table.get('identifier') or table['name']}"
+                if "{" in name:
+                    return None
+                found.add(name)
+    return found
+
+
+def manifest_sources(manifest: Path) -> set[str]:
+    """The source tables ("schema.table") of a dbt manifest."""
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    return sorted({f"{source['schema']}.{source.get('identifier') or source['name']}"
-                   for source in (data.get("sources") or {}).values()})
+    return {f"{source['schema']}.{source.get('identifier') or source['name']}"
+            for source in (data.get("sources") or {}).values()}
 
 
 def project_digest(project_dir: Path) -> str:
@@ -125,9 +194,20 @@ def project_digest(project_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def _package_versions() -> str:
+    versions = []
+    for name in BUILD_PACKAGES:
+        try:
+            versions.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} absent")
+    return ", ".join(versions)
+
+
 def _columns_digest(conn: psycopg.Connection, sources: Sequence[str]) -> str:
     rows = conn.execute(
-        """select c.oid::regclass::text, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+        """select c.oid::regclass::text, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                  a.attcollation
            from unnest(%s::text[]) s(name)
            join pg_class c on c.oid = to_regclass(s.name)
            join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -135,11 +215,16 @@ def _columns_digest(conn: psycopg.Connection, sources: Sequence[str]) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
+def _live_schemas(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[str, int]:
+    return dict(conn.execute("select nspname, oid::bigint from pg_namespace where nspname = any(%s)",
+                             (list(schemas),)).fetchall())
+
+
 def _ensure_tracking(conn: psycopg.Connection, sources: Sequence[str]) -> list[str]:
-    """Create the change notes and a trigger on every existing source table; returns the tables
-    whose trigger was added now (their earlier changes are unknown)."""
+    """Create the change notes and every source's triggers (enabled always); returns the tables
+    whose triggers were (re)made now (their earlier changes are unknown)."""
     ready = conn.execute("select to_regclass(%s) is not null and to_regclass(%s) is not null"
-                         " and to_regprocedure('raw.note_source_change()') is not null",
+                         " and to_regprocedure('raw.note_source_insert()') is not null",
                          (CHANGES_TABLE, PUBLISHED_TABLE)).fetchone()[0]
     if not ready:
         with conn.transaction():
@@ -147,35 +232,39 @@ def _ensure_tracking(conn: psycopg.Connection, sources: Sequence[str]) -> list[s
             conn.execute(TRACKING_DDL)
     added = []
     for name in sources:
-        exists, tracked = conn.execute(
-            "select to_regclass(%s) is not null, (select count(*) = 2 from pg_trigger where tgrelid = to_regclass(%s)"
-            " and tgname in (%s, %s))", (name, name, TRIGGER, TRUNCATE_TRIGGER)).fetchone()
-        if exists and not tracked:
-            level = "statement" if name in BULK_SOURCES else "row"
-            with conn.transaction():
-                conn.execute(f"set local lock_timeout = '{TRIGGER_LOCK_TIMEOUT}'")
-                table = conn.execute("select to_regclass(%s)::text", (name,)).fetchone()[0]
-                conn.execute(f"create or replace trigger {TRIGGER} after insert or update or delete "
-                             f"on {table} for each {level} execute function raw.note_source_change()")
-                conn.execute(f"create or replace trigger {TRUNCATE_TRIGGER} after truncate "
-                             f"on {table} for each statement execute function raw.note_source_change()")
-            added.append(name)
+        wanted = triggers_of(name)
+        table = conn.execute("select to_regclass(%s)::text", (name,)).fetchone()[0]
+        if table is None:
+            continue
+        enabled = {row[0] for row in conn.execute(
+            "select tgname from pg_trigger where tgrelid = %s::regclass and tgenabled = 'A'", (table,)).fetchall()}
+        if set(wanted) <= enabled:
+            continue
+        with conn.transaction():
+            conn.execute(f"set local lock_timeout = '{TRIGGER_LOCK_TIMEOUT}'")
+            for trigger, definition in wanted.items():
+                conn.execute(f"create or replace trigger {trigger} {definition.format(t=table)}")
+                # fire under session_replication_role = replica too (logical replication, restores)
+                conn.execute(f"alter table {table} enable always trigger {trigger}")
+        added.append(name)
     return added
 
 
 @dataclass
 class Check:
-    """The result of `check`: `snapshot` to record when this build publishes; `current`, a sentence
-    saying why the published build is still current, or None when a build is needed (`reason`)."""
+    """The result of `check`: `snapshot` and `inputs` to record when this build publishes (inputs
+    None: nothing may be recorded); `current`, a sentence saying why the published build is still
+    current, or None when a build is needed, and then `reason` says why."""
 
     snapshot: str
-    digest: str  # JSON: the digest of each kind of input
+    inputs: dict[str, object] | None
     current: str | None
     reason: str
 
 
-def check(conn: psycopg.Connection, inputs: BuildInputs) -> Check:
-    """Compare the inputs now with the published build's (autocommit `conn`, under the build lock).
+def check(conn: psycopg.Connection, inputs: BuildInputs, live_schemas: Sequence[str]) -> Check:
+    """Compare the inputs now with the published build's (autocommit `conn`, under the build lock);
+    `live_schemas` are the schemas a publish swaps in.
 
     The snapshot is taken first: whatever this build will read is visible in it. A check that
     cannot be made (a login that may not create the notes or read them) says "build", never fails.
@@ -184,52 +273,62 @@ def check(conn: psycopg.Connection, inputs: BuildInputs) -> Check:
 
     snapshot = conn.execute("select pg_current_snapshot()::text").fetchone()[0]
     try:
-        return _compare(conn, inputs, snapshot)
-    except psycopg.Error as exc:
+        return _compare(conn, inputs, live_schemas, snapshot)
+    except (psycopg.Error, OSError, ValueError) as exc:
         log.warning("cannot tell whether the published build is current, so this run builds: %s", str(exc).strip())
-        return Check(snapshot, "{}", None, f"the sources' changes cannot be checked ({str(exc).strip()})")
+        return Check(snapshot, None, None, f"the sources' changes cannot be checked ({str(exc).strip()})")
 
 
-def _compare(conn: psycopg.Connection, inputs: BuildInputs, snapshot: str) -> Check:
+def _compare(conn: psycopg.Connection, inputs: BuildInputs, live_schemas: Sequence[str], snapshot: str) -> Check:
     import psycopg
 
     if conn.execute("select to_regnamespace('raw') is null").fetchone()[0]:
-        return Check(snapshot, "{}", None, "the raw schema does not exist yet")
+        return Check(snapshot, None, None, "the raw schema does not exist yet")
     try:
         added = _ensure_tracking(conn, inputs.sources)
+        busy = ""
     except psycopg.errors.LockNotAvailable:
-        added = ["(a source table busy for longer than " + TRIGGER_LOCK_TIMEOUT + ")"]
+        added, busy = [], f"a source table was busy for longer than {TRIGGER_LOCK_TIMEOUT} when adding its triggers"
     # the business date as the models compute it (`now()` in the business time zone)
-    business_date = conn.execute("select (now() at time zone %s)::date::text", (inputs.timezone,)).fetchone()[0]
-    digest = json.dumps({"project, command and vars": inputs.digest, "business date": business_date,
-                         "source columns": _columns_digest(conn, inputs.sources)}, sort_keys=True)
+    business_date, server = conn.execute("select (now() at time zone %s)::date::text, current_setting('server_version_num')",
+                                         (inputs.timezone,)).fetchone()
+    now = {"project files": project_digest(inputs.project_dir), "command and vars": list(inputs.command),
+           "dbt packages": _package_versions(), "PGOPTIONS": os.environ.get("PGOPTIONS", ""),
+           "business date": business_date, "server version": server,
+           "source columns": _columns_digest(conn, inputs.sources),
+           "published schemas": _live_schemas(conn, live_schemas)}
     missing = [name for name, in conn.execute(
         "select s from unnest(%s::text[]) s where to_regclass(s) is null", (list(inputs.sources),)).fetchall()]
-    published = conn.execute(f"select snapshot::text, inputs, published_at from {PUBLISHED_TABLE}").fetchone()
+    published = conn.execute(f"select snapshot::text, inputs, published_at, pg_snapshot_xmax(snapshot) > pg_snapshot_xmax(pg_current_snapshot())"
+                             f" from {PUBLISHED_TABLE}").fetchone()
 
     def build(reason: str) -> Check:
-        return Check(snapshot, digest, None, reason)
+        return Check(snapshot, now, None, reason)
 
+    if busy:
+        return Check(snapshot, None, None, busy)
     if added:
         return build(f"change tracking was added to {', '.join(added)} just now")
     if missing:
         return build(f"source table(s) {', '.join(missing)} do not exist yet")
     if published is None:
         return build("no full build has been published with its inputs yet")
-    published_snapshot, published_digest, published_at = published
-    if published_digest != digest:
-        return build(_what_differs(json.loads(published_digest), json.loads(digest)))
+    published_snapshot, published_inputs, published_at, from_elsewhere = published
+    if from_elsewhere:  # restored from another cluster: its transaction ids say nothing here
+        return build("the published build's record comes from another database cluster")
+    if published_inputs != now:
+        return build(_what_differs(published_inputs, now))
     changed = [row[0] for row in conn.execute(
         f"select distinct source from {CHANGES_TABLE} where not pg_visible_in_snapshot(txid, %s::pg_snapshot)"
         " order by 1", (published_snapshot,)).fetchall()]
     if changed:
         return build(f"rows written to {', '.join(changed)}")
-    return Check(snapshot, digest, f"nothing has changed since the build published at {published_at:%Y-%m-%d %H:%M:%S %Z}:"
+    return Check(snapshot, now, f"nothing has changed since the build published at {published_at:%Y-%m-%d %H:%M:%S %Z}:"
                  f" no rows written to the {len(inputs.sources)} source tables, the same project, vars and business date",
                  "")
 
 
-def _what_differs(published: dict[str, str], now: dict[str, str]) -> str:
+def _what_differs(published: dict[str, object], now: dict[str, object]) -> str:
     """Which of the inputs differ from the published build's, in a sentence."""
     parts = []
     for key in sorted(set(published) | set(now)):
@@ -239,26 +338,42 @@ def _what_differs(published: dict[str, str], now: dict[str, str]) -> str:
     return "changed since the published build: " + ", ".join(parts)
 
 
-def record(conn: psycopg.Connection, result: Check | None) -> None:
-    """In the publish's transaction: the published build's snapshot and digest (None: a partial
-    build, so forget); the change notes it has seen are pruned."""
+def forget(conn: psycopg.Connection) -> None:
+    """Drop the record (in the caller's transaction): the live schemas are no longer what it describes."""
+    if conn.execute("select to_regclass(%s)", (PUBLISHED_TABLE,)).fetchone()[0] is not None:
+        conn.execute(f"delete from {PUBLISHED_TABLE}")
+
+
+def record(conn: psycopg.Connection, result: Check | None, live_schemas: Sequence[str]) -> None:
+    """In the publish's transaction, after the swap: forget the record (an error here fails the
+    publish: a stale record could skip a build), then record this build's snapshot and inputs with
+    the schemas it published, and prune the change notes it has seen (a savepoint: if they cannot
+    be written, the next run builds)."""
     import psycopg
 
-    if to_regclass(conn, PUBLISHED_TABLE) is None:
-        return  # no tracking yet: nothing recorded, nothing to forget
+    forget(conn)
+    if result is None or result.inputs is None:
+        return
     try:
-        with conn.transaction():  # a savepoint: the publish goes on whatever happens here
-            conn.execute(f"delete from {PUBLISHED_TABLE}")
-            if result is None or result.digest == "{}":
-                return
-            conn.execute(f"insert into {PUBLISHED_TABLE} (snapshot, inputs) values (%s::pg_snapshot, %s)",
-                         (result.snapshot, result.digest))
+        with conn.transaction():
+            inputs = {**result.inputs, "published schemas": _live_schemas(conn, live_schemas)}
+            conn.execute(f"insert into {PUBLISHED_TABLE} (snapshot, inputs) values (%s::pg_snapshot, %s::jsonb)",
+                         (result.snapshot, json.dumps(inputs)))
             conn.execute(f"delete from {CHANGES_TABLE} where pg_visible_in_snapshot(txid, %s::pg_snapshot)",
                          (result.snapshot,))
     except psycopg.Error as exc:
-        # the older record and every change note since stay: the next run builds again, never skips wrongly
-        log.warning("the build is published but its inputs were not recorded: %s", str(exc).strip())
+        log.warning("the build is published but its inputs were not recorded (the next run builds): %s",
+                    str(exc).strip())
 
 
-def to_regclass(conn: psycopg.Connection, name: str) -> str | None:
-    return conn.execute("select to_regclass(%s)::text", (name,)).fetchone()[0]
+def forget_published(database_url: str) -> None:
+    """Forget the record from outside a build: a dbt command writes the live schemas directly."""
+    import psycopg
+
+    from pantao.db import connect
+
+    try:
+        with connect(database_url) as conn:
+            forget(conn)
+    except psycopg.Error as exc:
+        log.warning("could not forget the published build's inputs: %s", str(exc).strip())

@@ -146,11 +146,14 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     """
     target = Path(target_dir) if target_dir is not None else DEFAULT_TARGET_DIR
     if not wap.writes_models(args):
+        if args and args[0] in wap.LIVE_WRITING_COMMANDS:
+            build_inputs.forget_published(database_url)
         return _invoke(args, settings, database_url, capture=capture, target=target)
     partial, full_refresh = wap.is_partial(args), wap.is_full_refresh(args)
     # a build of the whole project replaces its `table` models: no copy of them (pantao/wap.py)
-    rebuilt = frozenset() if partial or full_refresh else wap.rebuilt_whole(newest_manifest(target), DBT_PROJECT_DIR)
-    inputs = None if partial else build_inputs_of(args, settings, newest_manifest(target))
+    manifest = newest_manifest(target)
+    rebuilt = frozenset() if partial or full_refresh else wap.rebuilt_whole(manifest, DBT_PROJECT_DIR)
+    inputs = None if partial else build_inputs_of(args, settings, manifest)
     with wap.ShadowBuild(database_url, copy_tables=partial or not full_refresh, rebuilt=rebuilt, inputs=inputs,
                          skip_if_current=skip_if_current and not full_refresh) as shadow:
         if shadow.current:

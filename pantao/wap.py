@@ -59,6 +59,9 @@ PROJECT = "pantao"
 COPY_CONNECTIONS = 2
 # dbt commands that write models; only these are built in the shadow.
 WRITING_COMMANDS = frozenset({"build", "run"})
+# dbt commands that write the live schemas directly, not through a shadow build: after one, the
+# published build's recorded inputs (pantao/build_inputs.py) no longer describe what readers see.
+LIVE_WRITING_COMMANDS = frozenset({"seed", "snapshot", "run-operation", "retry", "clone"})
 SELECTION_FLAGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
                              "--resource-types", "--exclude-resource-type", "--inline"})
 # A partial build rebuilds every view around it: views do not hold rows, and a rebuilt table drops
@@ -440,7 +443,7 @@ class ShadowBuild:
             if orphans:
                 log.warning("ended %d dbt session(s) of an earlier build whose process is gone", orphans)
             if self.inputs is not None:
-                self._check = build_inputs.check(self._conn, self.inputs)
+                self._check = build_inputs.check(self._conn, self.inputs, SHADOWED_SCHEMAS)
                 if self.skip_if_current and self._check.current:
                     self.current = self._check.current
                     log.info("the published build is current, no dbt run: %s", self.current)
@@ -464,7 +467,7 @@ class ShadowBuild:
         assert self._conn is not None, "publish() outside the with block"
         assert self.current is None, "publish() of a build skipped as current"
         started = time.monotonic()
-        publish(self._conn, also=lambda conn: build_inputs.record(conn, self._check))
+        publish(self._conn, also=lambda conn: build_inputs.record(conn, self._check, SHADOWED_SCHEMAS))
         self.seconds["publish"] = time.monotonic() - started
         self.published = True
         log.info("published the build: %d table(s) copied in %.1f s, swapped in %.2f s", self.tables_copied,

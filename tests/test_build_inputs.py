@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from pantao import build_inputs
-from pantao.dbt_runner import DBT_PROJECT_DIR, DEFAULT_TARGET_DIR, run_dbt
+from pantao.dbt_runner import DBT_PROJECT_DIR, DEFAULT_TARGET_DIR, DbtError, run_dbt
+from pantao.wap import SHADOWED_SCHEMAS
 from tests.pipeline import PLANTED_SIM, simulated_warehouse_copy
 
 MANIFEST = DEFAULT_TARGET_DIR / "manifest.json"
@@ -26,6 +28,7 @@ def sources_db(fresh_database_url) -> Iterator[tuple[str, build_inputs.BuildInpu
     inputs = build_inputs.BuildInputs.of(["run", "--vars", "{}"], TZ, MANIFEST, DBT_PROJECT_DIR)
     assert inputs is not None and {"raw.orders", "raw.pbx_cdr", "reports.daily_report"} <= set(inputs.sources)
     with psycopg.connect(fresh_database_url, autocommit=True) as conn:
+        conn.execute("create schema marts")  # a published schema (its oid is part of the record)
         for name in inputs.sources:
             conn.execute(f"create schema if not exists {name.split('.')[0]}")
             conn.execute(f"create table {name} (id int, note text)")
@@ -34,13 +37,13 @@ def sources_db(fresh_database_url) -> Iterator[tuple[str, build_inputs.BuildInpu
 
 def _check(url: str, inputs: build_inputs.BuildInputs) -> build_inputs.Check:
     with psycopg.connect(url, autocommit=True) as conn:
-        return build_inputs.check(conn, inputs)
+        return build_inputs.check(conn, inputs, SHADOWED_SCHEMAS)
 
 
 def _publish(url: str, result: build_inputs.Check | None) -> None:
     """What ShadowBuild.publish does with the check, in a transaction of its own (no schemas to swap here)."""
     with psycopg.connect(url) as conn:
-        build_inputs.record(conn, result)
+        build_inputs.record(conn, result, SHADOWED_SCHEMAS)
 
 
 def _published(url, inputs) -> build_inputs.Check:
@@ -60,9 +63,11 @@ def test_the_first_check_builds_and_a_published_build_is_then_current(sources_db
     assert second.current is None and second.reason == "no full build has been published with its inputs yet"
     _published(url, inputs)
     with psycopg.connect(url) as conn:
-        triggers = conn.execute("select count(*) from pg_trigger where tgname in (%s, %s)",
-                                (build_inputs.TRIGGER, build_inputs.TRUNCATE_TRIGGER)).fetchone()[0]
-    assert triggers == 2 * len(inputs.sources)  # insert/update/delete, and truncate
+        triggers = dict(conn.execute("select tgrelid::regclass::text, count(*) filter (where tgenabled = 'A')"
+                                     " from pg_trigger where tgname like 'pantao_note_source_%' group by 1").fetchall())
+    # insert/update/delete (the PBX tables' inserts apart), and truncate; enabled always
+    assert triggers == {name: len(build_inputs.triggers_of(name)) for name in inputs.sources}
+    assert triggers["raw.pbx_cdr"] == 3 and triggers["raw.orders"] == triggers["raw.pbx_extensions"] == 2
 
 
 def test_an_upsert_that_changes_no_row_of_a_small_source_notes_nothing(sources_db):
@@ -155,8 +160,8 @@ def test_another_business_date_or_other_vars_make_it_build(sources_db):
     _check(url, inputs)
     _published(url, inputs)
     # UTC+14 and UTC-11 (25 hours apart) are never on the same date: the same inputs on another business date
-    east = build_inputs.BuildInputs(inputs.digest, inputs.sources, "Pacific/Kiritimati")
-    west = build_inputs.BuildInputs(inputs.digest, inputs.sources, "Pacific/Pago_Pago")
+    east = dataclasses.replace(inputs, timezone="Pacific/Kiritimati")
+    west = dataclasses.replace(inputs, timezone="Pacific/Pago_Pago")
     _published(url, east)
     result = _check(url, west)
     now = dt.datetime.now(dt.UTC)
@@ -166,7 +171,7 @@ def test_another_business_date_or_other_vars_make_it_build(sources_db):
     _published(url, inputs)
     other_vars = build_inputs.BuildInputs.of(["run", "--vars", '{"segment_recent_days": 31}'], TZ, MANIFEST,
                                              DBT_PROJECT_DIR)
-    assert _check(url, other_vars).reason == "changed since the published build: project, command and vars"
+    assert _check(url, other_vars).reason == "changed since the published build: command and vars"
 
 
 def test_the_project_digest_follows_every_model_and_macro_file(tmp_path):
@@ -223,11 +228,12 @@ def test_the_hourly_run_skips_dbt_until_a_row_lands(new_database, kafka_bootstra
         assert not built.get("skipped") and built["publish"] > 0
 
 
-def test_without_a_manifest_there_is_no_check_and_the_build_runs(tmp_path):
-    assert build_inputs.BuildInputs.of(["run"], TZ, tmp_path / "absent.json", DBT_PROJECT_DIR) is None
+def test_without_a_manifest_the_project_files_name_the_sources(tmp_path):
+    inputs = build_inputs.BuildInputs.of(["run"], TZ, tmp_path / "absent.json", DBT_PROJECT_DIR)
+    assert inputs is not None and set(inputs.sources) == build_inputs.manifest_sources(MANIFEST)
 
 
-def test_a_login_that_may_not_track_changes_builds_every_time_and_its_publish_goes_on(sources_db):
+def test_a_login_that_may_not_track_changes_builds_every_time(sources_db):
     url, inputs = sources_db
     role = f"t_noddl_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:
@@ -245,11 +251,79 @@ def test_a_login_that_may_not_track_changes_builds_every_time_and_its_publish_go
         _published(url, inputs)
         result = _check(login, inputs)
         assert result.current is None and "permission denied" in result.reason
-        with psycopg.connect(login) as conn:  # a publish by that login: its transaction goes on
-            build_inputs.record(conn, result)
-            assert conn.execute("select 1").fetchone() == (1,)
-        assert _check(url, inputs).current  # and the owner's record stands
+        # a publish by that login fails rather than leave the owner's record describing another build
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), psycopg.connect(login) as conn:
+            build_inputs.record(conn, result, SHADOWED_SCHEMAS)
+        assert _check(url, inputs).current  # the owner's record stands
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"drop owned by {role}")
             conn.execute(f"drop role {role}")
+
+
+def test_a_pbx_batch_read_again_notes_nothing_and_a_new_line_does(sources_db):
+    url, inputs = sources_db
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("alter table raw.pbx_queue_log add primary key (id)")
+        conn.execute("insert into raw.pbx_queue_log values (1, 'ENTERQUEUE')")
+    _check(url, inputs)
+    _published(url, inputs)
+    batch = "insert into raw.pbx_queue_log select * from (values (1, 'ENTERQUEUE'), {}) v on conflict do nothing"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(batch.format("(1, 'ENTERQUEUE')"))  # the same lines read again
+    assert _check(url, inputs).current
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(batch.format("(2, 'CONNECT')"))
+    assert _check(url, inputs).reason == "rows written to raw.pbx_queue_log"
+
+
+def test_writes_with_triggers_disabled_or_replicated_are_still_seen(sources_db):
+    url, inputs = sources_db
+    _check(url, inputs)
+    _published(url, inputs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        # a replication apply or a restore runs as replica: the triggers fire always
+        conn.execute("set session_replication_role = replica")
+        conn.execute("insert into raw.orders values (1, 'replicated')")
+    assert _check(url, inputs).reason == "rows written to raw.orders"
+    _published(url, inputs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("alter table raw.feedback disable trigger all")
+    # disabled triggers are not tracking: made again, and what happened meanwhile is unknown
+    assert _check(url, inputs).reason == "change tracking was added to raw.feedback just now"
+    _published(url, inputs)
+
+
+def test_a_published_schema_replaced_outside_a_build_or_a_record_from_another_cluster_builds(sources_db):
+    url, inputs = sources_db
+    _check(url, inputs)
+    _published(url, inputs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema marts")
+        conn.execute("create schema marts")  # a restore, a hand-made schema: not what was published
+    assert _check(url, inputs).reason == "changed since the published build: published schemas"
+    _published(url, inputs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("update raw.published_build set snapshot = '4000000000:4000000000:'")
+    assert _check(url, inputs).reason == "the published build's record comes from another database cluster"
+
+
+def test_a_dbt_command_that_writes_the_live_schemas_forgets_the_record(sources_db, make_settings):
+    url, inputs = sources_db
+    _check(url, inputs)
+    _published(url, inputs)
+    with pytest.raises(DbtError):  # the macro does not exist; the record is forgotten before dbt starts
+        run_dbt(["run-operation", "no_such_macro_here"], make_settings(database_url=url), url)
+    assert _check(url, inputs).reason == "no full build has been published with its inputs yet"
+
+
+def test_the_project_files_declare_the_sources_a_new_model_may_read(tmp_path):
+    (tmp_path / "models" / "a").mkdir(parents=True)
+    (tmp_path / "models" / "a" / "__sources.yml").write_text(
+        "version: 2\nsources:\n  - name: kafka\n    schema: raw\n    tables:\n      - name: orders\n"
+        "      - name: late\n        identifier: late_orders\n  - name: reports\n    tables:\n      - name: daily\n",
+        encoding="utf-8")
+    assert build_inputs.project_sources(tmp_path) == {"raw.orders", "raw.late_orders", "reports.daily"}
+    (tmp_path / "models" / "a" / "__sources.yml").write_text(
+        "sources:\n  - name: k\n    schema: \"{{ env_var('S') }}\"\n    tables: [{name: t}]\n", encoding="utf-8")
+    assert build_inputs.project_sources(tmp_path) is None  # cannot be listed: no check, the build runs

@@ -12,15 +12,21 @@ from collections.abc import Sequence
 import dagster as dg
 
 
-def failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> list[str]:
+def failed_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey],
+                  before_run: str | None = None) -> list[str]:
     """'<asset>:<check> (run <id>)' for each check whose latest evaluation failed at severity ERROR.
 
     A check that is planned or running has no evaluation yet and counts as not failed, as does
-    one that never ran: only a recorded failure stops a report.
+    one that never ran: only a recorded failure stops a report. `before_run`: the latest result
+    before that run's own (a run plans its checks as its step starts).
     """
     failures = []
     for key in sorted(check_keys, key=lambda k: k.to_user_string()):
-        record = instance.get_latest_asset_check_evaluation_record(key)
+        if before_run is None:
+            record = instance.get_latest_asset_check_evaluation_record(key)
+        else:
+            history = instance.event_log_storage.get_asset_check_execution_history(key, limit=5)
+            record = next((r for r in history if r.run_id != before_run), None)
         evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
         if evaluation is not None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failures.append(f"{key.asset_key.to_user_string()}:{key.name} (run {record.run_id or 'none'})")

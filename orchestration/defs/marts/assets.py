@@ -25,6 +25,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.defs.marts.freshness import with_marts_freshness
 from orchestration.lib.config import DBT_POOL
 from orchestration.lib.dbt import PantaoDbtTranslator, environment, is_mart, load_dbt_project
+from orchestration.lib.guards import failed_checks
 from orchestration.lib.resources import PantaoResource
 from pantao import wap
 from pantao.dbt_runner import (
@@ -62,8 +63,12 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
     # a build of every model is skipped when nothing it reads changed since the published one
     # (pantao/build_inputs.py): its assets are reported current, no dbt test runs on unchanged rows
     inputs = None if context.is_subset else build_inputs_of(["build"], settings, dbt_project.manifest_path)
+    # a check whose latest result failed is run again, whatever the inputs (the reports wait on it)
+    failing = failed_checks(context.instance, list(context.selected_asset_check_keys), before_run=context.run_id)
+    if failing:
+        context.log.info(f"building whatever the inputs: the latest result of {len(failing)} check(s) failed")
     with wap.ShadowBuild(database_url, rebuilt=rebuilt, inputs=inputs,
-                         skip_if_current=context.run.tags.get(FORCE_BUILD_TAG) != "true") as shadow:
+                         skip_if_current=not failing and context.run.tags.get(FORCE_BUILD_TAG) != "true") as shadow:
         if shadow.current:
             context.log.info(f"no dbt run: {shadow.current}")
             for key in _upstream_first(context.selected_asset_keys, context.assets_def.asset_deps):
