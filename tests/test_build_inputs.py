@@ -70,24 +70,6 @@ def test_the_first_check_builds_and_a_published_build_is_then_current(sources_db
     assert triggers["raw.pbx_cdr"] == 3 and triggers["raw.orders"] == triggers["raw.pbx_extensions"] == 2
 
 
-def test_an_upsert_that_changes_no_row_of_a_small_source_notes_nothing(sources_db):
-    url, inputs = sources_db
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("alter table raw.pbx_extensions add primary key (id)")
-        conn.execute("insert into raw.pbx_extensions values (101, 'Ivanova')")
-    _check(url, inputs)
-    _published(url, inputs)
-    upsert = ("insert into raw.pbx_extensions values (101, %s) on conflict (id) do update set note = excluded.note"
-              " where raw.pbx_extensions.note is distinct from excluded.note")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(upsert, ("Ivanova",))  # the directory read again, unchanged
-        conn.execute("update raw.pbx_extensions set note = 'x' where false")
-    assert _check(url, inputs).current
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(upsert, ("Petrova",))  # renamed
-    assert _check(url, inputs).reason == "rows written to raw.pbx_extensions"
-
-
 @pytest.mark.parametrize("write", [
     "insert into raw.orders values (1, 'landed')",
     "update raw.feedback set note = 'changed'",
@@ -261,20 +243,32 @@ def test_a_login_that_may_not_track_changes_builds_every_time(sources_db):
             conn.execute(f"drop role {role}")
 
 
-def test_a_pbx_batch_read_again_notes_nothing_and_a_new_line_does(sources_db):
+@pytest.mark.parametrize("table, read_again, changed", [
+    # the operator directory, upserted whole on each landing (ingestion/pbx/store.py): per row written
+    ("raw.pbx_extensions",
+     "insert into raw.pbx_extensions values (1, 'Ivanova') on conflict (id) do update set note = excluded.note"
+     " where raw.pbx_extensions.note is distinct from excluded.note",
+     "insert into raw.pbx_extensions values (1, 'Petrova') on conflict (id) do update set note = excluded.note"
+     " where raw.pbx_extensions.note is distinct from excluded.note"),
+    # a PBX batch (insert … select … on conflict do nothing): per statement that inserted rows
+    ("raw.pbx_queue_log",
+     "insert into raw.pbx_queue_log select * from (values (1, 'ENTERQUEUE')) v on conflict do nothing",
+     "insert into raw.pbx_queue_log select * from (values (1, 'ENTERQUEUE'), (2, 'CONNECT')) v on conflict do nothing"),
+], ids=["directory-upsert", "pbx-batch"])
+def test_a_source_read_again_unchanged_notes_nothing_and_a_change_does(sources_db, table, read_again, changed):
     url, inputs = sources_db
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("alter table raw.pbx_queue_log add primary key (id)")
-        conn.execute("insert into raw.pbx_queue_log values (1, 'ENTERQUEUE')")
+        conn.execute(f"alter table {table} add primary key (id)")
+        conn.execute(f"insert into {table} values (1, 'Ivanova')" if "extensions" in table
+                     else f"insert into {table} values (1, 'ENTERQUEUE')")
     _check(url, inputs)
     _published(url, inputs)
-    batch = "insert into raw.pbx_queue_log select * from (values (1, 'ENTERQUEUE'), {}) v on conflict do nothing"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(batch.format("(1, 'ENTERQUEUE')"))  # the same lines read again
+        conn.execute(read_again)
     assert _check(url, inputs).current
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(batch.format("(2, 'CONNECT')"))
-    assert _check(url, inputs).reason == "rows written to raw.pbx_queue_log"
+        conn.execute(changed)
+    assert _check(url, inputs).reason == f"rows written to {table}"
 
 
 def test_writes_with_triggers_disabled_or_replicated_are_still_seen(sources_db):
