@@ -22,6 +22,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("bench.live_board_latency", ("--idle-seconds", "10")),
     ("bench.cli_startup", ("--baseline", "HEAD", "--runs", "5")),
     ("bench.chain_scale", ("--quick",)),
+    ("bench.source_triggers", ()),
 )
 
 
