@@ -35,6 +35,15 @@ def sources_db(fresh_database_url) -> Iterator[tuple[str, build_inputs.BuildInpu
     yield fresh_database_url, inputs
 
 
+@pytest.fixture
+def published_db(sources_db) -> tuple[str, build_inputs.BuildInputs]:
+    """`sources_db` tracked, with a build published from it: the next check finds it current."""
+    url, inputs = sources_db
+    _check(url, inputs)
+    _published(url, inputs)
+    return url, inputs
+
+
 def _check(url: str, inputs: build_inputs.BuildInputs) -> build_inputs.Check:
     with psycopg.connect(url, autocommit=True) as conn:
         return build_inputs.check(conn, inputs, SHADOWED_SCHEMAS)
@@ -97,10 +106,8 @@ def test_every_kind_of_write_to_a_source_makes_the_next_check_build(sources_db, 
     _published(url, inputs)
 
 
-def test_a_landing_still_open_when_the_build_began_is_seen_by_the_next_check(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_a_landing_still_open_when_the_build_began_is_seen_by_the_next_check(published_db):
+    url, inputs = published_db
     with psycopg.connect(url) as landing:
         landing.execute("insert into raw.customers values (7, 'in flight')")
         # the build starts (its snapshot) while the landing is open: its rows are not in the build
@@ -113,20 +120,16 @@ def test_a_landing_still_open_when_the_build_began_is_seen_by_the_next_check(sou
     assert after.current is None and after.reason == "rows written to raw.customers"
 
 
-def test_a_rolled_back_landing_changes_nothing(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_a_rolled_back_landing_changes_nothing(published_db):
+    url, inputs = published_db
     with psycopg.connect(url) as landing:
         landing.execute("insert into raw.orders values (1, 'never committed')")
         landing.rollback()
     assert _check(url, inputs).current
 
 
-def test_a_source_columns_change_and_a_partial_publish_make_it_build(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_a_source_columns_change_and_a_partial_publish_make_it_build(published_db):
+    url, inputs = published_db
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("alter table raw.pbx_queue_log rename column note to event")
     result = _check(url, inputs)
@@ -137,10 +140,8 @@ def test_a_source_columns_change_and_a_partial_publish_make_it_build(sources_db)
     assert _check(url, inputs).reason == "no full build has been published with its inputs yet"
 
 
-def test_another_business_date_or_other_vars_make_it_build(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_another_business_date_or_other_vars_make_it_build(published_db):
+    url, inputs = published_db
     # UTC+14 and UTC-11 (25 hours apart) are never on the same date: the same inputs on another business date
     east = dataclasses.replace(inputs, timezone="Pacific/Kiritimati")
     west = dataclasses.replace(inputs, timezone="Pacific/Pago_Pago")
@@ -271,10 +272,8 @@ def test_a_source_read_again_unchanged_notes_nothing_and_a_change_does(sources_d
     assert _check(url, inputs).reason == f"rows written to {table}"
 
 
-def test_writes_with_triggers_disabled_or_replicated_are_still_seen(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_writes_with_triggers_disabled_or_replicated_are_still_seen(published_db):
+    url, inputs = published_db
     with psycopg.connect(url, autocommit=True) as conn:
         # a replication apply or a restore runs as replica: the triggers fire always
         conn.execute("set session_replication_role = replica")
@@ -288,10 +287,8 @@ def test_writes_with_triggers_disabled_or_replicated_are_still_seen(sources_db):
     _published(url, inputs)
 
 
-def test_a_published_schema_replaced_outside_a_build_or_a_record_from_another_cluster_builds(sources_db):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_a_published_schema_replaced_outside_a_build_or_a_record_from_another_cluster_builds(published_db):
+    url, inputs = published_db
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("drop schema marts")
         conn.execute("create schema marts")  # a restore, a hand-made schema: not what was published
@@ -302,10 +299,8 @@ def test_a_published_schema_replaced_outside_a_build_or_a_record_from_another_cl
     assert _check(url, inputs).reason == "the published build's record comes from another database cluster"
 
 
-def test_a_dbt_command_that_writes_the_live_schemas_forgets_the_record(sources_db, make_settings):
-    url, inputs = sources_db
-    _check(url, inputs)
-    _published(url, inputs)
+def test_a_dbt_command_that_writes_the_live_schemas_forgets_the_record(published_db, make_settings):
+    url, inputs = published_db
     with pytest.raises(DbtError):  # the macro does not exist; the record is forgotten before dbt starts
         run_dbt(["run-operation", "no_such_macro_here"], make_settings(database_url=url), url)
     assert _check(url, inputs).reason == "no full build has been published with its inputs yet"
