@@ -35,6 +35,12 @@ orders=..., timezone=..., **chain)`:
   23:59 local time. Default 1.
 - `timezone`: the business time zone the local hours are in (default Europe/Moscow).
 
+The four marts with a phone (orders, customers, calls, missed_call_recovery) fill `customer_key`
+by themselves, as dbt computes it when it writes a row: an insert trigger hashes the phone with
+the install's salt when the row has no key (null before `pantao prepare` created the salt). A
+write-audit-publish build (the reporting layer's, `apply_reporting_layer`) copies the tables
+without their triggers: a row inserted after it gets the key it is given, or none.
+
 The connection may be in autocommit or not; nothing is committed here.
 """
 
@@ -90,7 +96,7 @@ TABLES: dict[str, dict[str, str]] = {
         "entered_at": "timestamp with time zone", "business_date": "date",
         "business_hour": "integer", "connected_at": "timestamp with time zone",
         "ended_at": "timestamp with time zone", "reached_at": "timestamp with time zone",
-        "last_landed_at": "timestamp with time zone",
+        "last_landed_at": "timestamp with time zone", "customer_key": "text",
     },
     "orders": {
         "order_id": "text", "restaurant_id": "integer", "customer_phone": "text", "call_linkedid": "text",
@@ -100,6 +106,7 @@ TABLES: dict[str, dict[str, str]] = {
         "discount_amount": "numeric(14,2)", "total_amount": "numeric(14,2)",
         "created_at": "timestamp with time zone", "business_date": "date", "business_hour": "integer",
         "latest_event_at": "timestamp with time zone", "last_landed_at": "timestamp with time zone",
+        "customer_key": "text",
     },
     "ratings": {
         "rating_id": "text", "subject_type": "text", "call_linkedid": "text", "order_id": "text",
@@ -122,7 +129,7 @@ TABLES: dict[str, dict[str, str]] = {
         "first_call_at": "timestamp with time zone", "last_call_at": "timestamp with time zone",
         "last_call_hour": "integer", "attempts_count": "bigint", "wait_seconds_total": "bigint",
         "callback_attempts_count": "bigint", "expected_conversion_rate": "numeric", "expected_check_amount": "numeric",
-        "expected_lost_revenue_amount": "numeric",
+        "expected_lost_revenue_amount": "numeric", "customer_key": "text",
     },
     # a view over the reports' stored figures in dbt; a table here
     "staffing_advice": {
@@ -133,8 +140,8 @@ TABLES: dict[str, dict[str, str]] = {
         "target_answer_seconds": "integer", "report_version": "integer", "reported_at": "timestamp with time zone",
     },
     "customers": {
-        "customer_phone": "text", "customer_name": "text", "email": "text", "home_restaurant_id": "integer",
-        "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
+        "customer_phone": "text", "customer_key": "text", "customer_name": "text", "email": "text",
+        "home_restaurant_id": "integer", "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
         "last_order_at": "timestamp with time zone", "lifetime_orders_count": "bigint",
         "cancelled_orders_count": "bigint", "lifetime_revenue_amount": "numeric", "average_check_amount": "numeric",
         "last_call_at": "timestamp with time zone", "calls_count": "bigint", "last_rating_score": "integer",
@@ -171,14 +178,39 @@ OPEN_HOURS = range(9, 23)
 PEAK_HOUR = 15
 
 
+# The marts that store the pseudonymous customer key, and the phone it is computed from.
+KEYED = {"orders": "customer_phone", "customers": "customer_phone", "calls": "caller_phone",
+         "missed_call_recovery": "caller_phone"}
+
+# dbt computes customer_key when it writes a mart row (dbt_project/macros/customer_key.sql); a mini
+# mart does it when a row is inserted without one: SHA-256 of the install's salt and the phone, the
+# first 24 hex digits (docs/access.md). Null while `pantao prepare` has not created the salt.
+KEY_TRIGGER = """
+create or replace function marts.mini_mart_customer_key() returns trigger language plpgsql as $$
+begin
+    if new.customer_key is null and to_regclass('access.install_secret') is not null then
+        new.customer_key := left(encode(sha256(
+            (select s.secret from access.install_secret s where s.name = 'customer_key_salt')
+            || convert_to(to_jsonb(new) ->> tg_argv[0], 'UTF8')), 'hex'), 24);
+    end if;
+    return new;
+end $$
+"""
+
+
 def create_mini_marts(conn: psycopg.Connection) -> None:
     """Create the `marts` schema and its tables, empty, with the dbt marts' column types."""
     conn.execute("create schema if not exists marts")
+    conn.execute(KEY_TRIGGER)
     for table, columns in TABLES.items():
         conn.execute(sql.SQL("create table marts.{} ({})").format(
             sql.Identifier(table),
             sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns.items()),
         ))
+        if table in KEYED:
+            conn.execute(sql.SQL("create trigger customer_key before insert on marts.{} for each row "
+                                 "execute function marts.mini_mart_customer_key({})").format(
+                sql.Identifier(table), sql.Literal(KEYED[table])))
 
 
 def _insert(conn: psycopg.Connection, table: str, row: Mapping[str, Any]) -> None:

@@ -32,15 +32,6 @@
     coalesce((select v.role = 'crm_manager' and v.restaurant_scope is null from access.viewer v), false)
 {%- endmacro %}
 
-{#- Salted SHA-256 of a phone number: stable across days and views (joinable), not reversible
-    without the per-install salt, which only the views' owner may read. -#}
-{% macro customer_key(phone) -%}
-    left(encode(sha256(
-        (select s.secret from access.install_secret s where s.name = 'customer_key_salt')
-        || convert_to({{ phone }}, 'UTF8')
-    ), 'hex'), 24)
-{%- endmacro %}
-
 {#- `+79161234567` -> `*** ***-**-67`: the last two digits only, read from the digits whatever the
     number's formatting (`8 (916) 123-45-67` gives the same), so a key and its masked phone leave 10^8
     numbers to try even with the salt; a number of fewer than five digits shows none. -#}

@@ -7,7 +7,7 @@ select
     c.answered_by_extension, c.pickup_seconds, c.talk_seconds, c.transfer_count,
     -- its caller, pseudonymised
     {{ masked_phone('c.caller_phone') }} as caller_phone_masked,
-    {{ customer_key('coalesce(c.customer_phone, c.caller_phone)') }} as customer_key,
+    c.customer_key,
     cu.segment as customer_segment,
     -- what came of it
     c.led_to_order, c.order_id, c.order_total_amount, c.rating_score,

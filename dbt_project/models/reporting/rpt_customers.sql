@@ -3,7 +3,7 @@
 {#- A manager limited to restaurants sees the customers at home in one of them or who ordered there. -#}
 
 select
-    {{ customer_key('c.customer_phone') }} as customer_key,
+    c.customer_key,
     {{ masked_phone('c.customer_phone') }} as customer_phone_masked,
     {{ only_for(['crm_admin', 'crm_manager'], 'c.customer_name') }} as customer_name,
     c.segment,

@@ -8,7 +8,7 @@
 select
     r.business_date,
     {{ masked_phone('r.caller_phone') }} as caller_phone_masked,
-    {{ customer_key('r.caller_phone') }} as customer_key,
+    r.customer_key,
     -- who they are
     r.is_known_customer, r.had_ordered_before, r.home_restaurant_id, r.lifetime_orders_count, r.last_order_at,
     r.average_check_amount,

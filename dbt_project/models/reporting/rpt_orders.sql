@@ -4,7 +4,7 @@ select
     -- the order
     o.order_id, o.created_at, o.business_date, o.status, o.restaurant_id, o.channel,
     -- its customer, pseudonymised
-    {{ customer_key('o.customer_phone') }} as customer_key,
+    o.customer_key,
     {{ masked_phone('o.customer_phone') }} as customer_phone_masked,
     cu.segment as customer_segment,
     -- amounts

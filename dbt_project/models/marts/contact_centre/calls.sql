@@ -1,7 +1,7 @@
 {{ config(indexes=[
     {'columns': ['linkedid'], 'unique': True}, {'columns': ['business_date']},
     {'columns': ['customer_phone']},
-]) }}
+], pre_hook=["{{ keep_customer_keys('caller_phone') }}"]) }}
 
 with
 
@@ -100,7 +100,10 @@ final as (
         calls.connected_at,
         calls.ended_at,
         callbacks.reached_at,
-        calls.last_landed_at
+        calls.last_landed_at,
+
+        -- the caller, pseudonymised (macros/customer_key.sql)
+        {{ customer_key('calls.caller_phone') }} as customer_key
 
     from calls
     left join callbacks using (linkedid)

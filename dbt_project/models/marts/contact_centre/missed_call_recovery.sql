@@ -1,4 +1,5 @@
-{{ config(indexes=[{'columns': ['business_date']}, {'columns': ['caller_phone']}]) }}
+{{ config(indexes=[{'columns': ['business_date']}, {'columns': ['caller_phone']}],
+          pre_hook=["{{ keep_customer_keys('caller_phone') }}"]) }}
 
 {#- The missed-call recovery worklist (docs/metrics.md, "Missed-call recovery"): per business day,
     every caller whose unanswered calls of that day were not reached back — no answered callback
@@ -143,7 +144,10 @@ final as (
             as expected_check_amount,
         coalesce(conversion.conversion_rate, 0)
             * coalesce(described.average_check_amount, phone_checks.phone_average_check_amount, 0)
-            as expected_lost_revenue_amount
+            as expected_lost_revenue_amount,
+
+        -- the caller, pseudonymised (macros/customer_key.sql)
+        {{ customer_key('described.caller_phone') }} as customer_key
 
     from described
     left join conversion

@@ -113,6 +113,7 @@ final as (
     select
         -- ids
         customer_phone,
+        {{ customer_key('customer_phone') }} as customer_key,
         customer_name,
         email,
         home_restaurant_id,

@@ -3,6 +3,7 @@
     {'columns': ['call_linkedid']}, {'columns': ['last_landed_at']},
 ], pre_hook=[
     "alter table if exists {{ this }} drop column if exists customer_last_landed_at",
+    "{{ keep_customer_keys('customer_phone') }}",
 ], post_hook=[
     "delete from {{ this }} as stored using {{ ref('int_order_issues') }} as issues
      where issues.entity_key = stored.order_id",
@@ -43,7 +44,7 @@ kept as (
 -- order's customer is in scope (the changed order too, through its own key)
 changed_customers as (
 
-    select distinct coalesce(customer_phone, order_id) as customer_key
+    select distinct coalesce(customer_phone, order_id) as customer_ref
     from latest
     where last_landed_at > {{ landed_watermark() }}
 
@@ -52,7 +53,7 @@ changed_customers as (
 scope as (
 
     select kept.* from kept
-    inner join changed_customers on changed_customers.customer_key = coalesce(kept.customer_phone, kept.order_id)
+    inner join changed_customers on changed_customers.customer_ref = coalesce(kept.customer_phone, kept.order_id)
 
 ),
 {% else %}
@@ -101,7 +102,11 @@ final as (
         business_date,
         {{ business_hour('created_at') }} as business_hour,
         latest_event_at,
-        last_landed_at
+        last_landed_at,
+
+        -- the customer, pseudonymised (macros/customer_key.sql); last, where a pre-hook adds it
+        -- to a table built without it
+        {{ customer_key('customer_phone') }} as customer_key
 
     from scope
 
