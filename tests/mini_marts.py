@@ -96,7 +96,7 @@ TABLES: dict[str, dict[str, str]] = {
         "entered_at": "timestamp with time zone", "business_date": "date",
         "business_hour": "integer", "connected_at": "timestamp with time zone",
         "ended_at": "timestamp with time zone", "reached_at": "timestamp with time zone",
-        "last_landed_at": "timestamp with time zone", "customer_key": "text",
+        "last_landed_at": "timestamp with time zone", "customer_key": 'text collate "C"',
     },
     "orders": {
         "order_id": "text", "restaurant_id": "integer", "customer_phone": "text", "call_linkedid": "text",
@@ -106,7 +106,7 @@ TABLES: dict[str, dict[str, str]] = {
         "discount_amount": "numeric(14,2)", "total_amount": "numeric(14,2)",
         "created_at": "timestamp with time zone", "business_date": "date", "business_hour": "integer",
         "latest_event_at": "timestamp with time zone", "last_landed_at": "timestamp with time zone",
-        "customer_key": "text",
+        "customer_key": 'text collate "C"',
     },
     "ratings": {
         "rating_id": "text", "subject_type": "text", "call_linkedid": "text", "order_id": "text",
@@ -129,7 +129,7 @@ TABLES: dict[str, dict[str, str]] = {
         "first_call_at": "timestamp with time zone", "last_call_at": "timestamp with time zone",
         "last_call_hour": "integer", "attempts_count": "bigint", "wait_seconds_total": "bigint",
         "callback_attempts_count": "bigint", "expected_conversion_rate": "numeric", "expected_check_amount": "numeric",
-        "expected_lost_revenue_amount": "numeric", "customer_key": "text",
+        "expected_lost_revenue_amount": "numeric", "customer_key": 'text collate "C"',
     },
     # a view over the reports' stored figures in dbt; a table here
     "staffing_advice": {
@@ -140,7 +140,7 @@ TABLES: dict[str, dict[str, str]] = {
         "target_answer_seconds": "integer", "report_version": "integer", "reported_at": "timestamp with time zone",
     },
     "customers": {
-        "customer_phone": "text", "customer_key": "text", "customer_name": "text", "email": "text",
+        "customer_phone": "text", "customer_key": 'text collate "C"', "customer_name": "text", "email": "text",
         "home_restaurant_id": "integer", "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
         "last_order_at": "timestamp with time zone", "lifetime_orders_count": "bigint",
         "cancelled_orders_count": "bigint", "lifetime_revenue_amount": "numeric", "average_check_amount": "numeric",

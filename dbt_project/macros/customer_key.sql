@@ -6,12 +6,15 @@
     the phones themselves; the salt stays readable by its owner and the reporting views' owner only. -#}
 
 {#- Salted SHA-256 of a phone number: stable across days and marts (joinable), not reversible
-    without the per-install salt. Null for a null phone. -#}
+    without the per-install salt. Null for a null phone. Collation "C": hex digits have no
+    linguistic order, and an analyst's join on the key sorts or hashes it byte by byte (through
+    the security-barrier views PostgreSQL sees no statistics and tends to sort-merge: 1.5-2x
+    faster in "C" than in the database's collation, issue #15). -#}
 {% macro customer_key(phone) -%}
     left(encode(sha256(
         (select s.secret from access.install_secret s where s.name = 'customer_key_salt')
         || convert_to({{ phone }}, 'UTF8')
-    ), 'hex'), 24)
+    ), 'hex'), 24) collate "C"
 {%- endmacro %}
 
 {#- Pre-hook of the incremental marts that store the key: keeps the stored keys those of the
@@ -22,7 +25,7 @@
 {% macro keep_customer_keys(phone) -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
     {%- if existing is not none and existing.is_table -%}
-        alter table {{ this }} add column if not exists customer_key text;
+        alter table {{ this }} add column if not exists customer_key text collate "C";
         update {{ this }} set customer_key = {{ customer_key(phone) }}
         where exists (
             select from (
