@@ -141,7 +141,7 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "customers": {
         "customer_phone": "text", "customer_key": 'text collate "C"', "customer_name": "text", "email": "text",
-        "home_restaurant_id": "integer", "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
+        "home_restaurant_id": "integer", "ordered_at_restaurant_ids": "integer[]", "segment": "text", "is_marketing_opt_in": "boolean", "first_order_at": "timestamp with time zone",
         "last_order_at": "timestamp with time zone", "lifetime_orders_count": "bigint",
         "cancelled_orders_count": "bigint", "lifetime_revenue_amount": "numeric", "average_check_amount": "numeric",
         "last_call_at": "timestamp with time zone", "calls_count": "bigint", "last_rating_score": "integer",
@@ -314,6 +314,7 @@ def insert_day(
         })
         _insert(conn, "customers", {
             "customer_phone": phone, "customer_name": f"Клиент {i + 1}", "home_restaurant_id": 1 + i % 3,
+            "ordered_at_restaurant_ids": [1 + i % 3],
             "segment": "new", "is_marketing_opt_in": False, "first_order_at": created, "last_order_at": created,
             "lifetime_orders_count": 1, "cancelled_orders_count": 0, "lifetime_revenue_amount": 900,
             "average_check_amount": 900, "calls_count": 0, "registered_at": created,

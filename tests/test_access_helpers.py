@@ -45,11 +45,11 @@ create table intermediate.int_orders (customer_phone text);
 ACCESS_ROWS = """
 insert into marts.customers (customer_phone, customer_name, segment, first_order_at, last_order_at,
     lifetime_orders_count, lifetime_revenue_amount, average_check_amount, home_restaurant_id, last_call_at,
-    last_rating_score) values
- ('+79160000001', 'Иван Петров',  'loyal',  '2026-11-01 10:00+03', '2026-11-02 12:00+03', 2, 1100, 550, 1, '2026-11-01 09:55+03', 5),
- ('+79160000002', 'Мария Сидорова', 'new',  '2026-11-01 11:00+03', '2026-11-01 11:00+03', 1, 700, 700, 2, null, null),
- ('+79160000003', 'Олег Смирнов', 'lapsed', '2026-11-02 13:00+03', '2026-11-02 13:00+03', 1, 300, 300, 3, null, 4),
- ('+79160000004', 'Нина Орлова',  'new',    '2026-11-02 14:00+03', '2026-11-02 14:00+03', 1, 450, 450, null, null, null);
+    last_rating_score, ordered_at_restaurant_ids) values
+ ('+79160000001', 'Иван Петров',  'loyal',  '2026-11-01 10:00+03', '2026-11-02 12:00+03', 2, 1100, 550, 1, '2026-11-01 09:55+03', 5, '{1}'),
+ ('+79160000002', 'Мария Сидорова', 'new',  '2026-11-01 11:00+03', '2026-11-01 11:00+03', 1, 700, 700, 2, null, null, '{2}'),
+ ('+79160000003', 'Олег Смирнов', 'lapsed', '2026-11-02 13:00+03', '2026-11-02 13:00+03', 1, 300, 300, 3, null, 4, '{3}'),
+ ('+79160000004', 'Нина Орлова',  'new',    '2026-11-02 14:00+03', '2026-11-02 14:00+03', 1, 450, 450, null, null, null, '{2}');
 
 insert into marts.orders (order_id, created_at, business_date, status, restaurant_id, channel, customer_phone,
     subtotal_amount, discount_amount, total_amount, is_first_order, call_linkedid, operator_extension) values

@@ -82,6 +82,23 @@ def test_a_manager_of_restaurant_1_sees_its_orders_and_the_chain_rows(built_ware
     assert {r[0] for r in restaurants} == {"1", "chain"}
 
 
+def test_a_manager_of_restaurant_1_sees_the_customers_at_home_there_or_with_an_order_there(built_warehouse, logins):
+    """reporting.customers for a scoped manager reads the customers mart's list of restaurants ordered
+    at; the expected set is counted here from the orders themselves, cancelled orders included."""
+    url, mgr = built_warehouse.database_url, logins["manager"]
+    expected = {r[0] for r in fetch(url, """
+        select c.customer_key from marts.customers as c
+        where c.home_restaurant_id = 1
+           or exists (select from marts.orders as o where o.customer_phone = c.customer_phone and o.restaurant_id = 1)""")}
+    ordered_only = {r[0] for r in fetch(url, """
+        select c.customer_key from marts.customers as c
+        where c.home_restaurant_id is distinct from 1
+          and exists (select from marts.orders as o where o.customer_phone = c.customer_phone and o.restaurant_id = 1)""")}
+    seen = [r[0] for r in fetch(mgr.dsn, "select customer_key from reporting.customers")]
+    assert ordered_only and len(expected) < _count(url, "select count(*) from marts.customers")
+    assert len(seen) == len(set(seen)) and set(seen) == expected
+
+
 def test_an_analyst_sees_no_phone_number_or_name_of_the_built_customers(built_warehouse, logins):
     url, ana = built_warehouse.database_url, logins["analyst"]
     phones = {r[0] for r in fetch(url, "select customer_phone from marts.customers")}

@@ -1,6 +1,10 @@
 {{ config(alias='customers') }}
 
-{#- A manager limited to restaurants sees the customers at home in one of them or who ordered there. -#}
+{#- A manager limited to restaurants sees the customers at home in one of them or who ordered there.
+    "Ordered there" reads the customers mart's own list of restaurants, not the orders: a sub-select
+    of the orders inside this OR is a SubPlan, run once per customer without a hash table when the
+    scope's orders outgrow work_mem (a year of three restaurants: 780k rows), and a month's
+    breakdown by segment then ran past the manager's statement timeout (issue #15). -#}
 
 select
     c.customer_key,
@@ -24,9 +28,6 @@ where {{ role_in(['crm_admin', 'crm_analyst']) }}
        {{ restaurant_scope() }} is not null
        and (
            c.home_restaurant_id = any({{ restaurant_scope() }})
-           or c.customer_phone in (
-               select o.customer_phone from {{ ref('orders') }} as o
-               where o.restaurant_id = any({{ restaurant_scope() }})
-           )
+           or c.ordered_at_restaurant_ids && {{ restaurant_scope() }}
        )
    )

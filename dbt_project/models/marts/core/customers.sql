@@ -30,7 +30,11 @@ order_history as (
         count(*) filter (where not is_cancelled) as lifetime_orders_count,
         count(*) filter (where is_cancelled) as cancelled_orders_count,
         coalesce(sum(total_amount) filter (where not is_cancelled), 0) as lifetime_revenue_amount,
-        max(business_date) filter (where not is_cancelled) as last_order_date
+        max(business_date) filter (where not is_cancelled) as last_order_date,
+        -- every restaurant with an order of theirs, cancelled too: the reporting views' scope of
+        -- a manager limited to restaurants ("customers of their restaurants", docs/access.md)
+        array_agg(distinct restaurant_id order by restaurant_id) filter (where restaurant_id is not null)
+            as ordered_at_restaurant_ids
     from orders
     where customer_phone is not null
     group by 1
@@ -95,6 +99,7 @@ joined as (
         coalesce(order_history.lifetime_orders_count, 0) as lifetime_orders_count,
         coalesce(order_history.cancelled_orders_count, 0) as cancelled_orders_count,
         coalesce(order_history.lifetime_revenue_amount, 0) as lifetime_revenue_amount,
+        coalesce(order_history.ordered_at_restaurant_ids, '{}') as ordered_at_restaurant_ids,
         last_calls.last_call_at,
         coalesce(last_calls.calls_count, 0) as calls_count,
         last_ratings.last_rating_score,
@@ -119,6 +124,7 @@ final as (
         customer_name,
         email,
         home_restaurant_id,
+        ordered_at_restaurant_ids,
 
         -- segment (first matching rule wins; docs/metrics.md)
         case
