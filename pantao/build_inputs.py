@@ -14,7 +14,8 @@ found it (docs/architecture.md, "Builds that change nothing"):
   commit-safe: a landing still open when the build began is not in its snapshot, so the first
   check after it commits sees it.
 - **The published schemas themselves** (their oids: a schema dropped, restored or swapped outside a
-  build is not the published one), **the source tables' columns** and the server's version.
+  build is not the published one), **the source tables' columns**, the server's version and the
+  customer key's salt (a digest of it: the marts store the keys, so a new salt is a new build).
 - **Everything else, as a digest:** the dbt command and its vars, the project's files (models,
   macros, dbt_project.yml, profiles.yml), the versions of dbt and its adapter, the sessions'
   `PGOPTIONS`, and the business date — models read `now()` (the plausible window, the lookback
@@ -215,6 +216,17 @@ def _columns_digest(conn: psycopg.Connection, sources: Sequence[str]) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
+def _salt_fingerprint(conn: psycopg.Connection) -> str | None:
+    """A digest of the salt the marts' stored customer keys are computed with (macros/customer_key.sql):
+    a new salt must rekey them. Not the salt: SHA-256 of a fixed prefix and the salt, from which
+    neither the salt nor a key follows. None before `pantao prepare` made one."""
+    if conn.execute("select to_regclass('access.install_secret') is null").fetchone()[0]:
+        return None
+    row = conn.execute("select encode(sha256(convert_to('pantao build inputs:', 'UTF8') || secret), 'hex')"
+                       " from access.install_secret where name = 'customer_key_salt'").fetchone()
+    return row[0] if row else None
+
+
 def _live_schemas(conn: psycopg.Connection, schemas: Sequence[str]) -> dict[str, int]:
     return dict(conn.execute("select nspname, oid::bigint from pg_namespace where nspname = any(%s)",
                              (list(schemas),)).fetchall())
@@ -296,6 +308,7 @@ def _compare(conn: psycopg.Connection, inputs: BuildInputs, live_schemas: Sequen
            "dbt packages": _package_versions(), "PGOPTIONS": os.environ.get("PGOPTIONS", ""),
            "business date": business_date, "server version": server,
            "source columns": _columns_digest(conn, inputs.sources),
+           "customer key salt": _salt_fingerprint(conn),
            "published schemas": _live_schemas(conn, live_schemas)}
     missing = [name for name, in conn.execute(
         "select s from unnest(%s::text[]) s where to_regclass(s) is null", (list(inputs.sources),)).fetchall()]

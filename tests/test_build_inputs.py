@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import secrets
 import uuid
 from collections.abc import Iterator
 
@@ -155,6 +157,23 @@ def test_another_business_date_or_other_vars_make_it_build(published_db):
     other_vars = build_inputs.BuildInputs.of(["run", "--vars", '{"segment_recent_days": 31}'], TZ, MANIFEST,
                                              DBT_PROJECT_DIR)
     assert _check(url, other_vars).reason == "changed since the published build: command and vars"
+
+
+def test_a_new_customer_key_salt_makes_it_build_and_the_record_holds_no_salt(published_db):
+    """The marts store each customer's key (macros/customer_key.sql): a new salt must rekey them."""
+    url, inputs = published_db
+    salt = secrets.token_bytes(32)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema access")
+        conn.execute("create table access.install_secret (name text primary key, secret bytea not null)")
+        conn.execute("insert into access.install_secret values ('customer_key_salt', %s)", (salt,))
+    assert _check(url, inputs).reason == "changed since the published build: customer key salt"
+    _published(url, inputs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("update access.install_secret set secret = %s", (secrets.token_bytes(32),))
+        [recorded] = conn.execute("select inputs::text from raw.published_build").fetchone()
+    assert salt.hex() not in recorded and hashlib.sha256(salt).hexdigest() not in recorded
+    assert _check(url, inputs).reason == "changed since the published build: customer key salt"
 
 
 def test_the_project_digest_follows_every_model_and_macro_file(tmp_path):
