@@ -2,8 +2,29 @@
     phone number"): computed once, when a mart row is written, and stored in the marts that carry a
     phone (orders, customers, calls, missed_call_recovery), so the reporting views select it instead
     of hashing every row of every query (issue #15: a month's segment breakdown through `reporting`
-    hashed 590k phones, 9x the marts query). The marts are read by administrators only, who read
+    hashed 590k phones, 5-9x the marts query). The marts are read by administrators only, who read
     the phones themselves; the salt stays readable by its owner and the reporting views' owner only. -#}
+
+{#- on-run-start: a run that builds a mart storing the key needs the install's salt, which
+    `pantao prepare` makes; without it every key would be null (and the build's not_null tests
+    would stop its publish), so say what to do instead. -#}
+{% macro customer_key_salt_check() %}
+  {%- set keyed = ['orders', 'customers', 'calls', 'missed_call_recovery'] -%}
+  {%- set building = [] -%}
+  {%- for unique_id in selected_resources if unique_id.startswith('model.' ~ project_name ~ '.')
+          and unique_id.split('.')[-1] in keyed -%}
+    {%- do building.append(unique_id) -%}
+  {%- endfor -%}
+  {%- if building and execute %}
+    do $$
+    begin
+        if to_regclass('access.install_secret') is null
+           or not exists (select from access.install_secret where name = 'customer_key_salt') then
+            raise exception 'the marts store each customer''s key, made with the install''s salt, and there is none yet: run `pantao prepare` first';
+        end if;
+    end $$;
+  {%- endif %}
+{% endmacro %}
 
 {#- Salted SHA-256 of a phone number: stable across days and marts (joinable), not reversible
     without the per-install salt. Null for a null phone. Collation "C": hex digits have no
