@@ -231,7 +231,8 @@ def measure(days: int, restaurants: int, scale: float, admin_url: str, bootstrap
         conn.execute("analyze")
     result["queries"] = analyst_queries(admin_url, database_url, next_day - dt.timedelta(days=1))
     if keep:
-        log.info("the database is kept: %s", database_url)
+        # its name only: DATABASE_URL may carry a password
+        log.info("the database is kept: %s on the DATABASE_URL server", psycopg.conninfo.conninfo_to_dict(database_url)["dbname"])
     else:
         drop_history(admin_url, database_url)
     return result
