@@ -20,12 +20,9 @@ import psycopg
 import pytest
 
 from pantao.dbt_runner import DbtError, run_dbt
+from tests.mini_marts import KEYED  # mart -> the phone its key is computed from
 from tests.pipeline import PLANTED_SIM, WarehouseInfo, simulated_warehouse_copy
 from tests.test_marts_oracle import fetch
-
-# mart -> the phone its key is computed from
-KEYED = {"orders": "customer_phone", "customers": "customer_phone", "calls": "caller_phone",
-         "missed_call_recovery": "caller_phone"}
 
 
 def expected_key(salt: bytes, phone: str | None) -> str | None:
