@@ -155,7 +155,8 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
     rebuilt = frozenset() if partial or full_refresh else wap.rebuilt_whole(manifest, DBT_PROJECT_DIR)
     inputs = None if partial else build_inputs_of(args, settings, manifest)
     with wap.ShadowBuild(database_url, copy_tables=partial or not full_refresh, rebuilt=rebuilt, inputs=inputs,
-                         skip_if_current=skip_if_current and not full_refresh) as shadow:
+                         skip_if_current=skip_if_current and not full_refresh,
+                         keys=wap.incremental_keys(manifest, DBT_PROJECT_DIR)) as shadow:
         if shadow.current:
             if wap_seconds is not None:
                 wap_seconds.update(skipped=1.0)
@@ -170,7 +171,8 @@ def run_dbt(args: list[str], settings: Settings, database_url: str, *, capture: 
             require_views(shadow)
         shadow.publish()
     if wap_seconds is not None:
-        wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied)
+        wap_seconds.update(shadow.seconds, tables_copied=shadow.tables_copied,
+                           tables_caught_up=len(shadow.caught_up), tables_based=len(shadow.based))
     return output
 
 

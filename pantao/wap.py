@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pantao import build_inputs
+from pantao import build_inputs, wap_bases
 from pantao.db import connect
 
 if TYPE_CHECKING:
@@ -139,20 +139,10 @@ def rebuilt_whole(manifest_path: Path | None, project_dir: Path | None = None) -
     macro or dbt_project.yml changed after it was written: a stale manifest could call a model
     `table` that now reads its previous build.
     """
-    if manifest_path is None:
+    loaded = _manifest(manifest_path, project_dir)
+    if loaded is None:
         return frozenset()
-    try:
-        manifest_path = Path(manifest_path)
-        if project_dir is not None:
-            newer = _newer_source(Path(project_dir), manifest_path.stat().st_mtime)
-            if newer is not None:
-                log.info("every live table is copied into the shadow: %s changed after %s", newer, manifest_path)
-                return frozenset()
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        nodes, macros = manifest["nodes"], manifest.get("macros") or {}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.info("every live table is copied into the shadow: no readable dbt manifest (%s)", exc)
-        return frozenset()
+    nodes, macros = loaded
     found = set()
     for node in nodes.values():
         config = node.get("config") or {}
@@ -165,6 +155,47 @@ def rebuilt_whole(manifest_path: Path | None, project_dir: Path | None = None) -
         if schema in SHADOWED_SCHEMAS:
             found.add((schema, node.get("alias") or node["name"]))
     return frozenset(found)
+
+
+def _manifest(manifest_path: Path | None, project_dir: Path | None) -> tuple[dict, dict] | None:
+    """dbt manifest's nodes and macros; None when there is none, it cannot be read, or (with
+    `project_dir`) a model, macro or dbt_project.yml changed after it was written."""
+    if manifest_path is None:
+        return None
+    try:
+        manifest_path = Path(manifest_path)
+        if project_dir is not None:
+            newer = _newer_source(Path(project_dir), manifest_path.stat().st_mtime)
+            if newer is not None:
+                log.info("every live table is copied into the shadow: %s changed after %s", newer, manifest_path)
+                return None
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return manifest["nodes"], manifest.get("macros") or {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("every live table is copied into the shadow: no readable dbt manifest (%s)", exc)
+        return None
+
+
+def incremental_keys(manifest_path: Path | None, project_dir: Path | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The incremental models' tables (schema, name) and their `unique_key` columns, from dbt's
+    manifest (the same rules for a missing or stale one as `rebuilt_whole`: then empty, and every
+    table is copied). A build catches these up from the bases the previous publish kept
+    (pantao/wap_bases.py); any columns would do for that, the unique key is the one dbt writes by."""
+    loaded = _manifest(manifest_path, project_dir)
+    if loaded is None:
+        return {}
+    found = {}
+    for node in loaded[0].values():
+        config = node.get("config") or {}
+        unique_key = config.get("unique_key")
+        if (node.get("resource_type") != "model" or node.get("package_name") != PROJECT
+                or config.get("materialized") != "incremental" or not config.get("enabled", True) or not unique_key):
+            continue
+        columns = (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
+        schema = (node.get("schema") or "").removesuffix(BUILD_SUFFIX)
+        if schema in SHADOWED_SCHEMAS and all(isinstance(c, str) and c.isidentifier() for c in columns):
+            found[(schema, node.get("alias") or node["name"])] = columns
+    return found
 
 
 def _schemas(conn: psycopg.Connection) -> set[str]:
@@ -264,10 +295,16 @@ def end_orphaned_sessions(conn: psycopg.Connection) -> int:
 
 def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
                    skip: Collection[tuple[str, str]] = frozenset(), database_url: str | None = None,
-                   connections: int = 1) -> int:
+                   connections: int = 1, keys: Mapping[tuple[str, str], Sequence[str]] | None = None,
+                   caught_up: list[str] | None = None) -> int:
     """Fresh shadow schemas shaped like the live ones, with copies of their tables except those in
     `skip` ((schema, table) the build replaces whole: `rebuilt_whole`); returns the number of
     tables copied.
+
+    `keys`: the incremental tables' key columns (`incremental_keys`). Such a table whose base the
+    previous publish kept is caught up by the keys written since and moved into the shadow instead
+    of copied (pantao/wap_bases.py; its name goes into `caught_up`); a copied one is paired with
+    the live table it came from, which becomes its base when this build publishes.
 
     With one connection it all runs in one transaction on `conn`: a crash leaves no half-copied
     shadow. With `connections` > 1 (and `database_url`), the schemas are committed first and the
@@ -276,10 +313,13 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
     built in the shadow, and the next build drops whatever a crash left (`drop_leftovers`). The
     live tables do not change meanwhile: only a build writes them, and the caller holds the build lock.
     """
+    keys = keys or {}
     with conn.transaction():
         leftovers = drop_leftovers(conn)
         if leftovers:
             log.info("dropped %s left by an earlier build that did not publish", ", ".join(leftovers))
+        wap_bases.set_up(conn)
+        wap_bases.forget_stale(conn)
         existing = _schemas(conn)
         to_copy: list[tuple[int, str, str, int]] = []  # (oid, live schema, table, size in bytes)
         for live in SHADOWED_SCHEMAS:
@@ -295,13 +335,22 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
                 " join pg_namespace n on n.oid = c.relnamespace"
                 " where n.nspname = %s and c.relkind in ('r', 'p') and not c.relispartition order by 2",
                 (live,)).fetchall()
-            to_copy += [(oid, live, table, size) for oid, table, size in tables if (live, table) not in skip]
+            for oid, table, size in tables:
+                if (live, table) in skip:
+                    continue
+                if (live, table) in keys and wap_bases.catch_up(conn, live, table, shadow, keys[(live, table)]):
+                    if caught_up is not None:
+                        caught_up.append(f"{live}.{table}")
+                    continue
+                to_copy.append((oid, live, table, size))
+        # what no catch-up used is stale (a full refresh, a table replaced or gone): the next publish keeps new ones
+        wap_bases.drop_bases(conn, SHADOWED_SCHEMAS)
         if connections <= 1 or database_url is None or len(to_copy) <= 1:
             for oid, live, table, _ in to_copy:
-                conn.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
+                _copy_table(conn, live, table, oid, keys)
             return len(to_copy)
     try:
-        _copy_in_parallel(database_url, to_copy, connections)
+        _copy_in_parallel(database_url, to_copy, connections, keys)
     except BaseException:
         with conn.transaction():
             drop_leftovers(conn)
@@ -309,7 +358,17 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
     return len(to_copy)
 
 
-def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, int]], connections: int) -> None:
+def _copy_table(conn: psycopg.Connection, live: str, table: str, oid: int,
+                keys: Mapping[tuple[str, str], Sequence[str]]) -> None:
+    """Copy one live table into the shadow; an incremental one is paired with the live table, its
+    base once this build publishes (pantao/wap_bases.py)."""
+    conn.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
+    if (live, table) in keys:
+        wap_bases.track(conn, live + BUILD_SUFFIX, table, oid, keys[(live, table)])
+
+
+def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, int]], connections: int,
+                      keys: Mapping[tuple[str, str], Sequence[str]]) -> None:
     """Copy `tables` into the shadow over `connections` sessions: largest first, each to the least
     loaded session (by bytes), each session in one transaction."""
     from concurrent.futures import ThreadPoolExecutor
@@ -326,7 +385,7 @@ def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, i
         with connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as session, \
                 session.transaction():
             for oid, live, table, _ in share:
-                session.execute(_literal(_COPY_TABLE, live=live, shadow=live + BUILD_SUFFIX, table=table, oid=oid))
+                _copy_table(session, live, table, oid, keys)
 
     with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="wap-copy") as pool:
         for future in [pool.submit(copy, share) for share in shares]:
@@ -382,6 +441,8 @@ def publish(conn: psycopg.Connection, also: Callable[[psycopg.Connection], None]
     if outside:
         log.warning("views outside the dbt schemas read the previous build and are dropped with it "
                     "(build them with dbt, or recreate them): %s", ", ".join(outside))
+    with conn.transaction():  # the bases of the tables just published: the next build catches them up
+        wap_bases.keep_old(conn, SHADOWED_SCHEMAS, OLD_SUFFIX)
     with conn.transaction():
         for schema in old_schemas:
             conn.execute(f'drop schema if exists "{schema}" cascade')
@@ -397,12 +458,16 @@ class ShadowBuild:
 
     def __init__(self, database_url: str, *, copy_tables: bool = True,
                  rebuilt: Collection[tuple[str, str]] = frozenset(),
-                 inputs: build_inputs.BuildInputs | None = None, skip_if_current: bool = False) -> None:
+                 inputs: build_inputs.BuildInputs | None = None, skip_if_current: bool = False,
+                 keys: Mapping[tuple[str, str], Sequence[str]] | None = None) -> None:
         """`rebuilt`: the tables the build replaces whole, not copied (`rebuilt_whole`); only for a
         build of the whole project — a partial one keeps what it does not select from the copy.
         `inputs`: a build of the whole project's inputs (pantao/build_inputs.py), recorded with its
         publish; with `skip_if_current`, when they are the published build's, `current` says so and
-        the shadow is not prepared — the caller runs no dbt and publishes nothing."""
+        the shadow is not prepared — the caller runs no dbt and publishes nothing.
+        `keys`: the incremental tables' key columns (`incremental_keys`): those are caught up from the
+        bases the previous publish kept instead of copied, and this publish keeps bases for the next
+        build (pantao/wap_bases.py)."""
         self.database_url = database_url
         self.copy_tables = copy_tables
         self.rebuilt = frozenset(rebuilt)
@@ -412,7 +477,10 @@ class ShadowBuild:
         self.reason: str | None = None  # why a build with `inputs` runs
         self._check: build_inputs.Check | None = None
         self.seconds: dict[str, float] = {}
+        self.keys = dict(keys or {})
         self.tables_copied = 0
+        self.caught_up: list[str] = []  # tables caught up from their bases instead of copied
+        self.based: list[str] = []  # tables given a base (a copy) after the publish
         self.published = False
         self._conn: psycopg.Connection | None = None
 
@@ -452,7 +520,8 @@ class ShadowBuild:
                 log.info("building: %s", self.reason)
             started = time.monotonic()
             self.tables_copied = prepare_shadow(self._conn, copy_tables=self.copy_tables, skip=self.rebuilt,
-                                              database_url=self.database_url, connections=COPY_CONNECTIONS)
+                                                database_url=self.database_url, connections=COPY_CONNECTIONS,
+                                                keys=self.keys, caught_up=self.caught_up)
             self.seconds["prepare"] = time.monotonic() - started
         except BaseException:
             self._conn.close()
@@ -470,8 +539,17 @@ class ShadowBuild:
         publish(self._conn, also=lambda conn: build_inputs.record(conn, self._check, SHADOWED_SCHEMAS))
         self.seconds["publish"] = time.monotonic() - started
         self.published = True
-        log.info("published the build: %d table(s) copied in %.1f s, swapped in %.2f s", self.tables_copied,
-                 self.seconds["prepare"], self.seconds["publish"])
+        log.info("published the build: %d table(s) copied and %d caught up in %.1f s, swapped in %.2f s",
+                 self.tables_copied, len(self.caught_up), self.seconds["prepare"], self.seconds["publish"])
+        if self.keys:
+            # readers have the new build; the next build's bases for the tables that have none
+            started = time.monotonic()
+            with self._conn.transaction():
+                self.based = wap_bases.base_untracked(self._conn, self.keys, _COPY_TABLE)
+            self.seconds["base"] = time.monotonic() - started
+            if self.based:
+                log.info("kept a copy of %d incremental table(s) for the next build to catch up in %.1f s",
+                         len(self.based), self.seconds["base"])
 
     def __exit__(self, *exc_info: object) -> None:
         if self._conn is not None and not self._conn.closed:

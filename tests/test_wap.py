@@ -302,7 +302,8 @@ def test_an_incremental_whole_build_copies_only_the_tables_it_does_not_replace(
     seconds: dict[str, float] = {}
     run_dbt(["build"], warehouse.settings, warehouse.database_url, target_dir=warehouse.dbt_target_dir,
             wap_seconds=seconds)
-    assert seconds["tables_copied"] == len(live) - len(rebuilt)
+    # the rest is copied, or caught up from the base the previous publish kept (pantao/wap_bases.py)
+    assert seconds["tables_copied"] + seconds["tables_caught_up"] == len(live) - len(rebuilt)
     assert relations(warehouse.database_url) == before_relations
     assert reporting_figures(admin) == before_figures
     # the tables it did not copy were rebuilt with their indexes and grants

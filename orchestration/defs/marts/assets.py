@@ -67,7 +67,8 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
     failing = failed_checks(context.instance, list(context.selected_asset_check_keys), before_run=context.run_id)
     if failing:
         context.log.info(f"building whatever the inputs: the latest result of {len(failing)} check(s) failed")
-    with wap.ShadowBuild(database_url, rebuilt=rebuilt, inputs=inputs,
+    keys = wap.incremental_keys(dbt_project.manifest_path, DBT_PROJECT_DIR)
+    with wap.ShadowBuild(database_url, rebuilt=rebuilt, inputs=inputs, keys=keys,
                          skip_if_current=not failing and context.run.tags.get(FORCE_BUILD_TAG) != "true") as shadow:
         if shadow.current:
             context.log.info(f"no dbt run: {shadow.current}")
@@ -86,8 +87,9 @@ def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pantao: 
                 build_shadow_views(settings, database_url, Path(views_target))
                 require_views(shadow)
         shadow.publish()
-        context.log.info(f"published the build: {shadow.tables_copied} table(s) copied in "
-                         f"{shadow.seconds['prepare']:.1f} s, swapped in {shadow.seconds['publish']:.2f} s")
+        context.log.info(f"published the build: {shadow.tables_copied} table(s) copied and "
+                         f"{len(shadow.caught_up)} caught up in {shadow.seconds['prepare']:.1f} s, swapped in "
+                         f"{shadow.seconds['publish']:.2f} s")
 
 
 def _upstream_first(keys: AbstractSet[dg.AssetKey],
