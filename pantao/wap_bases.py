@@ -54,18 +54,19 @@ _TRIGGERS = (
     ("truncate", "truncate", ""),
 )
 
-_SETUP = f"""
-create schema if not exists {SCHEMA};
+_SCHEMA_DDL = f"""
+create schema {SCHEMA};
 revoke all on schema {SCHEMA} from public;
 comment on schema {SCHEMA} is 'Write–audit–publish bookkeeping (pantao/wap_bases.py): which base holds which table''s rows, and the keys written since';
-create table if not exists {SCHEMA}.pairs (
+create table {SCHEMA}.pairs (
     tracked_oid oid primary key,
     base_oid oid not null unique,
     key_columns text[] not null,
     made_at timestamptz not null default now()
 );
-create or replace function {SCHEMA}.note_keys() returns trigger
-language plpgsql security definer set search_path = pg_catalog, pg_temp as $note$
+"""
+
+_NOTE_KEYS_BODY = f"""
 declare
     keys_table text := 'keys_' || TG_RELID::bigint;
 begin
@@ -82,7 +83,11 @@ begin
     end if;
     return null;
 end
-$note$;
+"""
+
+_FUNCTION_DDL = f"""
+create or replace function {SCHEMA}.note_keys() returns trigger
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $note${_NOTE_KEYS_BODY}$note$;
 revoke all on function {SCHEMA}.note_keys() from public;
 """
 
@@ -159,8 +164,15 @@ def _keys_table(oid: int) -> str:
 
 
 def set_up(conn: psycopg.Connection) -> None:
-    """The bookkeeping schema, table and trigger function (idempotent; the build lock's holder calls it)."""
-    conn.execute(_SETUP)
+    """The bookkeeping schema, table and trigger function, created when missing or different (the
+    build lock's holder calls it; a build by another role than the one that created them needs no
+    ownership of them)."""
+    if conn.execute("select to_regnamespace(%s)", (SCHEMA,)).fetchone()[0] is None:
+        conn.execute(_SCHEMA_DDL)
+    body = conn.execute("select prosrc from pg_proc where oid = to_regprocedure(%s)",
+                        (f"{SCHEMA}.note_keys()",)).fetchone()
+    if body is None or body[0] != _NOTE_KEYS_BODY:
+        conn.execute(_FUNCTION_DDL)
 
 
 def _oid(conn: psycopg.Connection, schema: str, table: str) -> int | None:
@@ -191,15 +203,22 @@ def track(conn: psycopg.Connection, schema: str, table: str, base_oid: int, key_
     # the base's own notes, if it was tracked: without them a write to it ends this pair (the trigger)
     conn.execute(f"drop table if exists {_keys_table(base_oid)}")
     conn.execute(f"create table {_keys_table(oid)} as select {columns} from {_ident(schema)}.{_ident(table)} limit 0")
+    _attach_triggers(conn, schema, table, key_columns)
+    conn.execute(f"insert into {SCHEMA}.pairs (tracked_oid, base_oid, key_columns) values (%s, %s, %s)",
+                 (oid, base_oid, list(key_columns)))
+    return True
+
+
+def _attach_triggers(conn: psycopg.Connection, schema: str, table: str, key_columns: Sequence[str]) -> None:
+    """The four note-taking triggers on a table (replacing any). On a base, which has no keys table,
+    they end its pair at its first write."""
+    columns = ", ".join(_ident(column) for column in key_columns)
     relation = f"{_ident(schema)}.{_ident(table)}"
     for suffix, event, referencing in _TRIGGERS:
         name = _ident(TRIGGER_PREFIX + suffix)
         conn.execute(f"drop trigger if exists {name} on {relation}")
         conn.execute(_literal(f"create trigger {name} after {event} on {relation} {referencing} "
                               f"for each statement execute function {SCHEMA}.note_keys({{columns}})", columns=columns))
-    conn.execute(f"insert into {SCHEMA}.pairs (tracked_oid, base_oid, key_columns) values (%s, %s, %s)",
-                 (oid, base_oid, list(key_columns)))
-    return True
 
 
 def _triggers_in_place(conn: psycopg.Connection, oid: int) -> bool:
@@ -332,6 +351,7 @@ def base_untracked(conn: psycopg.Connection, keys: Mapping[tuple[str, str], Sequ
             conn.execute(f"create schema {_ident(base)}")
             conn.execute(f"revoke all on schema {_ident(base)} from public")
         conn.execute(_literal(copy_table, live=live, shadow=base, table=table, oid=oid))
+        _attach_triggers(conn, base, table, key_columns)  # a write to the base ends the pair
         if track(conn, live, table, _oid(conn, base, table), key_columns):
             made.append(f"{live}.{table}")
     return made
