@@ -350,7 +350,8 @@ def prepare_shadow(conn: psycopg.Connection, *, copy_tables: bool = True,
                 _copy_table(conn, live, table, oid, keys)
             return len(to_copy)
     try:
-        _copy_in_parallel(database_url, to_copy, connections, keys)
+        _copy_in_parallel(database_url, to_copy, connections,
+                          lambda session, live, table, oid: _copy_table(session, live, table, oid, keys))
     except BaseException:
         with conn.transaction():
             drop_leftovers(conn)
@@ -368,11 +369,13 @@ def _copy_table(conn: psycopg.Connection, live: str, table: str, oid: int,
 
 
 def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, int]], connections: int,
-                      keys: Mapping[tuple[str, str], Sequence[str]]) -> None:
-    """Copy `tables` into the shadow over `connections` sessions: largest first, each to the least
-    loaded session (by bytes), each session in one transaction."""
+                      copy_one: Callable[[psycopg.Connection, str, str, int], None]) -> None:
+    """`copy_one(session, schema, table, oid)` for each of `tables` over `connections` sessions:
+    largest first, each to the least loaded session (by bytes), each session in one transaction."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if not tables:
+        return
     shares: list[list[tuple[int, str, str, int]]] = [[] for _ in range(min(connections, len(tables)))]
     loads = [0] * len(shares)
     for entry in sorted(tables, key=lambda entry: -entry[3]):
@@ -385,7 +388,7 @@ def _copy_in_parallel(database_url: str, tables: Sequence[tuple[int, str, str, i
         with connect(database_url, autocommit=True, application_name=APPLICATION_NAME) as session, \
                 session.transaction():
             for oid, live, table, _ in share:
-                _copy_table(session, live, table, oid, keys)
+                copy_one(session, live, table, oid)
 
     with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="wap-copy") as pool:
         for future in [pool.submit(copy, share) for share in shares]:
@@ -542,14 +545,29 @@ class ShadowBuild:
         log.info("published the build: %d table(s) copied and %d caught up in %.1f s, swapped in %.2f s",
                  self.tables_copied, len(self.caught_up), self.seconds["prepare"], self.seconds["publish"])
         if self.keys:
-            # readers have the new build; the next build's bases for the tables that have none
-            started = time.monotonic()
+            self._keep_bases()
+
+    def _keep_bases(self) -> None:
+        """Readers have the new build; copy a base for each incremental table that has none (a
+        full build's), over two sessions like the shadow's copy. A copy that fails costs nothing
+        but the next build's catch-up: that table is copied then, as it would have been."""
+        started = time.monotonic()
+        keys = self.keys
+        try:
             with self._conn.transaction():
-                self.based = wap_bases.base_untracked(self._conn, self.keys, _COPY_TABLE)
-            self.seconds["base"] = time.monotonic() - started
-            if self.based:
-                log.info("kept a copy of %d incremental table(s) for the next build to catch up in %.1f s",
-                         len(self.based), self.seconds["base"])
+                todo = wap_bases.untracked(self._conn, keys)
+            _copy_in_parallel(self.database_url, todo, COPY_CONNECTIONS,
+                              lambda session, live, table, oid: wap_bases.make_base(
+                                  session, live, table, oid, keys[(live, table)], _COPY_TABLE))
+        except Exception as exc:  # noqa: BLE001 - the build is published; only the next one's shortcut is lost
+            log.warning("could not keep the bases of this build's incremental tables (the next build copies "
+                        "them instead): %s", exc)
+            return
+        self.based = [f"{live}.{table}" for _, live, table, _ in todo]
+        self.seconds["base"] = time.monotonic() - started
+        if self.based:
+            log.info("kept a copy of %d incremental table(s) for the next build to catch up in %.1f s",
+                     len(self.based), self.seconds["base"])
 
     def __exit__(self, *exc_info: object) -> None:
         if self._conn is not None and not self._conn.closed:

@@ -297,6 +297,13 @@ where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
 """
 
 
+def _create_base_schema(conn: psycopg.Connection, base: str) -> None:
+    conn.execute(f"create schema {_ident(base)}")
+    conn.execute(f"revoke all on schema {_ident(base)} from public")
+    conn.execute(f"comment on schema {_ident(base)} is 'The previous build''s incremental tables, caught up "
+                 f"by the next build instead of a copy (pantao/wap_bases.py); not for reading'")
+
+
 def keep_old(conn: psycopg.Connection, schemas: Sequence[str], old_suffix: str) -> int:
     """After a publish: move the tables of `<schema><old_suffix>` that are the base of a published
     table into `<schema>__base` (a schema only its owner uses), before the old schemas are dropped.
@@ -316,42 +323,44 @@ def keep_old(conn: psycopg.Connection, schemas: Sequence[str], old_suffix: str) 
         if not rows:
             continue
         conn.execute(f"drop schema if exists {_ident(base)} cascade")
-        conn.execute(f"create schema {_ident(base)}")
-        conn.execute(f"revoke all on schema {_ident(base)} from public")
-        conn.execute(f"comment on schema {_ident(base)} is 'The previous build''s incremental tables, caught up "
-                     f"by the next build instead of a copy (pantao/wap_bases.py); not for reading'")
+        _create_base_schema(conn, base)
         for _oid_value, name in rows:
             conn.execute(f"alter table {_ident(old)}.{_ident(name)} set schema {_ident(base)}")
             kept += 1
     return kept
 
 
-def base_untracked(conn: psycopg.Connection, keys: Mapping[tuple[str, str], Sequence[str]],
-                   copy_table: str) -> list[str]:
-    """After a publish: for each published incremental table without a pair (a full build's new
-    table, or one whose base could not be used), copy it into `<schema>__base` and pair them, so
-    the next build catches up instead of copying. `copy_table`: wap's copy block (live, shadow,
-    table, oid). Returns the tables so based."""
-    made = []
+def untracked(conn: psycopg.Connection,
+              keys: Mapping[tuple[str, str], Sequence[str]]) -> list[tuple[int, str, str, int]]:
+    """After a publish: the published incremental tables without a pair (a full build's new tables,
+    or ones whose base could not be used) as (oid, schema, table, size in bytes), with their
+    `<schema>__base` schema ready and any stale table of their name there dropped. `make_base` each."""
+    found = []
     for (live, table), key_columns in sorted(keys.items()):
         oid = _oid(conn, live, table)
         if oid is None or not _columns_exist(conn, oid, key_columns):
             continue
+        base = live + BASE_SUFFIX
         has_pair = conn.execute(
             f"select exists (select from {SCHEMA}.pairs p join pg_class b on b.oid = p.base_oid"
             " join pg_namespace n on n.oid = b.relnamespace"
-            " where p.tracked_oid = %s and n.nspname = %s and b.relname = %s)",
-            (oid, live + BASE_SUFFIX, table)).fetchone()[0]
+            " where p.tracked_oid = %s and n.nspname = %s and b.relname = %s)", (oid, base, table)).fetchone()[0]
         if has_pair:
             continue
-        base = live + BASE_SUFFIX
-        if _oid(conn, base, table) is not None:
-            conn.execute(f"drop table {_ident(base)}.{_ident(table)} cascade")
         if conn.execute("select to_regnamespace(%s)", (_ident(base),)).fetchone()[0] is None:
-            conn.execute(f"create schema {_ident(base)}")
-            conn.execute(f"revoke all on schema {_ident(base)} from public")
-        conn.execute(_literal(copy_table, live=live, shadow=base, table=table, oid=oid))
-        _attach_triggers(conn, base, table, key_columns)  # a write to the base ends the pair
-        if track(conn, live, table, _oid(conn, base, table), key_columns):
-            made.append(f"{live}.{table}")
-    return made
+            _create_base_schema(conn, base)
+        elif _oid(conn, base, table) is not None:
+            conn.execute(f"drop table {_ident(base)}.{_ident(table)} cascade")
+        size = conn.execute("select pg_total_relation_size(%s)", (oid,)).fetchone()[0]
+        found.append((oid, live, table, size))
+    return found
+
+
+def make_base(conn: psycopg.Connection, live: str, table: str, oid: int, key_columns: Sequence[str],
+              copy_table: str) -> None:
+    """Copy a live table into `<live>__base` and pair them (`copy_table`: wap's copy block, which
+    takes live, shadow, table and oid), so the next build catches the copy up instead of copying."""
+    base = live + BASE_SUFFIX
+    conn.execute(_literal(copy_table, live=live, shadow=base, table=table, oid=oid))
+    _attach_triggers(conn, base, table, key_columns)  # a write to the base ends the pair
+    track(conn, live, table, _oid(conn, base, table), key_columns)
